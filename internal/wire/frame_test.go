@@ -121,3 +121,18 @@ func TestErrorsAreDistinct(t *testing.T) {
 		}
 	}
 }
+
+func TestNames(t *testing.T) {
+	assert.Equal(t, "JOIN", JoinProtocol.String())
+	assert.Equal(t, "77", RequestType(77).String(), "an unknown value prints as its number")
+	assert.Equal(t, "EXPLICIT_REJECT|TIME_LIMIT_EXCEEDED", (ExplicitReject | TimeLimitExceeded).String())
+	assert.Equal(t, "0", SummaryCode(0).String())
+	assert.Equal(t, "MEMBERSHIP|0x80", (ChangeMembership | 0x80).String(), "unknown bits are shown, not dropped")
+	assert.Equal(t, "1@2,3@4", FormatProviders([]Provider{{1, 2}, {3, 4}}))
+	assert.Equal(t, "-", FormatProviders(nil))
+	assert.Equal(t, "SAID_GOODBYE", ProviderSaidGoodbye.String())
+	assert.Equal(t, "TIMED_OUT", DeactivateTimedOut.String())
+	assert.Equal(t, "CONTINUE", VoteContinue.String())
+	assert.Equal(t, "DISSOLVED", SubscriptionDissolved.String())
+	assert.Equal(t, "DELAYED_ERROR", DelayedErrorNotification.String())
+}
