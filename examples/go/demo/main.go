@@ -1,0 +1,225 @@
+// Command demo shows what hags does: it starts a one-node hagsd in a
+// temporary directory and real client processes (gsclient) that join a
+// group, change its state value, send a message, subscribe and leave; one of
+// them is killed with SIGKILL to show a failure leave. It prints what every
+// process saw and exits 0, or 1 if anything did not happen as expected.
+//
+// Run it with `make demo`.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/openhags/hags/internal/harness"
+)
+
+const wait = 10 * time.Second
+
+var outMu sync.Mutex
+
+func say(format string, args ...any) {
+	outMu.Lock()
+	defer outMu.Unlock()
+	fmt.Printf(format+"\n", args...)
+}
+
+func tee(name string) func(string) {
+	return func(line string) { say("    %-7s| %s", name, line) }
+}
+
+type demo struct {
+	bin    string
+	socket string
+	procs  map[string]*harness.Client
+}
+
+func main() {
+	bin := flag.String("bin", "build/bin", "directory holding hagsd, hagsctl and gsclient")
+	flag.Parse()
+	start := time.Now()
+	if err := run(*bin); err != nil {
+		say("\ndemo FAILED: %v", err)
+		os.Exit(1)
+	}
+	say("\ndemo finished in %.1fs", time.Since(start).Seconds())
+}
+
+func run(bin string) error {
+	dir, err := os.MkdirTemp("", "hags-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	d := &demo{bin: bin, socket: filepath.Join(dir, "hagsd.sock"), procs: map[string]*harness.Client{}}
+
+	say("== starting hagsd (one-node domain) on %s", d.socket)
+	daemon, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), d.socket, nil, "--domain", "demo")
+	if err != nil {
+		return err
+	}
+	defer daemon.Kill()
+	defer func() {
+		for _, c := range d.procs {
+			c.Kill()
+		}
+	}()
+
+	steps := []struct {
+		title string
+		do    func() error
+	}{
+		{"alice joins group \"web\" and creates it", func() error {
+			return d.startAndJoin("alice", 1)
+		}},
+		{"watcher subscribes to web's state value and membership", func() error {
+			w, err := d.start("watcher")
+			if err != nil {
+				return err
+			}
+			mark := w.Mark()
+			_ = w.Send("subscribe web state joins leaves")
+			_, _, err = w.Expect(`^SUBSCRIPTION .*members=1@1`, mark, wait)
+			return err
+		}},
+		{"bob and carol join: every provider is told, in the same order", func() error {
+			if err := d.startAndJoin("bob", 2); err != nil {
+				return err
+			}
+			return d.startAndJoin("carol", 3)
+		}},
+		{"bob proposes a new state value (one-phase: approved at once)", func() error {
+			return d.expectAll(func() { _ = d.procs["bob"].Send("state 1 primary=bob") },
+				`^APPROVED .*proto=STATE_VALUE_CHANGE .*state="primary=bob"`, "alice", "bob", "carol")
+		}},
+		{"alice broadcasts a provider message", func() error {
+			return d.expectAll(func() { _ = d.procs["alice"].Send("msg 1 hello-from-alice") },
+				`^APPROVED .*proto=PROVIDER_MESSAGE .*msg="hello-from-alice"`, "alice", "bob", "carol")
+		}},
+		{"hagsctl shows the group", func() error {
+			out, err := exec.Command(filepath.Join(bin, "hagsctl"), "--socket", d.socket, "group", "web").CombinedOutput()
+			for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+				say("    hagsctl| %s", l)
+			}
+			return err
+		}},
+		{"carol is killed with SIGKILL: the others see a failure leave", func() error {
+			return d.expectAll(func() { d.procs["carol"].Kill() },
+				`^APPROVED .*proto=FAILURE_LEAVE .*changing=3@1 .*leave=PROCESS_DIED`, "alice", "bob")
+		}},
+		{"bob leaves the group", func() error {
+			return d.expectAll(func() { _ = d.procs["bob"].Send("leave 1 code=7") },
+				`^APPROVED .*proto=LEAVE .*changing=2@1 .*leave=LEFT:7`, "alice", "bob")
+		}},
+		{"alice leaves: the group dissolves and the watcher is told", func() error {
+			w := d.procs["watcher"]
+			mark := w.Mark()
+			_ = d.procs["alice"].Send("leave 1")
+			_, _, err := w.Expect(`^SUBSCRIPTION .*type=DISSOLVED`, mark, wait)
+			return err
+		}},
+	}
+	for i, s := range steps {
+		say("\n== %d. %s", i+1, s.title)
+		if err := s.do(); err != nil {
+			return fmt.Errorf("step %d (%s): %w", i+1, s.title, err)
+		}
+	}
+
+	say("\n== what each process saw (approved changes, in order)")
+	var ref []string
+	for _, name := range []string{"alice", "bob", "carol", "watcher"} {
+		c := d.procs[name]
+		var seen []string
+		for _, l := range c.Out.All() {
+			if strings.HasPrefix(l, "APPROVED ") || strings.HasPrefix(l, "SUBSCRIPTION ") {
+				seen = append(seen, l)
+			}
+		}
+		say("  %s (pid %d): %d notifications", name, c.Pid(), len(seen))
+		for _, l := range seen {
+			say("    %s", l)
+		}
+		if name == "alice" {
+			ref = canonical(seen)
+		}
+		if name == "bob" && !isSubsequence(canonical(seen), ref) {
+			return fmt.Errorf("bob's approved changes are not in alice's order")
+		}
+	}
+	say("\nalice and bob saw the changes they shared in the same order.")
+
+	for _, name := range []string{"alice", "bob", "watcher"} {
+		_ = d.procs[name].Quit(wait)
+	}
+	say("\n== stopping hagsd (SIGTERM)")
+	return daemon.Stop(wait)
+}
+
+var tokRe = regexp.MustCompile(` tok=\d+`)
+
+func canonical(lines []string) []string {
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = tokRe.ReplaceAllString(l, "")
+	}
+	return out
+}
+
+// isSubsequence reports whether every line of sub appears in full, in order.
+func isSubsequence(sub, full []string) bool {
+	i := 0
+	for _, l := range full {
+		if i < len(sub) && sub[i] == l {
+			i++
+		}
+	}
+	return i == len(sub)
+}
+
+func (d *demo) start(name string) (*harness.Client, error) {
+	c, err := harness.StartClient(filepath.Join(d.bin, "gsclient"), name, d.socket, tee(name))
+	if err != nil {
+		return nil, err
+	}
+	d.procs[name] = c
+	return c, nil
+}
+
+func (d *demo) startAndJoin(name string, instance int) error {
+	c, err := d.start(name)
+	if err != nil {
+		return err
+	}
+	var others []string
+	for n := range d.procs {
+		if n != name && n != "watcher" && n != "carol-dead" {
+			others = append(others, n)
+		}
+	}
+	return d.expectAll(func() { _ = c.Send("join web %d", instance) },
+		fmt.Sprintf(`^APPROVED .*proto=JOIN .*changing=%d@`, instance), append(others, name)...)
+}
+
+// expectAll runs act and waits until every named process printed a line
+// matching pattern after that moment.
+func (d *demo) expectAll(act func(), pattern string, names ...string) error {
+	marks := map[string]int{}
+	for _, n := range names {
+		marks[n] = d.procs[n].Mark()
+	}
+	act()
+	for _, n := range names {
+		if _, _, err := d.procs[n].Expect(pattern, marks[n], wait); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,242 @@
+// Package harness starts real hagsd daemons and real gsclient processes
+// and talks to them through their standard streams. The demo and the
+// real-process tests use it; nothing here runs inside the daemon or the
+// client library.
+package harness
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Build compiles the named main packages of this module into dir and returns
+// dir. It is how tests get real binaries without depending on make.
+func Build(ctx context.Context, dir string, pkgs ...string) error {
+	args := append([]string{"build", "-o", dir + "/"}, pkgs...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = moduleRoot()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("harness: go build %v: %w\n%s", pkgs, err, out)
+	}
+	return nil
+}
+
+func moduleRoot() string {
+	dir, _ := os.Getwd()
+	for d := dir; d != "/"; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+	}
+	return dir
+}
+
+// Lines collects the lines a process writes and lets callers wait for one.
+type Lines struct {
+	mu      sync.Mutex
+	lines   []string
+	changed chan struct{} // closed and replaced whenever a line arrives or the stream ends
+	done    bool
+}
+
+func newLines() *Lines { return &Lines{changed: make(chan struct{})} }
+
+func (l *Lines) feed(r io.Reader, tee func(string)) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if tee != nil {
+			tee(line)
+		}
+		l.mu.Lock()
+		l.lines = append(l.lines, line)
+		close(l.changed)
+		l.changed = make(chan struct{})
+		l.mu.Unlock()
+	}
+	l.mu.Lock()
+	l.done = true
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// All returns a copy of every line so far.
+func (l *Lines) All() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.lines...)
+}
+
+// WaitFor waits until a line at index ≥ from matches re and returns the
+// line and its index. It fails when the stream ends or the timeout passes.
+func (l *Lines) WaitFor(re *regexp.Regexp, from int, timeout time.Duration) (string, int, error) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	for {
+		l.mu.Lock()
+		for i := from; i < len(l.lines); i++ {
+			if re.MatchString(l.lines[i]) {
+				line := l.lines[i]
+				l.mu.Unlock()
+				return line, i, nil
+			}
+		}
+		from = max(from, len(l.lines))
+		done, changed := l.done, l.changed
+		l.mu.Unlock()
+		if done {
+			return "", -1, fmt.Errorf("harness: stream ended without a line matching %q", re)
+		}
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return "", -1, fmt.Errorf("harness: no line matching %q within %v", re, timeout)
+		}
+	}
+}
+
+// Daemon is a running hagsd.
+type Daemon struct {
+	Socket string
+	Log    *Lines // stderr (the structured log)
+	cmd    *exec.Cmd
+	waited chan error
+}
+
+// StartDaemon starts bin (hagsd) serving socket and waits for its ready line.
+func StartDaemon(bin, socket string, tee func(string), args ...string) (*Daemon, error) {
+	args = append([]string{"--socket", socket}, args...)
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "HA_GS_SOCKET="+socket)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("harness: start %s: %w", bin, err)
+	}
+	d := &Daemon{Socket: socket, Log: newLines(), cmd: cmd, waited: make(chan error, 1)}
+	go d.Log.feed(stderr, tee)
+	go func() { d.waited <- cmd.Wait() }()
+	if _, _, err := d.Log.WaitFor(regexp.MustCompile(`ready`), 0, 20*time.Second); err != nil {
+		d.Kill()
+		return nil, fmt.Errorf("harness: hagsd did not become ready: %w\n%s", err, strings.Join(d.Log.All(), "\n"))
+	}
+	return d, nil
+}
+
+// Pid is the daemon's process id.
+func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
+
+// Stop sends SIGTERM and waits for the daemon to exit; it returns the exit error.
+func (d *Daemon) Stop(timeout time.Duration) error {
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.waited:
+		return err
+	case <-time.After(timeout):
+		d.Kill()
+		return errors.New("harness: hagsd did not stop after SIGTERM")
+	}
+}
+
+// Kill sends SIGKILL and reaps the daemon.
+func (d *Daemon) Kill() {
+	_ = d.cmd.Process.Kill()
+	<-d.waited
+	d.waited <- errors.New("killed")
+}
+
+// Client is a running gsclient process.
+type Client struct {
+	Name   string
+	Out    *Lines
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	waited chan error
+}
+
+// StartClient starts bin (gsclient) against socket and waits for its ready line.
+func StartClient(bin, name, socket string, tee func(string), args ...string) (*Client, error) {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "HA_GS_SOCKET="+socket)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("harness: start %s: %w", bin, err)
+	}
+	c := &Client{Name: name, Out: newLines(), cmd: cmd, stdin: stdin, waited: make(chan error, 1)}
+	go c.Out.feed(stdout, tee)
+	go func() { c.waited <- cmd.Wait() }()
+	if _, _, err := c.Out.WaitFor(regexp.MustCompile(`^ready `), 0, 20*time.Second); err != nil {
+		c.Kill()
+		return nil, fmt.Errorf("harness: client %s: %w (%v)", name, err, c.Out.All())
+	}
+	return c, nil
+}
+
+// Pid is the client's process id.
+func (c *Client) Pid() int { return c.cmd.Process.Pid }
+
+// Send writes one command line to the client.
+func (c *Client) Send(format string, args ...any) error {
+	_, err := fmt.Fprintf(c.stdin, format+"\n", args...)
+	return err
+}
+
+// Expect waits for a line matching the regular expression pattern written at
+// or after line index from.
+func (c *Client) Expect(pattern string, from int, timeout time.Duration) (string, int, error) {
+	line, i, err := c.Out.WaitFor(regexp.MustCompile(pattern), from, timeout)
+	if err != nil {
+		return "", -1, fmt.Errorf("%s: %w; it printed:\n  %s", c.Name, err, strings.Join(c.Out.All(), "\n  "))
+	}
+	return line, i, nil
+}
+
+// Mark is the index the next line will have; pass it to Expect to wait only
+// for what comes after this point.
+func (c *Client) Mark() int { return len(c.Out.All()) }
+
+// Kill sends SIGKILL and reaps the process.
+func (c *Client) Kill() {
+	_ = c.cmd.Process.Kill()
+	<-c.waited
+	c.waited <- errors.New("killed")
+}
+
+// Quit asks the client to quit and waits for it to exit.
+func (c *Client) Quit(timeout time.Duration) error {
+	_ = c.Send("quit")
+	_ = c.stdin.Close()
+	select {
+	case err := <-c.waited:
+		c.waited <- err
+		return err
+	case <-time.After(timeout):
+		c.Kill()
+		return fmt.Errorf("harness: client %s did not quit", c.Name)
+	}
+}
