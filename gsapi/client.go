@@ -1,0 +1,423 @@
+package gsapi
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/openhags/hags/internal/wire"
+)
+
+// DispatchMode says whether Dispatch returns when no notification is
+// pending (ha_gs_dispatch_flag_t).
+type DispatchMode int
+
+const (
+	// NonBlocking delivers every pending notification and returns.
+	NonBlocking DispatchMode = iota
+	// Blocking delivers notifications as they arrive and returns only on
+	// error: ErrNotOK when the connection is lost, ErrNoInit after Close.
+	Blocking
+)
+
+// quitTimeout bounds how long Close waits to hand OpQuit to a daemon that
+// does not read.
+const quitTimeout = 2 * time.Second
+
+// Client is one session with the daemon (one ha_gs_init). Its request
+// methods are safe for concurrent use by many goroutines; callbacks run only
+// inside Dispatch or Run, one at a time, on the dispatching goroutine.
+type Client struct {
+	conn    net.Conn
+	opts    options
+	welcome wire.Welcome
+
+	wmu sync.Mutex // serializes writes: one whole frame per Write
+	dmu sync.Mutex // serializes delivery: one notification at a time
+
+	mu       sync.Mutex // guards everything below
+	closed   bool
+	lostErr  error // why the connection was lost; nil while it is up
+	efd      int   // eventfd; -1 after Close
+	queue    []entry
+	head     int
+	nextTok  Token
+	members  map[Token]*member
+	inflight map[string]bool // groups known to be running a protocol
+
+	avail      chan struct{} // capacity 1: the queue became non-empty
+	lost       chan struct{} // closed when the connection is lost
+	done       chan struct{} // closed by Close
+	readerDone chan struct{} // closed when the reader goroutine exits
+}
+
+// entry is one queued notification and where it goes. fn is nil only for
+// responsiveness checks, which Dispatch answers itself.
+type entry struct {
+	n  *Notification
+	fn func(*Notification)
+}
+
+// Dial connects to the daemon and opens a session (ha_gs_init). The socket
+// is WithSocket's path, else $HA_GS_SOCKET, else /run/hags/<domain>/hagsd.sock
+// with the domain from WithDomain, else $HA_DOMAIN_NAME, else "hags".
+//
+// Errors: ErrBadParameter for a deactivate script that is not an executable
+// file or an unknown responsiveness type; ErrConnectFailed when no daemon
+// answers; the daemon's code when it refuses the session (for instance
+// ErrPermissionDenied); ErrNotOK when the handshake fails.
+func Dial(ctx context.Context, opts ...Option) (*Client, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	var conn net.Conn
+	var err error
+	if o.dialer != nil {
+		conn, err = o.dialer(ctx)
+	} else {
+		var d net.Dialer
+		conn, err = d.DialContext(ctx, "unix", o.socketPath())
+	}
+	if err != nil {
+		return nil, &Error{Code: wire.ConnectFailed, Op: "dial", Msg: "cannot connect to the daemon", Err: err}
+	}
+	c, err := handshake(ctx, conn, o)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// handshake sends Hello, reads Welcome and starts the reader goroutine.
+func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
+	if d, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(d)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	hello := wire.Hello{
+		Pid:              int32(os.Getpid()),
+		Program:          o.program,
+		DeactivateScript: o.script,
+		Responsiveness:   o.resp,
+	}
+	r := wire.NewReader(conn)
+	fail := func(msg string, err error) (*Client, error) {
+		stop()
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+		return nil, &Error{Code: wire.NotOK, Op: "dial", Msg: msg, Err: err}
+	}
+	if err := wire.WriteFrame(conn, wire.MsgHello, &hello); err != nil {
+		return fail("send hello", err)
+	}
+	t, body, err := r.Next()
+	if err != nil {
+		return fail("read welcome", err)
+	}
+	var welcome wire.Welcome
+	switch t {
+	case wire.MsgWelcome:
+		if err := wire.Decode(body, &welcome); err != nil {
+			return fail("decode welcome", err)
+		}
+	case wire.MsgRefused:
+		var ref wire.Refused
+		if err := wire.Decode(body, &ref); err != nil {
+			return fail("decode refusal", err)
+		}
+		stop()
+		code := ref.Code
+		if code == wire.OK || !code.Valid() {
+			code = wire.NotOK
+		}
+		return nil, &Error{Code: code, Op: "dial", Msg: "refused by the daemon: " + ref.Reason}
+	default:
+		return fail(fmt.Sprintf("unexpected message type %d instead of welcome", t), nil)
+	}
+	if !stop() && ctx.Err() != nil {
+		return fail("handshake", ctx.Err())
+	}
+	_ = conn.SetDeadline(time.Time{})
+
+	efd, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		return nil, &Error{Code: wire.SockCreateFailed, Op: "dial", Msg: "eventfd", Err: err}
+	}
+	c := &Client{
+		conn:       conn,
+		opts:       o,
+		welcome:    welcome,
+		efd:        efd,
+		nextTok:    1,
+		members:    make(map[Token]*member),
+		inflight:   make(map[string]bool),
+		avail:      make(chan struct{}, 1),
+		lost:       make(chan struct{}),
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+	}
+	go c.readLoop(r)
+	return c, nil
+}
+
+// Node returns this daemon's node number (ha_gs_get_node_number).
+func (c *Client) Node() int32 { return c.welcome.Node }
+
+// Domain returns the name of the domain the daemon serves.
+func (c *Client) Domain() string { return c.welcome.Domain }
+
+// Fd returns a descriptor to poll for readability (select, poll, epoll):
+// it is readable exactly when notifications are pending, and also once the
+// connection is lost, so that the next Dispatch reports ErrNotOK. Never read
+// or write it. Fd returns -1 after Close, which closes the descriptor.
+func (c *Client) Fd() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.efd
+}
+
+// Close ends the session (ha_gs_quit): it tells the daemon, whose groups
+// see this client's providers leave with ProviderSaidGoodbye, closes the
+// connection and the descriptor, and waits for the reader goroutine to exit.
+// A Dispatch blocked in another goroutine returns ErrNoInit promptly; every
+// later call returns ErrNoInit. Close is idempotent and always returns nil.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	up := c.lostErr == nil
+	c.mu.Unlock()
+	close(c.done)
+
+	if up {
+		_ = c.conn.SetWriteDeadline(time.Now().Add(quitTimeout))
+		_ = c.write(wire.MsgRequest, &wire.Request{Op: wire.OpQuit})
+	}
+	_ = c.conn.Close()
+	<-c.readerDone
+
+	c.mu.Lock()
+	_ = unix.Close(c.efd)
+	c.efd = -1
+	c.queue, c.head = nil, 0
+	c.mu.Unlock()
+	return nil
+}
+
+// Dispatch delivers notifications by calling their callbacks on the calling
+// goroutine, one at a time, in arrival order (ha_gs_dispatch). NonBlocking
+// delivers every pending notification and returns nil. Blocking delivers
+// notifications as they arrive and returns only on error. Either mode first
+// delivers what arrived before the connection was lost, then returns
+// ErrNotOK; after Close it returns ErrNoInit.
+//
+// Concurrent Dispatch calls are serialized. A callback may call Vote and the
+// other request methods, and Close, but must not call Dispatch or Run.
+func (c *Client) Dispatch(mode DispatchMode) error {
+	switch mode {
+	case NonBlocking:
+		return c.dispatch(context.Background(), false, "dispatch")
+	case Blocking:
+		return c.dispatch(context.Background(), true, "dispatch")
+	}
+	return newError(wire.BadParameter, "dispatch", 0)
+}
+
+// Run dispatches notifications as they arrive until ctx is done, when it
+// returns ctx.Err(), or until an error ends the session: ErrNotOK when the
+// connection is lost, ErrNoInit after Close. It is the idiomatic loop for
+// Go programs; the same rules as for Dispatch apply to its callbacks.
+func (c *Client) Run(ctx context.Context) error {
+	return c.dispatch(ctx, true, "run")
+}
+
+func (c *Client) dispatch(ctx context.Context, blocking bool, op string) error {
+	for {
+		delivered, err := c.deliverOne(op)
+		if err != nil {
+			return err
+		}
+		if delivered {
+			continue
+		}
+		if !blocking {
+			return nil
+		}
+		select {
+		case <-c.avail:
+		case <-c.lost:
+		case <-c.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// deliverOne pops the oldest notification and delivers it. It reports
+// false with a nil error when the queue is empty and the session is up.
+func (c *Client) deliverOne(op string) (bool, error) {
+	c.dmu.Lock()
+	defer c.dmu.Unlock()
+	e, err := c.pop(op)
+	if err != nil || e.n == nil {
+		return false, err
+	}
+	if e.fn != nil {
+		e.fn(e.n)
+		return true, nil
+	}
+	// A responsiveness check: the answer leaves from here, so a client
+	// that does not dispatch fails the check.
+	rc := wire.CallbackOK
+	if cb := c.opts.respCallback; cb != nil {
+		rc = cb(e.n)
+	}
+	resp := wire.Respond{Seq: e.n.Seq, RC: rc}
+	if c.opts.counter != nil {
+		resp.Counter = c.opts.counter()
+	}
+	_ = c.write(wire.MsgRespond, &resp) // a failed write means a lost connection, which the reader reports
+	return true, nil
+}
+
+// pop removes the oldest entry. With an empty queue it returns the zero
+// entry and ErrNoInit after Close, ErrNotOK once the connection is lost,
+// else nil; it drains the eventfd when the queue becomes empty while the
+// connection is up.
+func (c *Client) pop(op string) (entry, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return entry{}, newError(wire.NoInit, op, 0)
+	}
+	if c.head == len(c.queue) {
+		if c.lostErr != nil {
+			return entry{}, &Error{Code: wire.NotOK, Op: op, Msg: "connection to the daemon lost", Err: c.lostErr}
+		}
+		return entry{}, nil
+	}
+	e := c.queue[c.head]
+	c.queue[c.head] = entry{}
+	c.head++
+	if c.head == len(c.queue) {
+		c.queue, c.head = c.queue[:0], 0
+		if c.lostErr == nil {
+			c.drainFd()
+		}
+	}
+	return e, nil
+}
+
+// push appends an entry; the caller holds c.mu.
+func (c *Client) push(e entry) {
+	wasEmpty := c.head == len(c.queue)
+	c.queue = append(c.queue, e)
+	if wasEmpty {
+		c.signalFd()
+		select {
+		case c.avail <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// signalFd makes the eventfd readable; the caller holds c.mu.
+func (c *Client) signalFd() {
+	if c.efd < 0 {
+		return
+	}
+	var b [8]byte
+	binary.NativeEndian.PutUint64(b[:], 1)
+	_, _ = unix.Write(c.efd, b[:])
+}
+
+// drainFd makes the eventfd unreadable; the caller holds c.mu.
+func (c *Client) drainFd() {
+	if c.efd < 0 {
+		return
+	}
+	var b [8]byte
+	_, _ = unix.Read(c.efd, b[:])
+}
+
+// readLoop decodes frames as they arrive, updates the token states and
+// queues the notifications, until the connection fails or is closed.
+func (c *Client) readLoop(r *wire.Reader) {
+	defer close(c.readerDone)
+	for {
+		t, body, err := r.Next()
+		if err != nil {
+			c.connLost(err)
+			return
+		}
+		switch t {
+		case wire.MsgNotification:
+			n := new(Notification)
+			if err := wire.Decode(body, n); err != nil {
+				c.connLost(err)
+				return
+			}
+			c.arrive(n)
+		case wire.MsgRefused:
+			var ref wire.Refused
+			if err := wire.Decode(body, &ref); err != nil {
+				c.connLost(err)
+				return
+			}
+			c.connLost(fmt.Errorf("daemon ended the session: %s: %s", ref.Code, ref.Reason))
+			return
+		default:
+			c.connLost(fmt.Errorf("unexpected message type %d from the daemon", t))
+			return
+		}
+	}
+}
+
+// errConnClosed is the loss reason recorded when the daemon hangs up.
+var errConnClosed = errors.New("connection closed by the daemon")
+
+// connLost records that the connection is gone, wakes dispatchers and
+// leaves the eventfd readable so that pollers call Dispatch and learn it.
+func (c *Client) connLost(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed || c.lostErr != nil {
+		return
+	}
+	if err == nil {
+		err = errConnClosed
+	}
+	c.lostErr = err
+	close(c.lost)
+	c.signalFd()
+	_ = c.conn.Close()
+}
+
+// write sends one frame; concurrent writers are serialized so that frames
+// never interleave.
+func (c *Client) write(t wire.MsgType, body any) error {
+	b, err := wire.AppendFrame(nil, t, body)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_, err = c.conn.Write(b)
+	return err
+}
