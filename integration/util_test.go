@@ -1,0 +1,7 @@
+package integration
+
+import "regexp"
+
+type regexpT = regexp.Regexp
+
+func regexpCompile(s string) *regexp.Regexp { return regexp.MustCompile(s) }
