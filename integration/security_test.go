@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -28,22 +30,9 @@ func runAs(t *testing.T, socket string, uid, gid uint32) string {
 	cmd := exec.Command(filepath.Join(bin, "gsclient"))
 	cmd.Env = []string{"HA_GS_SOCKET=" + socket, "PATH=/usr/bin:/bin"}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid}}
-	cmd.Stdin = stringsReader("quit\n")
+	cmd.Stdin = strings.NewReader("quit\n")
 	out, _ := cmd.CombinedOutput()
 	return string(out)
-}
-
-func stringsReader(s string) io.Reader { return &stringReader{s: s} }
-
-type stringReader struct{ s string }
-
-func (r *stringReader) Read(p []byte) (int, error) {
-	if r.s == "" {
-		return 0, io.EOF
-	}
-	n := copy(p, r.s)
-	r.s = r.s[n:]
-	return n, nil
 }
 
 func nobody(t *testing.T) (uint32, uint32) {
@@ -71,7 +60,7 @@ func TestUnprivilegedPeerRefused(t *testing.T) {
 
 	out := runAs(t, c.socket, uid, gid)
 	assert.Contains(t, out, "error init HA_GS_PERMISSION_DENIED", "nobody is not admitted")
-	_, _, err := c.daemon.Log.WaitFor(regexpMust(`(?i)refus|denied`), 0, wait)
+	_, _, err := c.daemon.Log.WaitFor(regexp.MustCompile(`(?i)refus|denied`), 0, wait)
 	assert.NoError(t, err, "the daemon logs the refusal")
 
 	act(t, func() { require.NoError(t, a.Send("state 1 still-serving")) },
@@ -91,8 +80,6 @@ func TestClientGroupAdmits(t *testing.T) {
 	out := runAs(t, socket, uid, gid)
 	assert.Contains(t, out, "ready node=1", "a member of the client group is admitted")
 }
-
-func regexpMust(s string) *regexpT { return regexpCompile(s) }
 
 // TestBadFramesCloseOnlyThatConnection: garbage, oversized, truncated and
 // wrong-version frames each close only the offending connection, with a
