@@ -1,0 +1,73 @@
+// Package ipc holds the daemon's side of the client socket: creating the
+// Unix socket, identifying peers with SO_PEERCRED, and the bounded outbound
+// queue that feeds one connection's writer goroutine. It knows nothing of
+// groups or protocols; package daemon wires it to the engine.
+package ipc
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// ErrSocketInUse is returned by Listen when another process is serving the
+// socket path.
+var ErrSocketInUse = errors.New("ipc: another daemon is serving the socket")
+
+// Listen creates a Unix stream socket at path and listens on it. The parent
+// directory is created (mode 0755) when missing. A stale socket file (one
+// nobody answers on) is removed first; a live one gives ErrSocketInUse and a
+// file that is not a socket is left alone and reported. The socket is made
+// mode 0666: access control is by SO_PEERCRED when a peer connects, not by
+// file modes, so that refused peers get a reason instead of EACCES. Closing
+// the listener removes the socket file.
+func Listen(path string) (*net.UnixListener, error) {
+	if path == "" {
+		return nil, errors.New("ipc: empty socket path")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("ipc: create socket directory: %w", err)
+	}
+	if err := removeStale(path); err != nil {
+		return nil, err
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("ipc: listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("ipc: chmod %s: %w", path, err)
+	}
+	return ln, nil
+}
+
+func removeStale(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("ipc: stat %s: %w", path, err)
+	}
+	if fi.Mode().Type() != fs.ModeSocket {
+		return fmt.Errorf("ipc: %s exists and is not a socket", path)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
+		c.Close()
+		return fmt.Errorf("%w: %s", ErrSocketInUse, path)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("ipc: probe %s: %w", path, err)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("ipc: remove stale socket %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,5 @@
+package ipc
+
+import "os"
+
+var pid = os.Getpid
