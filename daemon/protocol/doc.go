@@ -1,0 +1,52 @@
+// Package protocol is the hags protocol engine: a pure, deterministic state
+// machine that decides everything about groups, providers, subscribers and
+// the protocols that change them (SPEC §3).
+//
+// Every daemon of a domain feeds its Engine the same ordered Events and gets
+// the same Effects back. The engine starts no goroutines, does no I/O and
+// never reads a clock: time arrives as Event.Time. An Engine is not safe for
+// concurrent use; its owner (the daemon's run loop) serialises every call.
+//
+// Decisions this package makes where the SPEC and the header contract leave
+// room (docs/ repeats them for users):
+//
+//   - Tokens are chosen by the client and scoped to its session. A token the
+//     engine never accepted for that client gets BadMemberToken; a token whose
+//     membership or subscription has ended (or that is a subscription token
+//     used as a provider, or a join still waiting for approval) gets
+//     NotAMember; reusing a live token for a new join or subscription gets
+//     BadParameter. A join refused by an asynchronous error leaves no trace, so
+//     its token stays unknown. A token whose membership ended may be reused.
+//   - OpQuit carries no parameters and is never refused: it is not put
+//     through Request.Check.
+//   - Joining would exceed MaxProvidersPerGroup, or creating a group would
+//     exceed MaxGroupsPerDomain: NoMemory, the GSAPI's code for "no room".
+//   - The system group HostMembership (members: the nodes that are up,
+//     instance 0) always exists, may be subscribed to and is never joined: a
+//     join gets BadParameter. It has no protocols, state value or providers
+//     with tokens.
+//   - A new subscriber gets an initial subscription notification at once,
+//     describing what it asked for: the current state value (SubType
+//     SubscriptionStateValue) and/or the current membership as a join delta
+//     (SubscriptionDeltaJoin, Changing = every current member, Full = the same
+//     unless SubscribeDeltasOnly).
+//   - A provider without a deactivate script is expelled with result
+//     DeactivateNotRun: registering a script is optional. When a script's
+//     node dies before the script reports, its result is DeactivateFailed.
+//   - A protocol with nobody left to vote (the group's creator, or a group
+//     whose every voter is being expelled or joining) is approved at once as
+//     a one-phase protocol, without summary flags.
+//   - A failure is a fact: a rejected n-phase failure-leave protocol sends the
+//     rejected notification and then removes the failed providers in a
+//     one-phase failure-leave protocol.
+//   - Source-target groups are not supported yet: a join or attribute change
+//     naming a source group gets NotSupported (asynchronously).
+//   - Vote messages are delivered in the next notification of the protocol
+//     only; a provider-message protocol's own message is in every
+//     notification unless a vote message replaces it for one notification.
+//   - Deactivate summary flags are set on the notifications of the phase in
+//     which the scripts ran (the approval, for a one-phase expel); the results
+//     stay in ExpelInfo for the rest of the protocol.
+//   - Responsiveness announcements go to the live providers of every group
+//     in which the client provides; the client is never removed for failing.
+package protocol
