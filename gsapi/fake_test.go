@@ -177,3 +177,6 @@ func attrs(group string) gsapi.Attributes {
 
 // selfPid is this process's pid as the client reports it.
 var selfPid = int32(os.Getpid())
+
+// budget returns a channel that fires after the test budget.
+func budget() <-chan time.Time { return time.After(wait) }

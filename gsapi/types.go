@@ -83,8 +83,9 @@ type SubscriptionType = wire.SubscriptionType
 
 // Token names one provider (from Join) or one subscription (from
 // Subscribe) within a Client. Tokens are chosen by the client, start at 1
-// and are never reused within a session.
-type Token int32
+// and are never reused within a session. It is an alias of int32 so that
+// Notification.Token can be passed straight back, as in Vote(n.Token, ...).
+type Token = int32
 
 // Return codes.
 const (
