@@ -300,7 +300,7 @@ func TestDroppedNotificationsDoNotWakeTheFd(t *testing.T) {
 	require.NoError(t, err)
 	f.nextRequest(wire.OpJoin)
 	f.notify(wire.Notification{Type: wire.DelayedErrorNotification, Token: prov, Code: wire.Collide})
-	f.notify(wire.Notification{Type: wire.AnnouncementNotification, Token: prov})  // nil callback
+	f.notify(wire.Notification{Type: wire.AnnouncementNotification, Token: prov}) // nil callback
 	f.notify(wire.Notification{Type: wire.SubscriptionNotification, Token: 77})   // never issued
 	f.notify(wire.Notification{Type: wire.SubscriptionNotification, Token: prov}) // wrong kind
 	f.notify(wire.Notification{Type: wire.ApprovedNotification, Token: prov, Protocol: wire.JoinProtocol})
