@@ -67,7 +67,10 @@ func (e *Engine) start(g *group, p *proto) {
 	g.running = p
 	p.phase = 1
 	for _, m := range g.members {
-		if slices.Contains(p.joiners, m) || (p.expel != nil && slices.Contains(p.leavers, m)) {
+		// Joiners do not vote on their join, the expelled on their
+		// expulsion, the failed on their removal.
+		removed := p.expel != nil || p.kind == wire.FailureLeaveProtocol
+		if slices.Contains(p.joiners, m) || (removed && slices.Contains(p.leavers, m)) {
 			continue
 		}
 		p.participants = append(p.participants, m)

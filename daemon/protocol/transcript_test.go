@@ -39,6 +39,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.txt with the engine'
 //	script ID ok|failed|timedout|notrun
 //	unresponsive c1 / responsive c1
 //	show G / groups / deadline / clients
+//	limits [providers=N] [groups=N]   lower the engine's limits
 func TestTranscripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.txt")
 	require.NoError(t, err)
@@ -163,6 +164,14 @@ func (tr *transcript) run(line string) error {
 			tr.printf("  deadline +%ds\n", (d-tr.now)/1e9)
 		} else {
 			tr.printf("  deadline none\n")
+		}
+		return nil
+	case "limits":
+		if v, ok := kv["providers"]; ok {
+			tr.e.maxProviders = atoi(v)
+		}
+		if v, ok := kv["groups"]; ok {
+			tr.e.maxGroups = atoi(v)
 		}
 		return nil
 	case "clients":
