@@ -1,0 +1,134 @@
+// Command hagsd is the hags node daemon. With no configuration it runs a
+// one-node domain in the foreground, serving clients on a Unix socket, until
+// SIGTERM or SIGINT.
+//
+//	hagsd [--socket PATH] [--domain NAME] [--node N] [--client-group NAME]
+//	      [--log-level debug|info|warn|error] [--log-format text|json]
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/openhags/hags/daemon"
+	"github.com/openhags/hags/daemon/scripts"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+// options are hagsd's command-line settings.
+type options struct {
+	socket, domain, clientGroup string
+	node                        int
+	level, format               string
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("hagsd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	domain := os.Getenv("HA_DOMAIN_NAME")
+	if domain == "" {
+		domain = daemon.DefaultDomain
+	}
+	fs.StringVar(&o.socket, "socket", "", "Unix socket to serve (default /run/hags/<domain>/hagsd.sock)")
+	fs.StringVar(&o.domain, "domain", domain, "domain name (default $HA_DOMAIN_NAME or \"hags\")")
+	fs.IntVar(&o.node, "node", 1, "this node's number")
+	fs.StringVar(&o.clientGroup, "client-group", daemon.DefaultClientGroup, "group whose members may connect besides root")
+	fs.StringVar(&o.level, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&o.format, "log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() != 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.node <= 0 || o.node > 1<<31-1 {
+		return o, fmt.Errorf("--node %d: want a positive number", o.node)
+	}
+	return o, nil
+}
+
+func newLogger(o options, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", o.level, err)
+	}
+	hopts := &slog.HandlerOptions{Level: level}
+	switch o.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, hopts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", o.format)
+}
+
+func run(args []string, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "hagsd:", err)
+		return 2
+	}
+	log, err := newLogger(o, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "hagsd:", err)
+		return 2
+	}
+
+	runner := scripts.New(log.With("component", "scripts"))
+	node, err := daemon.New(daemon.Config{
+		Domain:      o.domain,
+		Node:        int32(o.node),
+		Socket:      o.socket,
+		ClientGroup: o.clientGroup,
+		Logger:      log,
+		Scripts:     runner,
+		CheckScript: scripts.CheckScript,
+	})
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	ln, err := node.Listen()
+	if err != nil {
+		log.Error("cannot listen", "err", err)
+		node.Close()
+		return 1
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- node.Serve(ln) }()
+	log.Info("ready", "socket", node.Socket(), "domain", o.domain, "node", o.node, "version", daemon.Version)
+
+	code := 0
+	select {
+	case <-ctx.Done():
+		log.Info("signal received; shutting down")
+	case err := <-served:
+		log.Error("serving stopped", "err", err)
+		code = 1
+	}
+	if err := node.Close(); err != nil {
+		log.Error("close", "err", err)
+		code = 1
+	}
+	if err := runner.Close(); err != nil {
+		log.Error("stopping scripts", "err", err)
+	}
+	return code
+}

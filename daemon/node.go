@@ -1,0 +1,324 @@
+// Package daemon is the hags node daemon as a library: a Node accepts client
+// sessions on a socket, feeds what they send to the protocol engine as
+// ordered events, and carries out the engine's effects (notifications to its
+// own clients, deactivate scripts for its own providers). cmd/hagsd is a thin
+// wrapper around it; gsapitest runs a Node in-process.
+//
+// docs/design/daemon.md describes the goroutines, queue bounds, socket path
+// and authentication.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/openhags/hags/daemon/ipc"
+	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/wire"
+)
+
+// Version is the daemon's version string, reported in Status. Builds set it
+// with -ldflags "-X github.com/openhags/hags/daemon.Version=...".
+var Version = "dev"
+
+// Defaults used when a Config field is empty.
+const (
+	DefaultDomain      = "hags"
+	DefaultClientGroup = "hagsuser"
+	// SocketDir is the directory under which DefaultSocketPath places each
+	// domain's socket.
+	SocketDir = "/run/hags"
+)
+
+// Session bounds; docs/design/daemon.md explains them.
+const (
+	// MaxAdminSessions bounds concurrent admin (hagsctl) sessions. They
+	// are counted apart from wire.MaxClientsPerDaemon so that an operator
+	// can still look at a daemon whose client slots are all taken.
+	MaxAdminSessions = 64
+	// OutboxFrames and OutboxBytes bound the frames queued for one
+	// session and not yet written. A client that stops reading until
+	// either is reached is disconnected, which fails its providers.
+	OutboxFrames = 4096
+	OutboxBytes  = 16 << 20
+	// HelloTimeout is how long a new connection may take to send Hello.
+	HelloTimeout = 10 * time.Second
+)
+
+// DefaultSocketPath returns the socket a domain's daemon serves when no path
+// is configured: /run/hags/<domain>/hagsd.sock. Clients derive the same path
+// from HA_DOMAIN_NAME unless HA_GS_SOCKET overrides it.
+func DefaultSocketPath(domain string) string {
+	if domain == "" {
+		domain = DefaultDomain
+	}
+	return filepath.Join(SocketDir, domain, "hagsd.sock")
+}
+
+// ScriptRunner runs deactivate scripts for the daemon. Run must not block
+// on the script: it starts it and calls done exactly once, from any
+// goroutine, with the outcome. daemon/scripts provides the real one.
+type ScriptRunner interface {
+	Run(run *protocol.ScriptRun, done func(protocol.ScriptResult))
+}
+
+// Config configures a Node. The zero value is a usable one-node domain
+// "hags", node 1, serving DefaultSocketPath("hags").
+type Config struct {
+	Domain      string       // default "hags" (cmd/hagsd reads HA_DOMAIN_NAME)
+	Node        int32        // default 1
+	Socket      string       // Unix socket path; DefaultSocketPath(Domain) when empty
+	ClientGroup string       // group whose members may connect besides root; default "hagsuser"
+	Logger      *slog.Logger // default: discard
+
+	// Authorize identifies and admits a peer before anything is read
+	// from it. nil: SO_PEERCRED on a *net.UnixConn (root, or a member,
+	// primary or supplementary, of ClientGroup); anything else is refused
+	// with wire.PermissionDenied. A refusing Authorize should still return
+	// whatever it learned of the peer, for the log.
+	Authorize func(net.Conn) (protocol.Cred, error)
+
+	// Scripts runs deactivate scripts. nil: every script the engine asks
+	// for is reported as wire.DeactivateFailed, with a log line.
+	Scripts ScriptRunner
+
+	// CheckScript validates a client's deactivate script path (from
+	// Hello) against the client's uid and gid; a failure refuses the
+	// session with wire.BadParameter. nil: paths are not checked here.
+	CheckScript func(path string, uid, gid uint32) error
+
+	// Incarnation distinguishes this run of the daemon from earlier ones
+	// on the same node; client ids fold it in. 0: the start time in Unix
+	// seconds.
+	Incarnation uint32
+}
+
+// engine is what the Node needs of protocol.Engine; tests substitute a fake.
+type engine interface {
+	Step(protocol.Event) []protocol.Effect
+	NextDeadline() (int64, bool)
+	Clients() int
+	Groups() []wire.GroupSummary
+	Group(name string) (*wire.GroupDetail, bool)
+}
+
+// Node is one daemon: it owns the engine (through its run loop) and every
+// client session. Its methods are safe for concurrent use.
+type Node struct {
+	cfg     Config
+	log     *slog.Logger
+	eng     engine // touched only by the run loop
+	started time.Time
+	now     func() time.Time
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	g      errgroup.Group
+
+	in         chan loopMsg // sessions → run loop
+	scriptMu   sync.Mutex
+	scriptDone []protocol.ScriptResult // script runner → run loop
+	scriptWake chan struct{}
+
+	mu        sync.Mutex
+	closed    bool
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	closeOnce sync.Once
+
+	nextConn   atomic.Uint32
+	maxClients int32        // wire.MaxClientsPerDaemon; tests lower it
+	clients    atomic.Int32 // admitted non-admin sessions
+	admins     atomic.Int32 // admitted admin sessions
+
+	// Run loop only.
+	sessions map[uint64]*session // by ClientID.Conn
+	local    []protocol.Event    // events the loop feeds back to itself
+}
+
+// New validates cfg, fills in defaults and starts the Node's run loop. The
+// Node serves nothing until Serve; Close stops it.
+func New(cfg Config) (*Node, error) {
+	return newNode(cfg, protocol.New())
+}
+
+func newNode(cfg Config, eng engine) (*Node, error) {
+	if cfg.Domain == "" {
+		cfg.Domain = DefaultDomain
+	}
+	if err := checkDomain(cfg.Domain); err != nil {
+		return nil, err
+	}
+	if cfg.Node == 0 {
+		cfg.Node = 1
+	}
+	if cfg.Node < 0 {
+		return nil, fmt.Errorf("daemon: node number %d is negative", cfg.Node)
+	}
+	if cfg.Socket == "" {
+		cfg.Socket = DefaultSocketPath(cfg.Domain)
+	}
+	if cfg.ClientGroup == "" {
+		cfg.ClientGroup = DefaultClientGroup
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Authorize == nil {
+		cfg.Authorize = ipc.Authorizer(cfg.ClientGroup)
+	}
+	started := time.Now()
+	if cfg.Incarnation == 0 {
+		cfg.Incarnation = uint32(started.Unix())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &Node{
+		cfg:        cfg,
+		log:        cfg.Logger.With("domain", cfg.Domain, "node", cfg.Node),
+		eng:        eng,
+		started:    started,
+		now:        time.Now,
+		ctx:        ctx,
+		cancel:     cancel,
+		in:         make(chan loopMsg, 1024),
+		scriptWake: make(chan struct{}, 1),
+		listeners:  make(map[net.Listener]struct{}),
+		conns:      make(map[net.Conn]struct{}),
+		sessions:   make(map[uint64]*session),
+		maxClients: wire.MaxClientsPerDaemon,
+	}
+	n.g.Go(n.run)
+	n.log.Info("node started", "version", Version, "incarnation", cfg.Incarnation, "pid", os.Getpid())
+	return n, nil
+}
+
+func checkDomain(d string) error {
+	if d == "." || d == ".." || strings.ContainsAny(d, "/\x00") {
+		return fmt.Errorf("daemon: invalid domain name %q", d)
+	}
+	return nil
+}
+
+// Socket returns the socket path the Node listens on with Listen.
+func (n *Node) Socket() string { return n.cfg.Socket }
+
+// Listen creates the Unix socket at the configured path (see ipc.Listen:
+// creates the directory, removes a stale socket, mode 0666 because access
+// is checked by SO_PEERCRED). Close closes the listener, which removes the
+// socket file.
+func (n *Node) Listen() (net.Listener, error) {
+	ln, err := ipc.Listen(n.cfg.Socket)
+	if err != nil {
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	if !n.track(ln) {
+		ln.Close()
+		return nil, errors.New("daemon: node is closed")
+	}
+	return ln, nil
+}
+
+func (n *Node) track(ln net.Listener) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return false
+	}
+	n.listeners[ln] = struct{}{}
+	return true
+}
+
+// Serve accepts connections on ln and serves each as a client session
+// until Close, then returns nil. Any net.Listener works (gsapitest uses an
+// in-memory one). Serve may be called for several listeners concurrently.
+func (n *Node) Serve(ln net.Listener) error {
+	if !n.track(ln) {
+		ln.Close()
+		return nil
+	}
+	var backoff time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if n.isClosed() {
+				return nil
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("daemon: listener closed: %w", err)
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			n.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-n.ctx.Done():
+				t.Stop()
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		if !n.startConn(c) {
+			c.Close()
+			return nil
+		}
+	}
+}
+
+func (n *Node) isClosed() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.closed
+}
+
+func (n *Node) startConn(c net.Conn) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return false
+	}
+	n.conns[c] = struct{}{}
+	n.g.Go(func() error {
+		n.serveConn(c)
+		n.mu.Lock()
+		delete(n.conns, c)
+		n.mu.Unlock()
+		return nil
+	})
+	return true
+}
+
+// Close stops accepting connections, closes every session and the
+// listeners (removing the socket file Listen created), and returns after
+// every goroutine of the Node has exited. Sessions are not failed in the
+// engine: the engine stops with the Node. Close is idempotent.
+func (n *Node) Close() error {
+	var err error
+	n.closeOnce.Do(func() {
+		n.mu.Lock()
+		n.closed = true
+		for ln := range n.listeners {
+			ln.Close()
+		}
+		for c := range n.conns {
+			c.Close()
+		}
+		n.mu.Unlock()
+		n.cancel()
+		err = n.g.Wait()
+		n.log.Info("node stopped")
+	})
+	return err
+}
