@@ -63,8 +63,8 @@ const (
 // not change them afterwards.
 //
 // A Runner owns one goroutine per running script. Close kills every running
-// script and returns after all those goroutines, and every done callback,
-// have returned.
+// script and returns after all those goroutines, and the done callback of
+// every Run made before Close, have returned.
 type Runner struct {
 	// Logger receives a record when a script starts and ends and one per
 	// line it writes to stdout or stderr. Nil means slog.Default().
@@ -119,7 +119,9 @@ func (r *Runner) Run(run *protocol.ScriptRun, done func(protocol.ScriptResult)) 
 	}
 	if run == nil {
 		r.logger().Error("deactivate script: nil ScriptRun; reporting failure")
-		r.later(done, protocol.ScriptResult{Result: wire.DeactivateFailed})
+		r.mu.Lock()
+		r.laterLocked(done, protocol.ScriptResult{Result: wire.DeactivateFailed})
+		r.mu.Unlock()
 		return
 	}
 	sr := *run
@@ -129,6 +131,7 @@ func (r *Runner) Run(run *protocol.ScriptRun, done func(protocol.ScriptResult)) 
 	}
 
 	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.runs == nil {
 		r.runs = make(map[uint64]*runState)
 	}
@@ -136,27 +139,21 @@ func (r *Runner) Run(run *protocol.ScriptRun, done func(protocol.ScriptResult)) 
 		r.logger().Warn("deactivate script: run ID seen before; not starting it again",
 			"run", sr.ID, "script", sr.Path, "finished", st.done)
 		if st.done {
-			res := protocol.ScriptResult{ID: sr.ID, Result: st.result}
-			r.mu.Unlock()
-			r.later(done, res)
-			return
+			r.laterLocked(done, protocol.ScriptResult{ID: sr.ID, Result: st.result})
+		} else {
+			st.waiters = append(st.waiters, done)
 		}
-		st.waiters = append(st.waiters, done)
-		r.mu.Unlock()
 		return
 	}
 	if r.closed {
-		r.mu.Unlock()
 		r.logger().Error("deactivate script: runner is closed; reporting failure",
 			"run", sr.ID, "script", sr.Path)
-		r.later(done, protocol.ScriptResult{ID: sr.ID, Result: wire.DeactivateFailed})
+		r.laterLocked(done, protocol.ScriptResult{ID: sr.ID, Result: wire.DeactivateFailed})
 		return
 	}
 	st := &runState{waiters: []func(protocol.ScriptResult){done}}
 	r.runs[sr.ID] = st
 	r.wg.Add(1)
-	r.mu.Unlock()
-
 	go func() {
 		defer r.wg.Done()
 		res := r.execute(st, &sr)
@@ -165,10 +162,11 @@ func (r *Runner) Run(run *protocol.ScriptRun, done func(protocol.ScriptResult)) 
 }
 
 // Close kills the process group of every running script and waits until
-// their goroutines and done callbacks have returned. Scripts killed this
-// way report DeactivateFailed. Run after Close reports DeactivateFailed
-// without starting anything. Close always returns nil; it may be called
-// more than once.
+// their goroutines, and the done callbacks of every Run made before Close,
+// have returned. Scripts killed this way report DeactivateFailed. Run after
+// Close starts nothing and reports DeactivateFailed (or, for an ID that
+// already finished, that first outcome). Close always returns nil; it may
+// be called more than once.
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	r.closed = true
@@ -184,8 +182,14 @@ func (r *Runner) Close() error {
 	return nil
 }
 
-// later calls done with res on a new goroutine that Close waits for.
-func (r *Runner) later(done func(protocol.ScriptResult), res protocol.ScriptResult) {
+// laterLocked calls done with res on a new goroutine, which Close waits
+// for unless the Runner is already closed. r.mu must be held, so that the
+// WaitGroup never grows once Close has started waiting.
+func (r *Runner) laterLocked(done func(protocol.ScriptResult), res protocol.ScriptResult) {
+	if r.closed {
+		go done(res)
+		return
+	}
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
@@ -449,9 +453,10 @@ func resultWord(r wire.DeactivateResult) string {
 }
 
 // killGroup sends SIGKILL to process group pgid; a group that is already
-// gone is not an error.
+// gone is not an error. pgid 0 and 1 are refused: kill(0) and kill(-1)
+// would hit the daemon's own group or every process.
 func killGroup(pgid int) {
-	if pgid > 0 {
+	if pgid > 1 {
 		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}
 }

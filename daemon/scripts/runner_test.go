@@ -367,7 +367,7 @@ func TestRememberedRunsAreBounded(t *testing.T) {
 	t.Parallel()
 	r := New(nil)
 	r.runs = map[uint64]*runState{}
-	running := &runState{pgid: 1}
+	running := &runState{} // not started: Close would not signal it
 	r.runs[0] = running
 	for id := uint64(1); id <= RememberedRuns+1; id++ {
 		st := &runState{}
