@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -329,4 +330,67 @@ func TestCallbackMayVote(t *testing.T) {
 	assert.Equal(t, wire.VoteContinue, v.Vote, "the vote should be sent as given")
 	assert.Equal(t, []byte("next"), v.State, "the proposed state should be sent")
 	assert.Equal(t, tok, v.Token, "the vote should carry the provider's token")
+}
+
+func TestConcurrentDispatchersTakeTurnsInOrder(t *testing.T) {
+	c, f := dial(t)
+	const total = 200
+	var inside atomic.Int32
+	var mu sync.Mutex
+	var got []uint64
+	all := make(chan struct{})
+	tok, err := c.Subscribe(gsapi.SubscribeRequest{Group: "g", Control: gsapi.SubscribeStateValue,
+		Callback: func(n *gsapi.Notification) {
+			assert.Equal(t, int32(1), inside.Add(1), "callbacks should never run concurrently")
+			mu.Lock()
+			got = append(got, n.Seq)
+			if len(got) == total {
+				close(all)
+			}
+			mu.Unlock()
+			inside.Add(-1)
+		}})
+	require.NoError(t, err)
+	f.nextRequest(wire.OpSubscribe)
+
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			assert.ErrorIs(t, c.Dispatch(gsapi.Blocking), gsapi.ErrNoInit, "blocking dispatchers return NoInit after Close")
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for !isClosed(all) {
+			if err := c.Dispatch(gsapi.NonBlocking); err != nil {
+				assert.ErrorIs(t, err, gsapi.ErrNoInit, "a non-blocking dispatcher only fails after Close")
+				return
+			}
+		}
+	}()
+	for i := 1; i <= total; i++ {
+		f.notify(wire.Notification{Type: wire.SubscriptionNotification, Token: tok, Seq: uint64(i)})
+	}
+	select {
+	case <-all:
+	case <-budget():
+		t.Fatal("the dispatchers should deliver every notification")
+	}
+	require.NoError(t, c.Close())
+	wg.Wait()
+	for i, seq := range got {
+		require.Equal(t, uint64(i+1), seq, "notifications should be delivered in arrival order")
+	}
+}
+
+func isClosed(ch chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
