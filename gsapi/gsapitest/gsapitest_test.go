@@ -112,3 +112,76 @@ func TestServerCloseDropsClients(t *testing.T) {
 	assert.ErrorIs(t, err, gsapi.ErrConnectFailed, "dialing a closed server should fail with ConnectFailed")
 	require.NoError(t, s.Close(), "a second Close should be harmless")
 }
+
+// voter joins group on its own client, approving every phase from inside
+// the n-phase callback, and reports approvals and vote errors.
+type voter struct {
+	c        *gsapi.Client
+	tok      gsapi.Token
+	approved chan *gsapi.Notification
+	voteErrs chan error
+}
+
+func newVoter(t *testing.T, s *gsapitest.Server, group string, instance int32) *voter {
+	t.Helper()
+	c, err := s.Dial(context.Background())
+	require.NoError(t, err)
+	t.Cleanup(func() { c.Close() })
+	v := &voter{c: c, approved: make(chan *gsapi.Notification, 16), voteErrs: make(chan error, 16)}
+	v.tok, err = c.Join(gsapi.JoinRequest{
+		Attributes: gsapi.Attributes{GroupName: group, NumPhases: gsapi.NPhase, DefaultVote: gsapi.VoteApprove, TimeLimit: 60},
+		Instance:   instance,
+		Callbacks: gsapi.ProviderCallbacks{
+			NPhase: func(n *gsapi.Notification) {
+				v.voteErrs <- c.Vote(n.Token, gsapi.VoteRequest{Vote: gsapi.VoteApprove})
+				// A second vote in the same phase is refused locally.
+				v.voteErrs <- c.Vote(n.Token, gsapi.VoteRequest{Vote: gsapi.VoteApprove})
+			},
+			Approved: func(n *gsapi.Notification) { v.approved <- n },
+		},
+	})
+	require.NoError(t, err)
+	run(t, c)
+	return v
+}
+
+func (v *voter) votedOnce(t *testing.T) {
+	t.Helper()
+	select {
+	case err := <-v.voteErrs:
+		require.NoError(t, err, "the vote asked for by an n-phase notification should be accepted")
+	case <-time.After(wait):
+		t.Fatal("no n-phase notification asked for a vote")
+	}
+	select {
+	case err := <-v.voteErrs:
+		assert.ErrorIs(t, err, gsapi.ErrVoteNotExpected, "a second vote in one phase is refused at once")
+	case <-time.After(wait):
+		t.Fatal("the second vote did not return")
+	}
+}
+
+func TestNPhaseVotingFromCallbacks(t *testing.T) {
+	s := gsapitest.NewServer(t)
+	a := newVoter(t, s, "np", 1)
+	next(t, a.approved, "a's approved join")
+
+	b := newVoter(t, s, "np", 2)
+	a.votedOnce(t) // a votes on b's join; b does not vote on its own join
+	na := next(t, a.approved, "b's join approved, seen by a")
+	nb := next(t, b.approved, "b's join approved, seen by b")
+	assert.Len(t, na.Proposal.Current, 2, "after the join the group has two providers")
+	assert.Equal(t, na.Proposal.Current, nb.Proposal.Current, "both providers see the same membership")
+
+	require.NoError(t, a.c.ChangeStateValue(a.tok, gsapi.StateChangeRequest{NumPhases: gsapi.NPhase, TimeLimit: 60, State: []byte("s1")}))
+	a.votedOnce(t)
+	b.votedOnce(t)
+	for _, v := range []*voter{a, b} {
+		n := next(t, v.approved, "approved state change")
+		assert.Equal(t, gsapi.StateValueChangeProtocol, n.Protocol, "the approval is the state change")
+		assert.Equal(t, []byte("s1"), n.Proposal.CurrentState, "the new state value is current after approval")
+		assert.NotZero(t, n.Summary&gsapi.ExplicitApprove, "every provider voted approve explicitly")
+	}
+	require.NoError(t, a.c.Leave(a.tok, gsapi.LeaveRequest{NumPhases: gsapi.OnePhase}),
+		"after the approval a may propose again")
+}
