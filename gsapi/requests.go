@@ -182,9 +182,12 @@ func (c *Client) Unsubscribe(tok Token) error {
 
 // Goodbye ends the provider's membership at once (ha_gs_goodbye): the
 // others see it leave with ProviderSaidGoodbye, and no notification for it
-// is delivered afterwards.
+// is delivered afterwards. For a join whose approval has not arrived yet
+// the library cannot know the outcome, so the daemon decides and the token
+// stays usable until it does.
 //
 // Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember.
+// Async: ErrNotAMember.
 func (c *Client) Goodbye(tok Token) error {
 	r := &wire.Request{Op: wire.OpGoodbye, Token: int32(tok)}
 	c.mu.Lock()
@@ -193,7 +196,7 @@ func (c *Client) Goodbye(tok Token) error {
 		c.mu.Unlock()
 		return err
 	}
-	m.ended = true
+	m.ended = m.joined
 	c.mu.Unlock()
 	return c.send("goodbye", tok, r)
 }

@@ -320,6 +320,16 @@ func TestPendingJoinIsNotJudgedLocally(t *testing.T) {
 	require.NoError(t, c.ChangeStateValue(tok, gsapi.StateChangeRequest{NumPhases: gsapi.OnePhase, State: []byte("s")}),
 		"the library does not know yet whether the join succeeds, so the daemon decides")
 	f.nextRequest(wire.OpChangeState)
+
+	// Goodbye before the approval: the daemon decides, and if the join
+	// is approved anyway the provider can still act on it.
+	require.NoError(t, c.Goodbye(tok), "Goodbye on a pending join is sent")
+	f.nextRequest(wire.OpGoodbye)
+	f.notify(wire.Notification{Type: wire.ApprovedNotification, Token: tok, Protocol: wire.JoinProtocol})
+	waitPending(t, c, 1)
+	require.NoError(t, c.Goodbye(tok), "a join approved after an early Goodbye is still a membership to end")
+	f.nextRequest(wire.OpGoodbye)
+	assert.ErrorIs(t, c.Goodbye(tok), gsapi.ErrNotAMember, "after Goodbye of a member its token is over")
 }
 
 func proto2name(t wire.RequestType) string {
