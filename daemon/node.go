@@ -139,9 +139,10 @@ type Node struct {
 	closeOnce sync.Once
 
 	nextConn   atomic.Uint32
-	maxClients int32        // wire.MaxClientsPerDaemon; tests lower it
-	clients    atomic.Int32 // admitted non-admin sessions
-	admins     atomic.Int32 // admitted admin sessions
+	maxClients int32         // wire.MaxClientsPerDaemon; tests lower it
+	respUnit   time.Duration // a second of responsiveness settings; tests shorten it
+	clients    atomic.Int32  // admitted non-admin sessions
+	admins     atomic.Int32  // admitted admin sessions
 
 	// Run loop only.
 	sessions map[uint64]*session // by ClientID.Conn
@@ -198,6 +199,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		conns:      make(map[net.Conn]struct{}),
 		sessions:   make(map[uint64]*session),
 		maxClients: wire.MaxClientsPerDaemon,
+		respUnit:   time.Second,
 	}
 	n.g.Go(n.run)
 	n.log.Info("node started", "version", Version, "incarnation", cfg.Incarnation, "pid", os.Getpid())

@@ -36,7 +36,8 @@ type session struct {
 	out   *ipc.Outbox
 	log   *slog.Logger
 
-	quit      atomic.Bool // OpQuit seen: the end is orderly, not a failure
+	quit      atomic.Bool       // OpQuit seen: the end is orderly, not a failure
+	responds  chan wire.Respond // answers to responsiveness checks; nil: none asked for
 	closeOnce sync.Once
 	reason    error
 }
@@ -131,7 +132,21 @@ func (n *Node) serveConn(c net.Conn) {
 		<-writerDone
 		return
 	}
+	checkerDone := make(chan struct{})
+	stopChecker := make(chan struct{})
+	if !s.admin && hello.Responsiveness.Type != wire.NoResponsiveness {
+		s.responds = make(chan wire.Respond, 4)
+		n.g.Go(func() error {
+			defer close(checkerDone)
+			n.checkResponsiveness(s, stopChecker)
+			return nil
+		})
+	} else {
+		close(checkerDone)
+	}
 	err = n.readLoop(s, r)
+	close(stopChecker)
+	<-checkerDone
 	if errors.Is(err, errAdminOnly) {
 		// Tell hagsctl why, after what is already queued.
 		if f, ferr := wire.AppendFrame(nil, wire.MsgRefused, &wire.Refused{Code: wire.PermissionDenied, Reason: err.Error()}); ferr == nil {
@@ -170,10 +185,20 @@ func readHello(c net.Conn, r *wire.Reader) (wire.Hello, error) {
 	return h, nil
 }
 
-// refuse tells a peer why it is not served. The caller closes c.
+// refuse tells a peer why it is not served, then closes gently: the write
+// side is shut and whatever the peer still sends (its Hello, when it was
+// refused before the daemon read anything) is read and dropped for a short
+// while. Closing a Unix socket with unread data resets the connection, and
+// the peer could then miss the reason. The caller closes c afterwards.
 func refuse(c net.Conn, code wire.Code, reason string) {
-	c.SetWriteDeadline(time.Now().Add(refuseTimeout))
-	_ = wire.WriteFrame(c, wire.MsgRefused, &wire.Refused{Code: code, Reason: reason})
+	c.SetDeadline(time.Now().Add(refuseTimeout))
+	if err := wire.WriteFrame(c, wire.MsgRefused, &wire.Refused{Code: code, Reason: reason}); err != nil {
+		return
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+	}
+	_, _ = io.CopyN(io.Discard, c, 2*wire.MaxFrameSize)
 }
 
 // readLoop decodes frames from the client and passes them to the run loop
@@ -208,12 +233,18 @@ func (n *Node) readLoop(s *session, r *wire.Reader) error {
 			if s.admin {
 				return errAdminOnly
 			}
-			resp := new(wire.Respond)
-			if err := wire.Decode(body, resp); err != nil {
+			// The daemon judges answers itself (checkResponsiveness) and
+			// orders only the verdict, so the raw answer never reaches the
+			// engine (nor, later, the replicated log).
+			var resp wire.Respond
+			if err := wire.Decode(body, &resp); err != nil {
 				return fmt.Errorf("bad respond: %w", err)
 			}
-			if !n.send(loopMsg{kind: loopEvent, ev: protocol.Event{Kind: protocol.EventRespond, Client: s.id, Respond: resp}}) {
-				return net.ErrClosed
+			if s.responds != nil {
+				select {
+				case s.responds <- resp:
+				default: // unsolicited answers beyond a few are dropped
+				}
 			}
 		case wire.MsgAdminQuery:
 			var q wire.AdminQuery
