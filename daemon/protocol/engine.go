@@ -106,9 +106,9 @@ func New() *Engine {
 
 // Step applies one event and returns what the daemon must do, in order. It
 // never panics: events that make no sense (a request from an unknown client,
-// a script result nobody waits for) are ignored. The returned effects and
-// their notifications are owned by the caller; the engine keeps no reference
-// to them that it would modify later.
+// a script result nobody waits for) are ignored. The returned effects, their
+// notifications and every slice in them are the caller's: the engine keeps no
+// reference to them. The event is not retained either.
 func (e *Engine) Step(ev Event) []Effect {
 	e.out = nil
 	if ev.Time > e.now {

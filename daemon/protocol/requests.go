@@ -155,7 +155,7 @@ func (e *Engine) subscribe(c *client, req *wire.Request) {
 	n := &wire.Notification{Type: wire.SubscriptionNotification, Group: g.name, Protocol: wire.SubscriptionRequest}
 	if s.ctl&wire.SubscribeStateValue != 0 {
 		n.SubType |= wire.SubscriptionStateValue
-		n.State = g.state
+		n.State = cloneBytes(g.state)
 	}
 	if s.ctl&wire.SubscribeAllMembership != 0 {
 		n.SubType |= wire.SubscriptionDeltaJoin

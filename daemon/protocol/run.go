@@ -368,9 +368,9 @@ func (e *Engine) proposal(g *group, p *proto, after []*member) *wire.Proposal {
 		Phase:         p.phase,
 		WhatsChanged:  p.what,
 		Current:       providersOf(g.members),
-		CurrentState:  g.state,
-		ProposedState: p.proposedState,
-		Message:       msg,
+		CurrentState:  cloneBytes(g.state),
+		ProposedState: cloneBytes(p.proposedState),
+		Message:       cloneBytes(msg),
 		LeaveInfo:     slices.Clone(p.leaveInfo),
 	}
 	if msg != nil {
@@ -523,7 +523,7 @@ func (e *Engine) notifySubscribers(g *group, kind wire.RequestType, joined, left
 			Changing: chg,
 		}
 		if s.ctl&wire.SubscribeStateValue != 0 {
-			n.State = g.state
+			n.State = cloneBytes(g.state)
 		}
 		if s.ctl&wire.SubscribeAllMembership != 0 && s.ctl&wire.SubscribeDeltasOnly == 0 {
 			n.Full = providersOf(g.members)
