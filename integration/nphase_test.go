@@ -73,7 +73,7 @@ func TestRejectedStateChange(t *testing.T) {
 		assert.Contains(t, l, `state="first"`, "a rejected change leaves the value as it was")
 	}
 	// The group is free again: a one-phase change goes through.
-	act(t, func() { require.NoError(t, p3.Send("state 3 third")) }, `^APPROVED .*state="third"`, p1, p2, p3)
+	act(t, func() { require.NoError(t, p3.Send("state 1 third")) }, `^APPROVED .*state="third"`, p1, p2, p3)
 }
 
 // TestExpelRunsDeactivateScript: an n-phase expel with deactivate phase 1
