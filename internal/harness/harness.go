@@ -114,7 +114,32 @@ type Daemon struct {
 	Socket string
 	Log    *Lines // stderr (the structured log)
 	cmd    *exec.Cmd
-	waited chan error
+	proc   *exited
+}
+
+// exited records a process's end: done is closed once err is set.
+type exited struct {
+	done chan struct{}
+	err  error
+}
+
+func reap(cmd *exec.Cmd) *exited {
+	e := &exited{done: make(chan struct{})}
+	go func() {
+		e.err = cmd.Wait()
+		close(e.done)
+	}()
+	return e
+}
+
+// wait waits up to timeout for the process to end and returns its exit error.
+func (e *exited) wait(timeout time.Duration) (error, bool) {
+	select {
+	case <-e.done:
+		return e.err, true
+	case <-time.After(timeout):
+		return nil, false
+	}
 }
 
 // StartDaemon starts bin (hagsd) serving socket and waits for its ready line.
@@ -130,9 +155,9 @@ func StartDaemon(bin, socket string, tee func(string), args ...string) (*Daemon,
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("harness: start %s: %w", bin, err)
 	}
-	d := &Daemon{Socket: socket, Log: newLines(), cmd: cmd, waited: make(chan error, 1)}
+	d := &Daemon{Socket: socket, Log: newLines(), cmd: cmd}
 	go d.Log.feed(stderr, tee)
-	go func() { d.waited <- cmd.Wait() }()
+	d.proc = reap(cmd)
 	if _, _, err := d.Log.WaitFor(regexp.MustCompile(`ready`), 0, 20*time.Second); err != nil {
 		d.Kill()
 		return nil, fmt.Errorf("harness: hagsd did not become ready: %w\n%s", err, strings.Join(d.Log.All(), "\n"))
@@ -146,29 +171,26 @@ func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
 // Stop sends SIGTERM and waits for the daemon to exit; it returns the exit error.
 func (d *Daemon) Stop(timeout time.Duration) error {
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-d.waited:
+	if err, ok := d.proc.wait(timeout); ok {
 		return err
-	case <-time.After(timeout):
-		d.Kill()
-		return errors.New("harness: hagsd did not stop after SIGTERM")
 	}
+	d.Kill()
+	return errors.New("harness: hagsd did not stop after SIGTERM")
 }
 
-// Kill sends SIGKILL and reaps the daemon.
+// Kill sends SIGKILL (unless it already exited) and reaps the daemon.
 func (d *Daemon) Kill() {
 	_ = d.cmd.Process.Kill()
-	<-d.waited
-	d.waited <- errors.New("killed")
+	<-d.proc.done
 }
 
 // Client is a running gsclient process.
 type Client struct {
-	Name   string
-	Out    *Lines
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	waited chan error
+	Name  string
+	Out   *Lines
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	proc  *exited
 }
 
 // StartClient starts bin (gsclient) against socket and waits for its ready line.
@@ -187,9 +209,9 @@ func StartClient(bin, name, socket string, tee func(string), args ...string) (*C
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("harness: start %s: %w", bin, err)
 	}
-	c := &Client{Name: name, Out: newLines(), cmd: cmd, stdin: stdin, waited: make(chan error, 1)}
+	c := &Client{Name: name, Out: newLines(), cmd: cmd, stdin: stdin}
 	go c.Out.feed(stdout, tee)
-	go func() { c.waited <- cmd.Wait() }()
+	c.proc = reap(cmd)
 	if _, _, err := c.Out.WaitFor(regexp.MustCompile(`^ready `), 0, 20*time.Second); err != nil {
 		c.Kill()
 		return nil, fmt.Errorf("harness: client %s: %w (%v)", name, err, c.Out.All())
@@ -223,20 +245,16 @@ func (c *Client) Mark() int { return len(c.Out.All()) }
 // Kill sends SIGKILL and reaps the process.
 func (c *Client) Kill() {
 	_ = c.cmd.Process.Kill()
-	<-c.waited
-	c.waited <- errors.New("killed")
+	<-c.proc.done
 }
 
 // Quit asks the client to quit and waits for it to exit.
 func (c *Client) Quit(timeout time.Duration) error {
 	_ = c.Send("quit")
 	_ = c.stdin.Close()
-	select {
-	case err := <-c.waited:
-		c.waited <- err
+	if err, ok := c.proc.wait(timeout); ok {
 		return err
-	case <-time.After(timeout):
-		c.Kill()
-		return fmt.Errorf("harness: client %s did not quit", c.Name)
 	}
+	c.Kill()
+	return fmt.Errorf("harness: client %s did not quit", c.Name)
 }

@@ -49,7 +49,7 @@ func main() {
 		say("\ndemo FAILED: %v", err)
 		os.Exit(1)
 	}
-	say("\ndemo finished in %.1fs", time.Since(start).Seconds())
+	say("\ndemo finished in %v", time.Since(start).Round(time.Millisecond))
 }
 
 func run(bin string) error {

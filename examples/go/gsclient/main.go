@@ -291,11 +291,16 @@ func (c *client) command(f []string) error {
 	return nil
 }
 
+// options are the key=value words commands accept; any other word, even
+// one holding "=", is a positional argument (a state value may be "a=b").
+var options = map[string]bool{"phases": true, "limit": true, "batch": true, "default": true,
+	"code": true, "dphase": true, "flag": true, "state": true, "msg": true}
+
 func splitArgs(f []string) ([]string, map[string]string) {
 	var args []string
 	kv := map[string]string{}
 	for _, a := range f {
-		if k, v, ok := strings.Cut(a, "="); ok {
+		if k, v, ok := strings.Cut(a, "="); ok && options[k] {
 			kv[k] = v
 		} else {
 			args = append(args, a)
