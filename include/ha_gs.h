@@ -190,15 +190,15 @@ typedef enum {
 
 /* The first field of every notification block. */
 typedef enum {
-    HA_GS_N_PHASE_NOTIFICATION        = 1,
+    HA_GS_N_PHASE_NOTIFICATION        = 1,  /* project-defined */
     HA_GS_APPROVED_NOTIFICATION       = 2,
-    HA_GS_REJECTED_NOTIFICATION       = 3,
+    HA_GS_REJECTED_NOTIFICATION       = 3,  /* project-defined */
     HA_GS_ANNOUNCEMENT_NOTIFICATION   = 4,
     HA_GS_SUBSCRIPTION_NOTIFICATION   = 5,
     HA_GS_DELAYED_ERROR_NOTIFICATION  = 6,
     HA_GS_RESPONSIVENESS_NOTIFICATION = 7,
-    HA_GS_QUERY_NOTIFICATION          = 8,  /* never sent */
-    HA_GS_MERGE_NOTIFICATION          = 9   /* never sent */
+    HA_GS_QUERY_NOTIFICATION          = 8,  /* project-defined; never sent */
+    HA_GS_MERGE_NOTIFICATION          = 9   /* project-defined; never sent */
 } ha_gs_notification_type_t;
 
 /* The kind of a protocol (gs_protocol_type) or of a failed request. */
@@ -228,33 +228,33 @@ typedef enum {
 
 /* The outcome of one deactivate script, in ha_gs_expel_info_t. */
 typedef enum {
-    HA_GS_DEACTIVATE_NOT_RUN   = 0,   /* not run (yet) */
-    HA_GS_DEACTIVATE_OK        = 1,   /* exited with status 0 */
-    HA_GS_DEACTIVATE_FAILED    = 2,   /* other status, killed, or not startable */
-    HA_GS_DEACTIVATE_TIMED_OUT = 3    /* killed at the time limit */
+    HA_GS_DEACTIVATE_NOT_RUN   = 0,   /* project-defined: not run (yet) */
+    HA_GS_DEACTIVATE_OK        = 1,   /* project-defined: exited with status 0 */
+    HA_GS_DEACTIVATE_FAILED    = 2,   /* project-defined: other status, killed, or not startable */
+    HA_GS_DEACTIVATE_TIMED_OUT = 3    /* project-defined: killed at the time limit */
 } ha_gs_deactivate_result_t;          /* project-defined */
 
 /* Which membership changes may share one protocol. */
 typedef enum {
-    HA_GS_NO_BATCHING          = 0,
-    HA_GS_BATCH_JOINS          = 1,
-    HA_GS_BATCH_FAILURE_LEAVES = 2,
-    HA_GS_BATCH_BOTH           = 3
+    HA_GS_NO_BATCHING          = 0,   /* project-defined */
+    HA_GS_BATCH_JOINS          = 1,   /* project-defined */
+    HA_GS_BATCH_FAILURE_LEAVES = 2,   /* project-defined */
+    HA_GS_BATCH_BOTH           = 3    /* project-defined */
 } ha_gs_batch_ctrl_t;                 /* project-defined */
 
 /* What to do when sundered halves of a group meet again. hags never splits
  * a group: the value is checked and kept, never acted on. 0 is accepted as
  * "unspecified". */
 typedef enum {
-    HA_GS_DISSOLVE_MERGE = 1,
-    HA_GS_DONT_MERGE     = 2
+    HA_GS_DISSOLVE_MERGE = 1,         /* project-defined */
+    HA_GS_DONT_MERGE     = 2          /* project-defined */
 } ha_gs_merge_ctrl_t;                 /* project-defined */
 
 /* How the daemon checks that a client is responsive. */
 typedef enum {
-    HA_GS_NO_RESPONSIVENESS      = 0,
-    HA_GS_PING_RESPONSIVENESS    = 1, /* the responsiveness callback must answer */
-    HA_GS_COUNTER_RESPONSIVENESS = 2  /* a counter in the client must advance */
+    HA_GS_NO_RESPONSIVENESS      = 0, /* project-defined */
+    HA_GS_PING_RESPONSIVENESS    = 1, /* project-defined: the responsiveness callback must answer */
+    HA_GS_COUNTER_RESPONSIVENESS = 2  /* project-defined: a counter in the client must advance */
 } ha_gs_responsiveness_type_t;        /* project-defined */
 
 /* The answer of a responsiveness callback. */
@@ -309,8 +309,8 @@ enum {
     HA_GS_SUBSCRIBE_STATE_VALUE    = 0x1,   /* project-defined */
     HA_GS_SUBSCRIBE_DELTA_JOINS    = 0x2,   /* project-defined */
     HA_GS_SUBSCRIBE_DELTA_LEAVES   = 0x4,   /* project-defined */
-    /* project-defined: joins and leaves, with the full membership list */
-    HA_GS_SUBSCRIBE_ALL_MEMBERSHIP = HA_GS_SUBSCRIBE_DELTA_JOINS | HA_GS_SUBSCRIBE_DELTA_LEAVES,
+    HA_GS_SUBSCRIBE_ALL_MEMBERSHIP =        /* project-defined: joins and leaves */
+        HA_GS_SUBSCRIBE_DELTA_JOINS | HA_GS_SUBSCRIBE_DELTA_LEAVES,
     HA_GS_SUBSCRIBE_DELTAS_ONLY    = 0x8    /* project-defined: leave the full list out */
 };
 
@@ -431,7 +431,7 @@ typedef struct {
 } ha_gs_responsiveness_t;                     /* project-defined layout */
 
 /* Subscription special data: a list of blocks, in any order. */
-typedef struct ha_gs_special_block ha_gs_special_block_t;
+typedef struct ha_gs_special_block ha_gs_special_block_t; /* project-defined tag */
 
 struct ha_gs_special_block {
     unsigned int           gs_special_flag;        /* exactly one block kind */

@@ -448,3 +448,94 @@ func TestMacrosArePrefixed(t *testing.T) {
 		}
 	}
 }
+
+// documentedNames are the names IBM's manual publishes (gsapi-reference.md
+// §2–§5 and the ha_gs_expel page). Every other name ha_gs.h declares is
+// ours and must say "project-defined" on the line that declares it.
+var documentedNames = []string{
+	// Functions.
+	"ha_gs_init", "ha_gs_join", "ha_gs_leave", "ha_gs_goodbye", "ha_gs_expel", "ha_gs_change_state_value",
+	"ha_gs_change_attributes", "ha_gs_send_message", "ha_gs_vote", "ha_gs_subscribe", "ha_gs_unsubscribe",
+	"ha_gs_dispatch", "ha_gs_quit", "ha_gs_get_node_number", "ha_gs_get_adapter_info", "ha_gs_get_ffdc_id",
+	// Types.
+	"ha_gs_rc_t", "ha_gs_descriptor_t", "ha_gs_token_t", "ha_gs_socket_ctrl_t", "ha_gs_dispatch_flag_t",
+	"ha_gs_vote_value_t", "ha_gs_num_phases_t", "ha_gs_time_limit_t", "ha_gs_request_t", "ha_gs_summary_code_t",
+	"ha_gs_notification_type_t", "ha_gs_subscription_ctrl_t", "ha_gs_subscription_type_t", "ha_gs_callback_rc_t",
+	"ha_gs_group_name_t", "fc_eid_t", "ha_gs_provider_t", "ha_gs_adapter_death_t", "ha_gs_membership_t",
+	"ha_gs_state_value_t", "ha_gs_provider_message_t", "ha_gs_group_attributes_t", "ha_gs_proposal_info_t",
+	"ha_gs_proposal_t", "ha_gs_responsiveness_t", "ha_gs_join_request_t", "ha_gs_leave_request_t",
+	"ha_gs_expel_request_t", "ha_gs_state_change_request_t", "ha_gs_message_request_t",
+	"ha_gs_change_attributes_t", "ha_gs_subscribe_request_t", "ha_gs_n_phase_notification_t",
+	"ha_gs_approved_notification_t", "ha_gs_protocol_approved_notification_t", "ha_gs_rejected_notification_t",
+	"ha_gs_announcement_notification_t", "ha_gs_subscription_notification_t",
+	"ha_gs_delayed_error_notification_t", "ha_gs_responsiveness_notification_t", "ha_gs_n_phase_cb_t",
+	"ha_gs_approved_cb_t", "ha_gs_rejected_cb_t", "ha_gs_announcement_cb_t", "ha_gs_merge_cb_t",
+	"ha_gs_subscriber_cb_t", "ha_gs_responsiveness_cb_t", "ha_gs_delayed_error_cb_t", "ha_gs_query_cb_t",
+	"ha_gs_special_data_t", "ha_gs_special_block_t", "ha_gs_ip_addr", "ha_gs_adapter_info",
+	// Constants.
+	"HA_GS_OK", "HA_GS_NOT_OK", "HA_GS_NO_INIT", "HA_GS_NOT_A_MEMBER", "HA_GS_BAD_MEMBER_TOKEN",
+	"HA_GS_BAD_PARAMETER", "HA_GS_UNKNOWN_GROUP", "HA_GS_BAD_GROUP_ATTRIBUTES", "HA_GS_DUPLICATE_INSTANCE_NUMBER",
+	"HA_GS_COLLIDE", "HA_GS_NOT_SUPPORTED", "HA_GS_UNKNOWN_PROVIDER", "HA_GS_PROVIDER_APPEARS_TWICE",
+	"HA_GS_INVALID_DEACTIVATE_PHASE", "HA_GS_BACKLEVEL_PROVIDERS", "HA_GS_1_PHASE", "HA_GS_N_PHASE",
+	"HA_GS_NULL_VOTE", "HA_GS_VOTE_APPROVE", "HA_GS_VOTE_CONTINUE", "HA_GS_VOTE_REJECT",
+	"HA_GS_SOCKET_NO_SIGNAL", "HA_GS_ENABLE_ADAPTER_INFO", "HA_GS_NON_BLOCKING", "HA_GS_BLOCKING",
+	"HA_GS_APPROVED_NOTIFICATION", "HA_GS_ANNOUNCEMENT_NOTIFICATION", "HA_GS_SUBSCRIPTION_NOTIFICATION",
+	"HA_GS_DELAYED_ERROR_NOTIFICATION", "HA_GS_RESPONSIVENESS_NOTIFICATION", "HA_GS_PROVIDER_SAID_GOODBYE",
+	"HA_GS_SUBSCRIPTION_DISSOLVED", "HA_GS_SUBSCRIPTION_SPECIAL_DATA", "HA_GS_CURRENT_ADAPTER_ALIAS_ARRAY",
+	"HA_GS_CHANGING_ADAPTER_ALIAS_ARRAY", "HA_GS_ADAPTER_DEATH_ARRAY",
+	// The include guard.
+	"HA_GS_H",
+}
+
+// projectLayouts are documented names whose layout IBM did not publish; the
+// line that declares each must say "project-defined" too.
+var projectLayouts = []string{
+	"ha_gs_descriptor_t", "ha_gs_token_t", "ha_gs_time_limit_t", "ha_gs_group_name_t", "fc_eid_t",
+	"ha_gs_socket_ctrl_t", "ha_gs_summary_code_t", "ha_gs_subscription_ctrl_t", "ha_gs_subscription_type_t",
+	"ha_gs_provider_t", "ha_gs_state_value_t", "ha_gs_provider_message_t", "ha_gs_group_attributes_t",
+	"ha_gs_proposal_t", "ha_gs_responsiveness_t", "ha_gs_rejected_notification_t",
+}
+
+// TestProjectDefinedNamesAreMarked checks that every name ha_gs.h declares
+// beyond IBM's, and every documented name with a layout of ours, carries a
+// "project-defined" comment on the line that declares it.
+func TestProjectDefinedNamesAreMarked(t *testing.T) {
+	header := readHeader(t)
+	lines := strings.Split(header, "\n")
+	scan, err := scanHeader(header)
+	require.NoError(t, err)
+
+	declared := map[string]int{} // name → line of its first use, its declaration
+	for _, n := range scan.fileScope {
+		if _, seen := declared[n.name]; !seen && !standardNames[n.name] {
+			declared[n.name] = n.line
+		}
+	}
+	for i, line := range lines {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "#define" {
+			declared[f[1]] = i + 1
+		}
+	}
+	require.Contains(t, declared, "HA_GS_MAX_GROUP_NAME_LENGTH", "the scan must see the macros")
+	require.Contains(t, declared, "ha_gs_whats_changed_t", "the scan must see the typedefs")
+
+	doc := map[string]bool{}
+	for _, n := range documentedNames {
+		doc[n] = true
+		_, ok := declared[n]
+		assert.True(t, ok, "ha_gs.h must declare the documented name %s", n)
+	}
+	for name, line := range declared {
+		if doc[name] {
+			continue
+		}
+		assert.Contains(t, lines[line-1], "project-defined",
+			"%s (line %d) is not an IBM name, so its declaring line must say project-defined", name, line)
+	}
+	for _, name := range projectLayouts {
+		line, ok := declared[name]
+		require.True(t, ok, "ha_gs.h must declare %s", name)
+		assert.Contains(t, lines[line-1], "project-defined",
+			"%s (line %d) has a layout of ours, so its declaring line must say project-defined", name, line)
+	}
+}
