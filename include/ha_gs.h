@@ -44,7 +44,7 @@
  *   tell at once come back as the return value ("Returns:"); errors that only
  *   the daemon can tell come back later, through the delayed error callback
  *   given to ha_gs_init ("Async errors:"). Before ha_gs_init and after
- *   ha_gs_quit every function returns HA_GS_NO_INIT. In a child forked after
+ *   ha_gs_quit every other function returns HA_GS_NO_INIT. In a child forked after
  *   ha_gs_init every function returns HA_GS_FORKED_CHILD without touching
  *   the parent's connection. HA_GS_NOT_OK means the connection to the daemon
  *   is lost: every membership and subscription is gone, and the client may
