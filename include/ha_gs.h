@@ -44,9 +44,9 @@
  *   tell at once come back as the return value ("Returns:"); errors that only
  *   the daemon can tell come back later, through the delayed error callback
  *   given to ha_gs_init ("Async errors:"). Before ha_gs_init and after
- *   ha_gs_quit every other function returns HA_GS_NO_INIT. In a child forked after
- *   ha_gs_init every function returns HA_GS_FORKED_CHILD without touching
- *   the parent's connection. HA_GS_NOT_OK means the connection to the daemon
+ *   ha_gs_quit every other function returns HA_GS_NO_INIT. In a child
+ *   forked after ha_gs_init every function returns HA_GS_FORKED_CHILD
+ *   without touching the parent's connection. HA_GS_NOT_OK means the connection to the daemon
  *   is lost: every membership and subscription is gone, and the client may
  *   call ha_gs_init again.
  */
@@ -538,8 +538,8 @@ typedef struct {
 
 /* An approved change of a watched group, or its dissolution. The first
  * notification after ha_gs_subscribe reports the current state value and/or
- * membership (everyone as joining). gs_full_membership is NULL when
- * HA_GS_SUBSCRIBE_DELTAS_ONLY was asked for. */
+ * membership (everyone as joining). gs_full_membership is NULL unless
+ * membership was asked for without HA_GS_SUBSCRIBE_DELTAS_ONLY. */
 typedef struct {
     ha_gs_notification_type_t  gs_notification_type;  /* HA_GS_SUBSCRIPTION_NOTIFICATION */
     ha_gs_token_t              gs_subscriber_token;
@@ -921,8 +921,9 @@ ha_gs_rc_t ha_gs_change_attributes(ha_gs_token_t                provider_token,
  * May be called inside the n-phase callback or after it returns. The
  * optional proposed_state_value and provider_message (NULL: none) are copied
  * during the call and reach the providers with the next notification of
- * the protocol. default_vote_value replaces the provider's default vote
- * for later phases (HA_GS_NULL_VOTE keeps it).
+ * the protocol. default_vote_value becomes this provider's default vote,
+ * the vote counted for it in later phases of the protocol should it fail or
+ * say goodbye (HA_GS_NULL_VOTE keeps the current one).
  *
  * Returns:
  *   HA_GS_OK                   - the vote was sent
