@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	err = harness.Build(ctx, dir, "./cmd/hagsd", "./cmd/hagsctl", "./examples/go/gsclient")
+	err = harness.Build(ctx, dir, "./cmd/hagsd", "./cmd/hagsctl", "./examples/go/gsclient", "./examples/go/demo")
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

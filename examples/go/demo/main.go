@@ -1,7 +1,8 @@
 // Command demo shows what hags does: it starts a one-node hagsd in a
 // temporary directory and real client processes (gsclient) that join a
-// group, change its state value, send a message, subscribe and leave; one of
-// them is killed with SIGKILL to show a failure leave. It prints what every
+// group, change its state value, send a message, vote in an n-phase
+// protocol, expel a provider (whose deactivate script hagsd runs), subscribe
+// and leave; one of them is killed with SIGKILL to show a failure leave. It prints what every
 // process saw and exits 0, or 1 if anything did not happen as expected.
 //
 // Run it with `make demo`.
@@ -36,32 +37,43 @@ func tee(name string) func(string) {
 }
 
 type demo struct {
-	bin    string
-	socket string
-	procs  map[string]*harness.Client
+	bin     string
+	scripts string
+	socket  string
+	procs   map[string]*harness.Client
 }
 
 func main() {
 	bin := flag.String("bin", "build/bin", "directory holding hagsd, hagsctl and gsclient")
+	scripts := flag.String("scripts", "examples/scripts", "directory holding the sample deactivate scripts")
 	flag.Parse()
 	start := time.Now()
-	if err := run(*bin); err != nil {
+	if err := run(*bin, *scripts); err != nil {
 		say("\ndemo FAILED: %v", err)
 		os.Exit(1)
 	}
 	say("\ndemo finished in %v", time.Since(start).Round(time.Millisecond))
 }
 
-func run(bin string) error {
+func run(bin, scripts string) error {
 	dir, err := os.MkdirTemp("", "hags-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	d := &demo{bin: bin, socket: filepath.Join(dir, "hagsd.sock"), procs: map[string]*harness.Client{}}
+	if scripts, err = filepath.Abs(scripts); err != nil {
+		return err
+	}
+	d := &demo{bin: bin, scripts: scripts, socket: filepath.Join(dir, "hagsd.sock"), procs: map[string]*harness.Client{}}
 
 	say("== starting hagsd (one-node domain) on %s", d.socket)
-	daemon, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), d.socket, nil, "--domain", "demo")
+	// Show the daemon's log lines about deactivate scripts; the rest is noise here.
+	showScripts := func(line string) {
+		if strings.Contains(line, "deactivate script") {
+			say("    %-7s| %s", "hagsd", line)
+		}
+	}
+	daemon, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), d.socket, showScripts, "--domain", "demo")
 	if err != nil {
 		return err
 	}
@@ -103,6 +115,29 @@ func run(bin string) error {
 			return d.expectAll(func() { _ = d.procs["alice"].Send("msg 1 hello-from-alice") },
 				`^APPROVED .*proto=PROVIDER_MESSAGE .*msg="hello-from-alice"`, "alice", "bob", "carol")
 		}},
+		{"an n-phase protocol: bob proposes a state value; everyone votes continue, then approve", func() error {
+			for _, n := range []string{"alice", "bob", "carol"} {
+				if err := d.procs[n].Send("autovote continue:2"); err != nil {
+					return err
+				}
+				if _, _, err := d.procs[n].Expect(`^autovote `, 0, wait); err != nil {
+					return err
+				}
+			}
+			return d.expectAll(func() { _ = d.procs["bob"].Send("state 1 primary=bob,gen=2 phases=n limit=10") },
+				`^APPROVED .*proto=STATE_VALUE_CHANGE .*sum=EXPLICIT_APPROVE .*phase=2 `, "alice", "bob", "carol")
+		}},
+		{"dave joins with a deactivate script; alice expels him and hagsd runs the script", func() error {
+			if _, err := d.start("dave", "--deactivate-script", filepath.Join(d.scripts, "deactivate.sh")); err != nil {
+				return err
+			}
+			if err := d.expectAll(func() { _ = d.procs["dave"].Send("join web 4") },
+				`^APPROVED .*proto=JOIN .*changing=4@`, "alice", "bob", "carol", "dave"); err != nil {
+				return err
+			}
+			return d.expectAll(func() { _ = d.procs["alice"].Send("expel 1 4@1 phases=n limit=10 dphase=1 flag=force") },
+				`^APPROVED .*proto=EXPEL .*changing=4@1 .*deactivate=OK`, "alice", "bob", "carol", "dave")
+		}},
 		{"hagsctl shows the group", func() error {
 			out, err := exec.Command(filepath.Join(bin, "hagsctl"), "--socket", d.socket, "group", "web").CombinedOutput()
 			for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
@@ -135,7 +170,7 @@ func run(bin string) error {
 
 	say("\n== what each process saw (approved changes, in order)")
 	var ref []string
-	for _, name := range []string{"alice", "bob", "carol", "watcher"} {
+	for _, name := range []string{"alice", "bob", "carol", "dave", "watcher"} {
 		c := d.procs[name]
 		var seen []string
 		for _, l := range c.Out.All() {
@@ -156,7 +191,7 @@ func run(bin string) error {
 	}
 	say("\nalice and bob saw the changes they shared in the same order.")
 
-	for _, name := range []string{"alice", "bob", "watcher"} {
+	for _, name := range []string{"alice", "bob", "dave", "watcher"} {
 		_ = d.procs[name].Quit(wait)
 	}
 	say("\n== stopping hagsd (SIGTERM)")
@@ -184,8 +219,8 @@ func isSubsequence(sub, full []string) bool {
 	return i == len(sub)
 }
 
-func (d *demo) start(name string) (*harness.Client, error) {
-	c, err := harness.StartClient(filepath.Join(d.bin, "gsclient"), name, d.socket, tee(name))
+func (d *demo) start(name string, args ...string) (*harness.Client, error) {
+	c, err := harness.StartClient(filepath.Join(d.bin, "gsclient"), name, d.socket, tee(name), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +235,7 @@ func (d *demo) startAndJoin(name string, instance int) error {
 	}
 	var others []string
 	for n := range d.procs {
-		if n != name && n != "watcher" && n != "carol-dead" {
+		if n != name && n != "watcher" {
 			others = append(others, n)
 		}
 	}
