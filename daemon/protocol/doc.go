@@ -22,9 +22,11 @@
 //   - Joining would exceed MaxProvidersPerGroup, or creating a group would
 //     exceed MaxGroupsPerDomain: NoMemory, the GSAPI's code for "no room".
 //   - The system group HostMembership (members: the nodes that are up,
-//     instance 0) always exists, may be subscribed to and is never joined: a
-//     join gets BadParameter. It has no protocols, state value or providers
-//     with tokens.
+//     instance 0) always exists, may be subscribed to and may be the source
+//     of target groups, but is never joined: a join, or an attribute change
+//     naming it, gets InvalidGroup ("the group exists but is not one a
+//     client may join"). It has no protocols, state value or providers with
+//     tokens.
 //   - A new subscriber gets an initial subscription notification at once,
 //     describing what it asked for: the current state value (SubType
 //     SubscriptionStateValue) and/or the current membership as a join delta
@@ -33,6 +35,17 @@
 //   - A provider without a deactivate script is expelled with result
 //     DeactivateNotRun: registering a script is optional. When a script's
 //     node dies before the script reports, its result is DeactivateFailed.
+//   - Deactivate-on-failure: when a provider's process dies
+//     (EventDisconnect, leave reason ProviderProcessDied) and its client
+//     registered a deactivate script, the engine emits one EffectRunScript
+//     with Reason ScriptFailure per group the process provided in, with no
+//     flag and the group's TimeLimit as the script's limit. Goodbye and quit
+//     are deliberate and NodeDied leaves no node to run on: no script. A
+//     joiner whose join was not yet approved was never a provider: no
+//     script. The failure leave does not wait for the script (a failure is a
+//     fact, and its notification should not be delayed); the EventScriptDone
+//     that reports it is ignored, and the daemon's log records the outcome.
+//     Each failure runs the script exactly once: a provider fails only once.
 //   - A protocol with nobody left to vote (the group's creator, or a group
 //     whose every voter is being expelled or joining) is approved at once as
 //     a one-phase protocol, without summary flags.

@@ -66,8 +66,9 @@ func (e *Engine) join(c *client, req *wire.Request) {
 		return
 	}
 	if req.Group == HostMembershipGroup {
-		// The system group reports node membership; nobody provides in it.
-		e.delayedError(c, req, wire.BadParameter)
+		// The system group exists but reports node membership: nobody
+		// provides in it.
+		e.delayedError(c, req, wire.InvalidGroup)
 		return
 	}
 	if req.Attributes.SourceGroupName != "" {
@@ -258,6 +259,10 @@ func (e *Engine) propose(c *client, g *group, m *member, req *wire.Request) {
 		p.what = wire.ChangeProviderMessage
 		p.baseMessage = req.Message
 	case wire.OpChangeAttributes:
+		if req.Attributes.GroupName == HostMembershipGroup {
+			e.delayedError(c, req, wire.InvalidGroup) // the system group takes no proposals
+			return
+		}
 		if req.Attributes.GroupName != g.name {
 			e.delayedError(c, req, wire.BadGroupAttributes) // a group keeps its name
 			return

@@ -492,7 +492,36 @@ func (e *Engine) fail(r *tokenRec, reason wire.LeaveReason) {
 	if p := g.running; p != nil && slices.Contains(p.participants, m) {
 		p.failure = true
 	}
+	if was == tokProvider && reason == wire.ProviderProcessDied {
+		e.deactivateOnFailure(g, m)
+	}
 	g.queue = append(g.queue, queued{fail: m, reason: reason})
+}
+
+// deactivateOnFailure asks the provider's node to run its client's
+// deactivate script, if one is registered, because the provider's process
+// died. Nothing waits for the outcome: the failure leave runs at once, and
+// the EventScriptDone that reports it changes nothing (scriptDone finds no
+// protocol waiting for its ID).
+func (e *Engine) deactivateOnFailure(g *group, m *member) {
+	c := m.client
+	if c == nil || c.hello.DeactivateScript == "" {
+		return
+	}
+	e.scriptID++
+	e.out = append(e.out, Effect{Kind: EffectRunScript, Script: &ScriptRun{
+		ID:        e.scriptID,
+		Node:      c.id.Node,
+		Owner:     c.id,
+		Path:      c.hello.DeactivateScript,
+		Uid:       c.cred.Uid,
+		Gid:       c.cred.Gid,
+		Group:     g.name,
+		Provider:  m.p,
+		Pid:       c.cred.Pid,
+		Reason:    ScriptFailure,
+		TimeLimit: g.attrs.TimeLimit,
+	}})
 }
 
 // notifySubscribers tells each subscriber of an approved change what it
