@@ -66,12 +66,22 @@ type subscription struct {
 	ctl    wire.SubscriptionControl
 }
 
-// queued is a membership change waiting for the running protocol to end:
-// a join (join != nil) or a failure leave.
+// queued is a change waiting for the running protocol to end: a join
+// (join != nil), a failure leave (fail != nil) or a source-state reflection
+// (reflect != nil).
 type queued struct {
-	join   *member
-	fail   *member
-	reason wire.LeaveReason
+	join    *member
+	fail    *member
+	reason  wire.LeaveReason
+	reflect *reflection
+}
+
+// reflection is one approved change of a source group, to be reflected into
+// a target group. It is read-only once made.
+type reflection struct {
+	changing  []wire.Provider // the source's joiners or leavers; empty, not nil, for none
+	state     []byte          // the source's state value after the change
+	dissolved bool            // the source dissolved: the target's last reflection
 }
 
 type group struct {
@@ -83,6 +93,12 @@ type group struct {
 	running *proto
 	queue   []queued
 	system  bool
+
+	// source is the group this one is a target of; nil when it names none
+	// or when its source dissolved (the link is not restored). targets are
+	// the groups whose source this is, in order of creation.
+	source  *group
+	targets []*group
 }
 
 // New returns an engine with no clients and no groups but the system group
@@ -255,6 +271,7 @@ func (e *Engine) nodeUp(node int32) {
 	m := &member{p: p}
 	e.host.members = append(e.host.members, m)
 	e.notifySubscribers(e.host, wire.JoinProtocol, []*member{m}, nil, false)
+	e.reflectTargets(e.host, []wire.Provider{p}, false)
 }
 
 func (e *Engine) nodeDown(node int32) {
@@ -295,6 +312,7 @@ func (e *Engine) nodeDown(node int32) {
 		m := e.host.members[i]
 		e.host.members = slices.Delete(e.host.members, i, i+1)
 		e.notifySubscribers(e.host, wire.FailureLeaveProtocol, nil, []*member{m}, false)
+		e.reflectTargets(e.host, []wire.Provider{p}, false)
 	}
 }
 

@@ -71,21 +71,26 @@ func (e *Engine) join(c *client, req *wire.Request) {
 		e.delayedError(c, req, wire.InvalidGroup)
 		return
 	}
-	if req.Attributes.SourceGroupName != "" {
-		// Source-target groups are not supported yet; say so rather than
-		// run a group whose source is silently ignored.
-		e.delayedError(c, req, wire.NotSupported)
-		return
-	}
 	p := wire.Provider{Instance: req.Instance, Node: c.id.Node}
 	g := e.groups[req.Group]
 	if g == nil {
+		var src *group
+		if name := req.Attributes.SourceGroupName; name != "" {
+			var code wire.Code
+			if src, code = e.sourceFor(req.Group, name); code != wire.OK {
+				e.delayedError(c, req, code)
+				return
+			}
+		}
 		if len(e.groups)-1 >= e.maxGroups { // HostMembership does not count
 			e.delayedError(c, req, wire.NoMemory)
 			return
 		}
-		g = &group{name: req.Group, attrs: *req.Attributes, state: []byte{}}
+		g = &group{name: req.Group, attrs: *req.Attributes, state: []byte{}, source: src}
 		e.groups[g.name] = g
+		if src != nil {
+			src.targets = append(src.targets, g)
+		}
 	} else {
 		if *req.Attributes != g.attrs {
 			e.delayedError(c, req, wire.BadGroupAttributes)
@@ -116,6 +121,26 @@ func (e *Engine) join(c *client, req *wire.Request) {
 	c.tokens[req.Token] = &tokenRec{state: tokPending, group: g, member: m}
 	g.queue = append(g.queue, queued{join: m})
 	e.advance(g)
+}
+
+// sourceFor finds the source group named by a new target group's
+// attributes. The source must exist and be HostMembership or a group with a
+// provider (else NoSourceGroupProvider); it may be neither the target itself
+// nor a target of another group (else InvalidSourceGroup).
+func (e *Engine) sourceFor(target, name string) (*group, wire.Code) {
+	if name == target {
+		return nil, wire.InvalidSourceGroup
+	}
+	src := e.groups[name]
+	switch {
+	case src == nil:
+		return nil, wire.NoSourceGroupProvider
+	case src.attrs.SourceGroupName != "":
+		return nil, wire.InvalidSourceGroup // no chains
+	case !src.system && len(liveMembers(src.members)) == 0:
+		return nil, wire.NoSourceGroupProvider
+	}
+	return src, wire.OK
 }
 
 // pendingJoiners lists the joiners not yet approved, queued or running, who
@@ -267,8 +292,8 @@ func (e *Engine) propose(c *client, g *group, m *member, req *wire.Request) {
 			e.delayedError(c, req, wire.BadGroupAttributes) // a group keeps its name
 			return
 		}
-		if req.Attributes.SourceGroupName != "" {
-			e.delayedError(c, req, wire.NotSupported)
+		if req.Attributes.SourceGroupName != g.attrs.SourceGroupName {
+			e.delayedError(c, req, wire.InvalidSourceGroup) // a group keeps its source
 			return
 		}
 		p.what = wire.ChangeAttributes

@@ -19,6 +19,7 @@ type proto struct {
 	leavers   []*member // leave, failure leave, expel
 	leaveInfo []wire.LeaveInfo
 	expel     *expelState
+	reflect   *reflection // source-state reflection protocols
 
 	proposedState []byte
 	baseMessage   []byte // a provider-message protocol's message
@@ -213,13 +214,18 @@ func (e *Engine) deliver(g *group, p *proto) {
 	e.notify(to, n)
 }
 
-// phaseSummary is the deactivate summary for notifications of the phase in
-// which scripts ran.
+// phaseSummary is the summary every notification of the current phase
+// carries: the deactivate summary in the phase in which scripts ran, and
+// GroupDissolved throughout a reflection of a source's dissolution.
 func (p *proto) phaseSummary() wire.SummaryCode {
+	var sum wire.SummaryCode
 	if p.expel != nil && p.expel.ranPhase == p.phase {
-		return p.expel.summary
+		sum |= p.expel.summary
 	}
-	return 0
+	if p.reflect != nil && p.reflect.dissolved {
+		sum |= wire.GroupDissolved
+	}
+	return sum
 }
 
 // waiting lists the participants whose vote in this phase is still due.
@@ -262,17 +268,28 @@ func (e *Engine) advance(g *group) {
 	}
 }
 
-// startQueued starts the membership change at the head of the queue,
-// batched with the ones after it when the group's batch control allows.
+// startQueued starts the change at the head of the queue: a source-state
+// reflection alone, a membership change batched with the ones of its kind
+// after it when the group's batch control allows.
 func (e *Engine) startQueued(g *group) {
 	head := g.queue[0]
+	if head.reflect != nil {
+		g.queue = slices.Clone(g.queue[1:])
+		e.start(g, &proto{
+			kind:    wire.SourceStateReflectionProtocol,
+			nphase:  g.attrs.SourceReflectionNumPhases == wire.NPhase,
+			limit:   g.attrs.SourceReflectionTimeLimit,
+			reflect: head.reflect,
+		})
+		return
+	}
 	isJoin := head.join != nil
 	batch := g.attrs.BatchControl == wire.BatchBoth ||
 		(isJoin && g.attrs.BatchControl == wire.BatchJoins) ||
 		(!isJoin && g.attrs.BatchControl == wire.BatchFailureLeaves)
 	n := 1
 	if batch {
-		for n < len(g.queue) && (g.queue[n].join != nil) == isJoin {
+		for n < len(g.queue) && g.queue[n].reflect == nil && (g.queue[n].join != nil) == isJoin {
 			n++
 		}
 	}
@@ -331,6 +348,9 @@ func (e *Engine) conclude(g *group, p *proto, tardy []*member) {
 	switch {
 	case explicitReject || defaultReject || len(tardy) > 0:
 		var sum wire.SummaryCode
+		if p.reflect != nil && p.reflect.dissolved {
+			sum |= wire.GroupDissolved
+		}
 		if explicitReject {
 			sum |= wire.ExplicitReject
 		}
@@ -351,6 +371,9 @@ func (e *Engine) conclude(g *group, p *proto, tardy []*member) {
 		sum := wire.ExplicitApprove
 		if p.usedDefault {
 			sum = wire.DefaultApprove
+		}
+		if p.reflect != nil && p.reflect.dissolved {
+			sum |= wire.GroupDissolved
 		}
 		e.finish(g, p, true, sum)
 	}
@@ -379,9 +402,17 @@ func (e *Engine) proposal(g *group, p *proto, after []*member) *wire.Proposal {
 	if after != nil {
 		pr.Current = providersOf(after)
 	}
-	if p.joiners != nil {
+	switch {
+	case p.reflect != nil:
+		// The source's change; its state value unless a vote proposed
+		// one for the target.
+		pr.Changing = slices.Clone(p.reflect.changing)
+		if p.what&wire.ChangeStateValue == 0 {
+			pr.ProposedState = cloneBytes(p.reflect.state)
+		}
+	case p.joiners != nil:
 		pr.Changing = providersOf(p.joiners)
-	} else {
+	default:
 		pr.Changing = providersOf(p.leavers)
 	}
 	if p.attrs != nil {
@@ -460,6 +491,30 @@ func (e *Engine) finish(g *group, p *proto, approved bool, sum wire.SummaryCode)
 	}
 	e.notify(to, n)
 	e.notifySubscribers(g, p.kind, p.joiners, p.leavers, stateChanged)
+	if p.what&(wire.ChangeMembership|wire.ChangeStateValue) != 0 {
+		chg := providersOf(p.joiners)
+		if p.joiners == nil {
+			chg = providersOf(p.leavers)
+		}
+		e.reflectTargets(g, chg, false)
+	}
+}
+
+// reflectTargets queues, in every target group of src, the reflection of an
+// approved change of src, and lets each target run it when it can.
+func (e *Engine) reflectTargets(src *group, changing []wire.Provider, dissolved bool) {
+	if changing == nil {
+		changing = []wire.Provider{}
+	}
+	// A target that dissolves meanwhile leaves src.targets: walk a copy.
+	for _, t := range slices.Clone(src.targets) {
+		t.queue = append(t.queue, queued{reflect: &reflection{
+			changing:  slices.Clone(changing),
+			state:     cloneBytes(src.state),
+			dissolved: dissolved,
+		}})
+		e.advance(t)
+	}
 }
 
 // endToken ends the membership (or pending join) named by m's token.
@@ -576,6 +631,18 @@ func (e *Engine) dissolve(g *group) {
 	}
 	g.subs = nil
 	delete(e.groups, g.name)
+	if src := g.source; src != nil {
+		src.targets = slices.DeleteFunc(src.targets, func(t *group) bool { return t == g })
+		g.source = nil
+	}
+	// The targets hear of the dissolution in one last reflection, and
+	// lose their source: a later group of the same name is not it.
+	targets := g.targets
+	e.reflectTargets(g, nil, true)
+	g.targets = nil
+	for _, t := range targets {
+		t.source = nil
+	}
 }
 
 // tick expires deadlines at or before the engine's time.

@@ -23,7 +23,8 @@ var update = flag.Bool("update", false, "rewrite testdata/*.txt with the engine'
 //	connect c1 node=1 pid=100 [uid=N gid=N script=PATH]
 //	kill c1                  the connection drops (EventDisconnect)
 //	quit c1                  OpQuit
-//	join c1 tok=1 group=g inst=1 [phases=1|n limit=S vote=approve|reject batch=none|joins|leaves|both src=G name=G lname=X]
+//	join c1 tok=1 group=g inst=1 [phases=1|n limit=S vote=approve|reject batch=none|joins|leaves|both name=G lname=X]
+//	         [src=G srcphases=1|n srclimit=S]   (also for attrs)
 //	leave c1 tok=1 [phases=1|n limit=S code=N]
 //	goodbye c1 tok=1
 //	expel c1 tok=1 who=1@1,2@1 [phases=1|n limit=S dphase=N flag=X]
@@ -234,7 +235,8 @@ func attrsOf(kv map[string]string, prefix, name string) *wire.Attributes {
 	}
 	a.SourceGroupName = kv["src"]
 	if a.SourceGroupName != "" {
-		a.SourceReflectionNumPhases = wire.OnePhase
+		a.SourceReflectionNumPhases = phasesOf(kv["srcphases"])
+		a.SourceReflectionTimeLimit = uint32(atoi(kv["srclimit"]))
 	}
 	a.BatchControl = map[string]wire.BatchControl{"": wire.NoBatching, "none": wire.NoBatching,
 		"joins": wire.BatchJoins, "leaves": wire.BatchFailureLeaves, "both": wire.BatchBoth}[kv["batch"]]
@@ -346,6 +348,9 @@ func flagNames[T ~uint32](v T, names []string) string {
 	}
 	if rest := uint32(v) &^ (1<<len(names) - 1); rest != 0 {
 		out = append(out, fmt.Sprintf("%#x", rest))
+	}
+	if len(out) == 0 {
+		return "0"
 	}
 	return strings.Join(out, "|")
 }
@@ -460,6 +465,10 @@ func (tr *transcript) show(name string) {
 	a := d.Attributes
 	tr.printf("  group %s phases=%d vote=%d batch=%d limit=%d state=%s queued=%d\n", d.Name, a.NumPhases,
 		a.DefaultVote, a.BatchControl, a.TimeLimit, bstr(d.State), d.Queued)
+	if a.SourceGroupName != "" {
+		tr.printf("    source %s srcphases=%d srclimit=%d\n", a.SourceGroupName, a.SourceReflectionNumPhases,
+			a.SourceReflectionTimeLimit)
+	}
 	for _, p := range d.Providers {
 		tr.printf("    provider %d@%d pid=%d lname=%q\n", p.Provider.Instance, p.Provider.Node, p.Pid, p.LocalName)
 	}

@@ -138,7 +138,8 @@ func CheckGroupName(name string) Code {
 
 // Check validates group attributes on their own (not against an existing
 // group): BadGroupAttributes for any invalid setting, NameTooLong for a long
-// group name.
+// group name, InvalidSourceGroup for a group that names itself as its
+// source.
 func (a *Attributes) Check() Code {
 	if c := CheckGroupName(a.GroupName); c != OK {
 		if c == NameTooLong {
@@ -164,7 +165,10 @@ func (a *Attributes) Check() Code {
 		if len(a.SourceGroupName) > MaxGroupNameLength {
 			return NameTooLong
 		}
-		if a.SourceGroupName == a.GroupName || !a.SourceReflectionNumPhases.Valid() {
+		if a.SourceGroupName == a.GroupName {
+			return InvalidSourceGroup // a group cannot reflect itself
+		}
+		if !a.SourceReflectionNumPhases.Valid() {
 			return BadGroupAttributes
 		}
 	} else if a.SourceReflectionNumPhases != 0 && !a.SourceReflectionNumPhases.Valid() {
