@@ -80,6 +80,7 @@ type queued struct {
 // a target group. It is read-only once made.
 type reflection struct {
 	changing  []wire.Provider // the source's joiners or leavers; empty, not nil, for none
+	leaveInfo []wire.LeaveInfo // parallel to changing when they left; nil when they joined
 	state     []byte          // the source's state value after the change
 	dissolved bool            // the source dissolved: the target's last reflection
 }
@@ -271,7 +272,7 @@ func (e *Engine) nodeUp(node int32) {
 	m := &member{p: p}
 	e.host.members = append(e.host.members, m)
 	e.notifySubscribers(e.host, wire.JoinProtocol, []*member{m}, nil, false)
-	e.reflectTargets(e.host, []wire.Provider{p}, false)
+	e.reflectTargets(e.host, []wire.Provider{p}, nil, false)
 }
 
 func (e *Engine) nodeDown(node int32) {
@@ -312,7 +313,7 @@ func (e *Engine) nodeDown(node int32) {
 		m := e.host.members[i]
 		e.host.members = slices.Delete(e.host.members, i, i+1)
 		e.notifySubscribers(e.host, wire.FailureLeaveProtocol, nil, []*member{m}, false)
-		e.reflectTargets(e.host, []wire.Provider{p}, false)
+		e.reflectTargets(e.host, []wire.Provider{p}, []wire.LeaveInfo{{Reason: wire.ProviderNodeDied}}, false)
 	}
 }
 

@@ -407,6 +407,7 @@ func (e *Engine) proposal(g *group, p *proto, after []*member) *wire.Proposal {
 		// The source's change; its state value unless a vote proposed
 		// one for the target.
 		pr.Changing = slices.Clone(p.reflect.changing)
+		pr.LeaveInfo = slices.Clone(p.reflect.leaveInfo)
 		if p.what&wire.ChangeStateValue == 0 {
 			pr.ProposedState = cloneBytes(p.reflect.state)
 		}
@@ -492,17 +493,19 @@ func (e *Engine) finish(g *group, p *proto, approved bool, sum wire.SummaryCode)
 	e.notify(to, n)
 	e.notifySubscribers(g, p.kind, p.joiners, p.leavers, stateChanged)
 	if p.what&(wire.ChangeMembership|wire.ChangeStateValue) != 0 {
-		chg := providersOf(p.joiners)
-		if p.joiners == nil {
-			chg = providersOf(p.leavers)
+		if p.joiners != nil {
+			e.reflectTargets(g, providersOf(p.joiners), nil, false)
+		} else {
+			e.reflectTargets(g, providersOf(p.leavers), p.leaveInfo, false)
 		}
-		e.reflectTargets(g, chg, false)
 	}
 }
 
 // reflectTargets queues, in every target group of src, the reflection of an
-// approved change of src, and lets each target run it when it can.
-func (e *Engine) reflectTargets(src *group, changing []wire.Provider, dissolved bool) {
+// approved change of src, and lets each target run it when it can. leaves
+// is parallel to changing when those providers left src, nil when they
+// joined it (or for a state change).
+func (e *Engine) reflectTargets(src *group, changing []wire.Provider, leaves []wire.LeaveInfo, dissolved bool) {
 	if changing == nil {
 		changing = []wire.Provider{}
 	}
@@ -510,6 +513,7 @@ func (e *Engine) reflectTargets(src *group, changing []wire.Provider, dissolved 
 	for _, t := range slices.Clone(src.targets) {
 		t.queue = append(t.queue, queued{reflect: &reflection{
 			changing:  slices.Clone(changing),
+			leaveInfo: slices.Clone(leaves),
 			state:     cloneBytes(src.state),
 			dissolved: dissolved,
 		}})
@@ -638,7 +642,7 @@ func (e *Engine) dissolve(g *group) {
 	// The targets hear of the dissolution in one last reflection, and
 	// lose their source: a later group of the same name is not it.
 	targets := g.targets
-	e.reflectTargets(g, nil, true)
+	e.reflectTargets(g, nil, nil, true)
 	g.targets = nil
 	for _, t := range targets {
 		t.source = nil
