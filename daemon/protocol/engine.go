@@ -79,10 +79,10 @@ type queued struct {
 // reflection is one approved change of a source group, to be reflected into
 // a target group. It is read-only once made.
 type reflection struct {
-	changing  []wire.Provider // the source's joiners or leavers; empty, not nil, for none
+	changing  []wire.Provider  // the source's joiners or leavers; empty, not nil, for none
 	leaveInfo []wire.LeaveInfo // parallel to changing when they left; nil when they joined
-	state     []byte          // the source's state value after the change
-	dissolved bool            // the source dissolved: the target's last reflection
+	state     []byte           // the source's state value after the change
+	dissolved bool             // the source dissolved: the target's last reflection
 }
 
 type group struct {
