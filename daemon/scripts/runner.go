@@ -91,10 +91,11 @@ type runState struct {
 	result  wire.DeactivateResult
 	waiters []func(protocol.ScriptResult)
 
-	pgid     int  // process group of the script; 0 before it started
-	exited   bool // the script's leader exited (it may not be reaped yet)
-	timedOut bool // killed at the time limit
-	aborted  bool // killed by Close
+	pgid     int        // process group of the script; 0 before it started
+	outputs  []*os.File // read ends of its stdout and stderr pipes
+	exited   bool       // the script's leader exited (it may not be reaped yet)
+	timedOut bool       // killed at the time limit
+	aborted  bool       // killed by Close
 }
 
 // New returns a Runner that logs to logger (nil: slog.Default()).
@@ -171,11 +172,16 @@ func (r *Runner) Close() error {
 	r.mu.Lock()
 	r.closed = true
 	for _, st := range r.runs {
-		if st.done || st.pgid == 0 || st.exited {
+		if st.done || st.pgid == 0 {
 			continue
 		}
-		st.aborted = true
-		killGroup(st.pgid)
+		if !st.exited {
+			st.aborted = true
+			killGroup(st.pgid)
+		}
+		for _, f := range st.outputs {
+			_ = f.SetReadDeadline(time.Now()) // stop waiting for escaped holders
+		}
 	}
 	r.mu.Unlock()
 	r.wg.Wait()
@@ -273,6 +279,7 @@ func (r *Runner) execute(st *runState, sr *protocol.ScriptRun) wire.DeactivateRe
 	err = cmd.Start()
 	if err == nil {
 		st.pgid = cmd.Process.Pid
+		st.outputs = []*os.File{outR, errR}
 	}
 	r.mu.Unlock()
 	closeAll(outW, errW) // the script holds its own copies
@@ -319,9 +326,13 @@ func (r *Runner) execute(st *runState, sr *protocol.ScriptRun) wire.DeactivateRe
 	waitErr := cmd.Wait()
 	elapsed := time.Since(started)
 
-	deadline := time.Now().Add(r.drainTimeout())
-	_ = outR.SetReadDeadline(deadline)
-	_ = errR.SetReadDeadline(deadline)
+	r.mu.Lock()
+	if !r.closed { // Close has already cut reading short
+		deadline := time.Now().Add(r.drainTimeout())
+		_ = outR.SetReadDeadline(deadline)
+		_ = errR.SetReadDeadline(deadline)
+	}
+	r.mu.Unlock()
 	pumps.Wait()
 
 	result, how := classify(waitErr, timedOut, aborted)
