@@ -132,6 +132,13 @@ func (n *Node) deliver(e *protocol.Effect) {
 		return
 	}
 	note := *e.Note // shallow copy: the engine's Note is shared and read-only
+	if note.Type == wire.DelayedErrorNotification {
+		// Every error reported to a client is logged under an FFDC id
+		// that travels with it (ha_gs_get_ffdc_id).
+		note.FFDC = n.newFFDC()
+		n.log.Info("delayed error reported to client", "ffdc_id", note.FFDC, "code", note.Code.String(),
+			"group", note.Group, "token", note.Token)
+	}
 	for _, r := range e.To {
 		if r.Client.Node != n.cfg.Node {
 			continue

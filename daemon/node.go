@@ -143,6 +143,8 @@ type Node struct {
 	respUnit   time.Duration // a second of responsiveness settings; tests shorten it
 	clients    atomic.Int32  // admitted non-admin sessions
 	admins     atomic.Int32  // admitted admin sessions
+	ffdcSeq    atomic.Uint64 // last FFDC id handed out (newFFDC)
+	adapters   []wire.Adapter
 
 	// Run loop only.
 	sessions map[uint64]*session // by ClientID.Conn
@@ -200,6 +202,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		sessions:   make(map[uint64]*session),
 		maxClients: wire.MaxClientsPerDaemon,
 		respUnit:   time.Second,
+		adapters:   localAdapters(cfg.Node),
 	}
 	n.g.Go(n.run)
 	n.log.Info("node started", "version", Version, "incarnation", cfg.Incarnation, "pid", os.Getpid())

@@ -70,8 +70,9 @@ func (n *Node) serveConn(c net.Conn) {
 
 	cred, err := n.cfg.Authorize(c)
 	if err != nil {
-		log.Info("client refused", "uid", cred.Uid, "gid", cred.Gid, "pid", cred.Pid, "reason", err.Error())
-		refuse(c, wire.PermissionDenied, err.Error())
+		id := n.newFFDC()
+		log.Info("client refused", "uid", cred.Uid, "gid", cred.Gid, "pid", cred.Pid, "reason", err.Error(), "ffdc_id", id)
+		refuse(c, wire.PermissionDenied, err.Error(), id)
 		return
 	}
 	log = log.With("pid", cred.Pid, "uid", cred.Uid)
@@ -79,14 +80,16 @@ func (n *Node) serveConn(c net.Conn) {
 	r := wire.NewReader(c)
 	hello, err := readHello(c, r)
 	if err != nil {
-		log.Warn("bad first frame; connection refused", "reason", err.Error())
-		refuse(c, wire.BadParameter, err.Error())
+		id := n.newFFDC()
+		log.Warn("bad first frame; connection refused", "reason", err.Error(), "ffdc_id", id)
+		refuse(c, wire.BadParameter, err.Error(), id)
 		return
 	}
 	if hello.DeactivateScript != "" && !hello.Admin && n.cfg.CheckScript != nil {
 		if err := n.cfg.CheckScript(hello.DeactivateScript, cred.Uid, cred.Gid); err != nil {
-			log.Info("client refused: bad deactivate script", "script", hello.DeactivateScript, "reason", err.Error())
-			refuse(c, wire.BadParameter, "deactivate script: "+err.Error())
+			id := n.newFFDC()
+			log.Info("client refused: bad deactivate script", "script", hello.DeactivateScript, "reason", err.Error(), "ffdc_id", id)
+			refuse(c, wire.BadParameter, "deactivate script: "+err.Error(), id)
 			return
 		}
 	}
@@ -97,8 +100,9 @@ func (n *Node) serveConn(c net.Conn) {
 	}
 	if count.Add(1) > limit {
 		count.Add(-1)
-		log.Warn("client refused: too many sessions", "limit", limit, "admin", hello.Admin)
-		refuse(c, wire.NoMemory, fmt.Sprintf("daemon serves at most %d such sessions", limit))
+		id := n.newFFDC()
+		log.Warn("client refused: too many sessions", "limit", limit, "admin", hello.Admin, "ffdc_id", id)
+		refuse(c, wire.NoMemory, fmt.Sprintf("daemon serves at most %d such sessions", limit), id)
 		return
 	}
 	defer count.Add(-1)
@@ -109,7 +113,8 @@ func (n *Node) serveConn(c net.Conn) {
 		out: ipc.NewOutbox(OutboxFrames, OutboxBytes),
 		log: log.With("client", id.Conn, "program", hello.Program, "admin", hello.Admin),
 	}
-	welcome := wire.Welcome{Node: n.cfg.Node, Client: id.Conn, Domain: n.cfg.Domain, Incarnation: uint64(n.cfg.Incarnation)}
+	welcome := wire.Welcome{Node: n.cfg.Node, Client: id.Conn, Domain: n.cfg.Domain, Incarnation: uint64(n.cfg.Incarnation),
+		Adapters: n.adapters}
 	c.SetWriteDeadline(time.Now().Add(refuseTimeout))
 	if err := wire.WriteFrame(c, wire.MsgWelcome, &welcome); err != nil {
 		log.Info("cannot send welcome", "err", err)
@@ -147,9 +152,15 @@ func (n *Node) serveConn(c net.Conn) {
 	err = n.readLoop(s, r)
 	close(stopChecker)
 	<-checkerDone
-	if errors.Is(err, errAdminOnly) {
-		// Tell hagsctl why, after what is already queued.
-		if f, ferr := wire.AppendFrame(nil, wire.MsgRefused, &wire.Refused{Code: wire.PermissionDenied, Reason: err.Error()}); ferr == nil {
+	if errors.Is(err, errAdminOnly) || brokeProtocol(err) {
+		// Tell the peer why, after what is already queued; a client that
+		// broke the protocol also gets the FFDC id of the log line.
+		ref := wire.Refused{Code: wire.PermissionDenied, Reason: err.Error()}
+		if !errors.Is(err, errAdminOnly) {
+			ref.Code, ref.FFDC = wire.BadParameter, n.newFFDC()
+			s.log.Warn("client broke the protocol", "reason", err.Error(), "ffdc_id", ref.FFDC)
+		}
+		if f, ferr := wire.AppendFrame(nil, wire.MsgRefused, &ref); ferr == nil {
 			s.out.Put(f)
 		}
 		c.SetWriteDeadline(time.Now().Add(refuseTimeout))
@@ -164,6 +175,19 @@ func (n *Node) serveConn(c net.Conn) {
 		n.send(loopMsg{kind: loopDisconnect, sess: s})
 	}
 	<-writerDone
+}
+
+// brokeProtocol reports whether a read loop ended because the peer sent
+// something the protocol does not allow (a bad frame or body), rather than
+// because the connection ended or failed.
+func brokeProtocol(err error) bool {
+	var op *net.OpError
+	switch {
+	case err == nil, errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, errQuit),
+		errors.Is(err, errAdminOnly), errors.Is(err, net.ErrClosed), errors.As(err, &op):
+		return false
+	}
+	return true
 }
 
 // readHello reads the first frame, which must be a Hello, within
@@ -190,9 +214,9 @@ func readHello(c net.Conn, r *wire.Reader) (wire.Hello, error) {
 // refused before the daemon read anything) is read and dropped for a short
 // while. Closing a Unix socket with unread data resets the connection, and
 // the peer could then miss the reason. The caller closes c afterwards.
-func refuse(c net.Conn, code wire.Code, reason string) {
+func refuse(c net.Conn, code wire.Code, reason, ffdc string) {
 	c.SetDeadline(time.Now().Add(refuseTimeout))
-	if err := wire.WriteFrame(c, wire.MsgRefused, &wire.Refused{Code: code, Reason: reason}); err != nil {
+	if err := wire.WriteFrame(c, wire.MsgRefused, &wire.Refused{Code: code, Reason: reason, FFDC: ffdc}); err != nil {
 		return
 	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {

@@ -51,6 +51,7 @@ type Client struct {
 	nextTok  Token
 	members  map[Token]*member
 	inflight map[string]bool // groups known to be running a protocol
+	ffdc     string          // id of the last daemon failure reported
 
 	avail      chan struct{} // capacity 1: the queue became non-empty
 	lost       chan struct{} // closed when the connection is lost
@@ -70,9 +71,11 @@ type entry struct {
 // with the domain from WithDomain, else $HA_DOMAIN_NAME, else "hags".
 //
 // Errors: ErrBadParameter for a deactivate script that is not an executable
-// file or an unknown responsiveness type; ErrConnectFailed when no daemon
-// answers; the daemon's code when it refuses the session (for instance
-// ErrPermissionDenied); ErrNotOK when the handshake fails.
+// file or an unknown responsiveness type; ErrSockCreateFailed when no
+// socket can be created (descriptors exhausted); ErrConnectFailed when no
+// daemon answers; the daemon's code when it refuses the session (for
+// instance ErrPermissionDenied, with the refusal's FFDC id in Error.FFDC);
+// ErrSockInitFailed when the handshake fails.
 func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	var o options
 	for _, opt := range opts {
@@ -90,7 +93,7 @@ func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 		conn, err = d.DialContext(ctx, "unix", o.socketPath())
 	}
 	if err != nil {
-		return nil, &Error{Code: wire.ConnectFailed, Op: "dial", Msg: "cannot connect to the daemon", Err: err}
+		return nil, dialError(err)
 	}
 	c, err := handshake(ctx, conn, o)
 	if err != nil {
@@ -118,7 +121,7 @@ func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
-		return nil, &Error{Code: wire.NotOK, Op: "dial", Msg: msg, Err: err}
+		return nil, &Error{Code: wire.SockInitFailed, Op: "dial", Msg: msg, Err: err}
 	}
 	if err := wire.WriteFrame(conn, wire.MsgHello, &hello); err != nil {
 		return fail("send hello", err)
@@ -143,7 +146,7 @@ func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
 		if code == wire.OK || !code.Valid() {
 			code = wire.NotOK
 		}
-		return nil, &Error{Code: code, Op: "dial", Msg: "refused by the daemon: " + ref.Reason}
+		return nil, &Error{Code: code, Op: "dial", Msg: "refused by the daemon: " + ref.Reason, FFDC: ref.FFDC}
 	default:
 		return fail(fmt.Sprintf("unexpected message type %d instead of welcome", t), nil)
 	}
@@ -175,6 +178,27 @@ func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
 
 // Node returns this daemon's node number (ha_gs_get_node_number).
 func (c *Client) Node() int32 { return c.welcome.Node }
+
+// Adapters returns the network addresses of the domain's nodes, as the
+// daemon reported them when the session opened (ha_gs_get_adapter_info).
+// The caller owns the returned slice.
+func (c *Client) Adapters() []Adapter {
+	out := make([]Adapter, len(c.welcome.Adapters))
+	for i, a := range c.welcome.Adapters {
+		out[i] = a
+		out[i].Addr = append([]byte(nil), a.Addr...)
+	}
+	return out
+}
+
+// FFDC returns the FFDC id of the last daemon failure this client was told
+// of (a delayed error, or the daemon ending the session), or "" when none
+// (ha_gs_get_ffdc_id). The daemon's log names the failure under that id.
+func (c *Client) FFDC() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ffdc
+}
 
 // Domain returns the name of the domain the daemon serves.
 func (c *Client) Domain() string { return c.welcome.Domain }
@@ -380,6 +404,11 @@ func (c *Client) readLoop(r *wire.Reader) {
 				c.connLost(err)
 				return
 			}
+			if ref.FFDC != "" {
+				c.mu.Lock()
+				c.ffdc = ref.FFDC
+				c.mu.Unlock()
+			}
 			c.connLost(fmt.Errorf("daemon ended the session: %s: %s", ref.Code, ref.Reason))
 			return
 		default:
@@ -387,6 +416,17 @@ func (c *Client) readLoop(r *wire.Reader) {
 			return
 		}
 	}
+}
+
+// dialError classifies a failure to connect: SockCreateFailed when
+// socket(2) itself failed (descriptors exhausted, for instance), else
+// ConnectFailed.
+func dialError(err error) *Error {
+	var se *os.SyscallError
+	if errors.As(err, &se) && se.Syscall == "socket" {
+		return &Error{Code: wire.SockCreateFailed, Op: "dial", Msg: "cannot create a socket", Err: err}
+	}
+	return &Error{Code: wire.ConnectFailed, Op: "dial", Msg: "cannot connect to the daemon", Err: err}
 }
 
 // errConnClosed is the loss reason recorded when the daemon hangs up.

@@ -75,6 +75,9 @@ type Error struct {
 	Token Token
 	Msg   string
 	Err   error
+	// FFDC is the id under which the daemon logged a refusal of the
+	// session (Dial), or "".
+	FFDC string
 }
 
 // Error formats e as "gsapi: <op> token <n>: HA_GS_<CODE>: <msg>: <cause>",

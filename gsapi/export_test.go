@@ -7,3 +7,6 @@ func (c *Client) Pending() int {
 	defer c.mu.Unlock()
 	return len(c.queue) - c.head
 }
+
+// DialError exposes dialError's classification of connection failures.
+func DialError(err error) error { return dialError(err) }

@@ -38,6 +38,8 @@ type fakeDaemon struct {
 	frames chan frame
 	closed chan struct{} // closed when the client's side hung up
 	refuse *wire.Refused
+	// welcome, when set, replaces the default Welcome.
+	welcome *wire.Welcome
 }
 
 func newFake(t testing.TB) *fakeDaemon {
@@ -76,7 +78,11 @@ func (f *fakeDaemon) serve() {
 		f.conn.Close()
 		return
 	}
-	if wire.WriteFrame(f.conn, wire.MsgWelcome, &wire.Welcome{Node: fakeNode, Client: 1, Domain: "test"}) != nil {
+	w := &wire.Welcome{Node: fakeNode, Client: 1, Domain: "test"}
+	if f.welcome != nil {
+		w = f.welcome
+	}
+	if wire.WriteFrame(f.conn, wire.MsgWelcome, w) != nil {
 		return
 	}
 	for {

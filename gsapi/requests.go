@@ -373,6 +373,9 @@ func (c *Client) arrive(n *Notification) {
 		c.push(entry{n: n})
 		return
 	case wire.DelayedErrorNotification:
+		if n.FFDC != "" {
+			c.ffdc = n.FFDC
+		}
 		c.delayedError(n)
 		if cb := c.opts.delayedErrorCb; cb != nil {
 			c.push(entry{n: n, fn: cb})

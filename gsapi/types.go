@@ -23,6 +23,9 @@ type Proposal = wire.Proposal
 // Attributes are a group's attributes (ha_gs_group_attributes_t).
 type Attributes = wire.Attributes
 
+// Adapter is one network address of a node of the domain.
+type Adapter = wire.Adapter
+
 // Responsiveness is the responsiveness-check setting given at Dial.
 type Responsiveness = wire.Responsiveness
 

@@ -24,6 +24,9 @@ const (
 	MaxGroupsPerDomain = 65536
 	// MaxClientsPerDaemon bounds the client connections one daemon serves.
 	MaxClientsPerDaemon = 4096
+	// MaxFFDCLength is the longest FFDC id, in bytes, without the NUL
+	// (fc_eid_t holds 64 bytes with it).
+	MaxFFDCLength = 63
 	// MaxFrameSize is the largest frame payload (version, type and body).
 	MaxFrameSize = 1 << 20
 )

@@ -66,12 +66,26 @@ type Welcome struct {
 	Client      uint64 `msgpack:"client"` // the session's id on this node
 	Domain      string `msgpack:"domain"`
 	Incarnation uint64 `msgpack:"inc"` // changes every time the daemon starts
+	// Adapters lists the network addresses of the domain's nodes (for a
+	// one-node domain, this node's), for ha_gs_get_adapter_info.
+	Adapters []Adapter `msgpack:"adapters,omitempty"`
+}
+
+// Adapter is one address of a node's network interface: the domain's
+// node table as ha_gs_get_adapter_info reads it.
+type Adapter struct {
+	Node      int32  `msgpack:"node"`
+	Interface string `msgpack:"if"`
+	Addr      []byte `msgpack:"addr"` // 4 bytes (IPv4) or 16 (IPv6), network order
 }
 
 // Refused rejects a session, with the code the client's init returns.
 type Refused struct {
 	Code   Code   `msgpack:"code"`
 	Reason string `msgpack:"reason"`
+	// FFDC is the id under which the daemon logged the refusal (at most
+	// MaxFFDCLength bytes), for ha_gs_get_ffdc_id; empty when none.
+	FFDC string `msgpack:"ffdc,omitempty"`
 }
 
 // Op is the operation a Request asks for.
@@ -239,6 +253,11 @@ type Notification struct {
 	// Responsiveness check: answer with Respond{Seq}.
 	Seq            uint64          `msgpack:"seq,omitempty"`
 	Responsiveness *Responsiveness `msgpack:"resp,omitempty"`
+
+	// FFDC is the id under which the daemon logged the failure this
+	// notification reports (delayed errors), for ha_gs_get_ffdc_id; empty
+	// when none. At most MaxFFDCLength bytes.
+	FFDC string `msgpack:"ffdc,omitempty"`
 }
 
 // AdminQuery asks the daemon about the domain (hagsctl).
