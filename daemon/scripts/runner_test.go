@@ -467,3 +467,37 @@ func errorRecords(h *captureHandler) []logRecord {
 	}
 	return out
 }
+
+func TestCloseStopsReadingOutputOfEscapedProcess(t *testing.T) {
+	t.Parallel()
+	h := newCapture()
+	r := New(slog.New(h))
+	r.DrainTimeout = time.Hour // only Close can end the reading
+	dir := t.TempDir()
+	p := writeScript(t, dir, "escape.sh", `
+echo $$ > "`+dir+`/script.pid"
+pidfile="`+dir+`/escaped.pid"
+setsid sh -c 'echo $$ > "$1"; exec sleep 1000' escaper "$pidfile" &
+while [ ! -s "$pidfile" ]; do sleep 0.01; done
+exit 0
+`)
+	ch := start(r, scriptRun(73, p))
+	require.Eventually(t, func() bool {
+		_, err1 := os.Stat(filepath.Join(dir, "script.pid"))
+		_, err2 := os.Stat(filepath.Join(dir, "escaped.pid"))
+		return err1 == nil && err2 == nil
+	}, waitBudget, 10*time.Millisecond, "the script should start and its escaped child write its pid")
+	t.Cleanup(func() { _ = syscall.Kill(readPid(t, filepath.Join(dir, "escaped.pid")), syscall.SIGKILL) })
+	requireGone(t, readPid(t, filepath.Join(dir, "script.pid")), "the script, which exits at once")
+
+	closed := make(chan error, 1)
+	go func() { closed <- r.Close() }()
+	select {
+	case err := <-closed:
+		require.NoError(t, err, "Close reports no error")
+	case <-time.After(waitBudget):
+		t.Fatalf("Close should stop reading output held by an escaped process and return within %v", waitBudget)
+	}
+	assert.Equal(t, wire.DeactivateOK, waitResult(t, ch).Result,
+		"the script exited 0 before Close, so its result stands")
+}
