@@ -52,8 +52,38 @@
 //   - A failure is a fact: a rejected n-phase failure-leave protocol sends the
 //     rejected notification and then removes the failed providers in a
 //     one-phase failure-leave protocol.
-//   - Source-target groups are not supported yet: a join or attribute change
-//     naming a source group gets NotSupported (asynchronously).
+//   - Source-target groups. A group whose attributes name SourceGroupName
+//     is a target of that source. The source is fixed when the target is
+//     created: it must exist and be HostMembership or a group with a
+//     provider that has not failed (else NoSourceGroupProvider); it may be
+//     neither the group itself nor a group whose attributes name a source
+//     (no chains) (else InvalidSourceGroup). Joining an existing target
+//     means presenting its attributes, source included; an attribute change
+//     may not change SourceGroupName (InvalidSourceGroup).
+//   - When a protocol that changes a source's membership or state value is
+//     approved, and when HostMembership changes on NodeUp or NodeDown, every
+//     target (in order of creation) queues a SourceStateReflection protocol
+//     behind its joins and failure leaves. It runs one-phase or n-phase per
+//     the target's SourceReflectionNumPhases with SourceReflectionTimeLimit
+//     per phase; every provider of the target votes. Its proposal: Current
+//     is the target's membership, Changing the source's joiners or leavers
+//     (empty for a state change), LeaveInfo the source's leave info when
+//     they left (nil when they joined; NodeDied for a node going down),
+//     ProposedState the source's state value after the change, and
+//     WhatsChanged 0 — unless a vote proposes a state value for the target:
+//     then WhatsChanged has ChangeStateValue, ProposedState is that value,
+//     and approval applies it as in any protocol. Messages and attribute
+//     changes of the source are not reflected. A rejected reflection
+//     changes nothing in the target (the source's change stands).
+//     Subscribers of a target hear of a reflection only when it changed the
+//     target's state value.
+//   - When a source dissolves, each target gets, after the reflection of
+//     the last departure, one last reflection with empty Changing, the
+//     source's last state value and the summary flag GroupDissolved on all
+//     its notifications, and loses its link: it reflects nothing more, even
+//     if a group of the source's name is created later. Its attributes keep
+//     naming the source, so joins with them still match and it still cannot
+//     be a source. A target that dissolves leaves its source's list.
 //   - Vote messages are delivered in the next notification of the protocol
 //     only; a provider-message protocol's own message is in every
 //     notification unless a vote message replaces it for one notification.

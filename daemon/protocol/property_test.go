@@ -80,7 +80,9 @@ func newSim(ch chooser) *sim {
 	return s
 }
 
-var simGroups = []string{"a", "b", HostMembershipGroup}
+// simGroups are the groups the generator names. "t" is created as a target
+// of "a" or of HostMembership, depending on the first join's attributes.
+var simGroups = []string{"a", "b", "t", HostMembershipGroup}
 
 func (s *sim) attrs(g string) *wire.Attributes {
 	a := &wire.Attributes{GroupName: g, DefaultVote: wire.VoteApprove, NumPhases: wire.OnePhase}
@@ -95,6 +97,11 @@ func (s *sim) attrs(g string) *wire.Attributes {
 		a.BatchControl = wire.BatchBoth
 	case 2:
 		a.BatchControl = wire.BatchFailureLeaves
+	}
+	if g == "t" {
+		a.SourceGroupName = []string{"a", HostMembershipGroup}[s.ch.intn(2)]
+		a.SourceReflectionNumPhases = s.phases()
+		a.SourceReflectionTimeLimit = uint32(s.ch.intn(2)) * 4
 	}
 	return a
 }
@@ -404,6 +411,21 @@ func (e *Engine) checkInvariants() error {
 			}
 		}
 	}
+	for name, g := range e.groups {
+		if src := g.source; src != nil {
+			if e.groups[src.name] != src || !slices.Contains(src.targets, g) {
+				return fmt.Errorf("group %s: source %s does not list it as a target", name, src.name)
+			}
+			if src.attrs.SourceGroupName != "" {
+				return fmt.Errorf("group %s: source %s is itself a target", name, src.name)
+			}
+		}
+		for _, t := range g.targets {
+			if t.source != g || e.groups[t.name] != t {
+				return fmt.Errorf("group %s: target %s does not name it as its source", name, t.name)
+			}
+		}
+	}
 	for id, c := range e.clients {
 		for t, r := range c.tokens {
 			switch r.state {
@@ -467,7 +489,8 @@ func TestEnginePropertiesExercise(t *testing.T) {
 		require.Positive(t, counts[nt], "random runs should produce notification type %d", nt)
 	}
 	for _, k := range []wire.RequestType{wire.JoinProtocol, wire.FailureLeaveProtocol, wire.LeaveProtocol,
-		wire.ExpelProtocol, wire.StateValueChangeProtocol, wire.ProviderMessageProtocol, wire.GroupAttributeChangeProtocol} {
+		wire.ExpelProtocol, wire.StateValueChangeProtocol, wire.ProviderMessageProtocol, wire.GroupAttributeChangeProtocol,
+		wire.SourceStateReflectionProtocol} {
 		require.Positive(t, protos[k], "random runs should approve protocols of kind %d", k)
 	}
 	require.Positive(t, scripts, "random runs should start deactivate scripts")
