@@ -164,7 +164,7 @@ func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
 		opts:       o,
 		welcome:    welcome,
 		efd:        efd,
-		nextTok:    1,
+		nextTok:    max(o.firstToken, 1),
 		members:    make(map[Token]*member),
 		inflight:   make(map[string]bool),
 		avail:      make(chan struct{}, 1),

@@ -24,6 +24,7 @@ type options struct {
 	counter        func() uint64
 	delayedErrorCb func(*Notification)
 	dialer         func(context.Context) (net.Conn, error)
+	firstToken     Token
 }
 
 // WithSocket names the daemon's Unix socket, overriding $HA_GS_SOCKET and
@@ -64,6 +65,13 @@ func WithDelayedErrorHandler(cb func(*Notification)) Option {
 // WithProgram names this client in the daemon's logs and in hagsctl. The
 // default is the base name of os.Args[0].
 func WithProgram(name string) Option { return func(o *options) { o.program = name } }
+
+// WithFirstToken makes the client's tokens start at first (default 1)
+// instead of 1; later tokens count up from it. A program that opens one
+// session after another can thus keep tokens unique across sessions, and
+// tell a token of an earlier session from one never issued (libha_gs does).
+// Values below 1 mean 1.
+func WithFirstToken(first Token) Option { return func(o *options) { o.firstToken = first } }
 
 // WithDialer replaces the Unix-socket connection with dial; gsapitest uses
 // it to reach an in-memory daemon. The socket options are then ignored.

@@ -82,3 +82,15 @@ func TestSocketCreateFailureIsSockCreateFailed(t *testing.T) {
 	err = gsapi.DialError(&net.OpError{Op: "dial", Net: "unix", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)})
 	assert.ErrorIs(t, err, gsapi.ErrConnectFailed, "connect(2) failing is ConnectFailed")
 }
+
+func TestFirstTokenStartsTheCount(t *testing.T) {
+	c, f := dial(t, gsapi.WithFirstToken(41))
+	tok, err := c.Join(gsapi.JoinRequest{Attributes: attrs("g"), Instance: 1})
+	require.NoError(t, err, "a valid join is sent")
+	assert.Equal(t, gsapi.Token(41), tok, "the first token is the one WithFirstToken names")
+	assert.Equal(t, int32(41), f.nextRequest(wire.OpJoin).Token, "the daemon sees the same token")
+	tok, err = c.Subscribe(gsapi.SubscribeRequest{Group: "g", Control: gsapi.SubscribeStateValue})
+	require.NoError(t, err, "a valid subscribe is sent")
+	assert.Equal(t, gsapi.Token(42), tok, "later tokens count up from the first")
+	assert.ErrorIs(t, c.Goodbye(40), gsapi.ErrBadMemberToken, "a token below the first was never issued")
+}
