@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -129,8 +130,20 @@ func newTestRunner(t *testing.T) (*Runner, *captureHandler) {
 func writeScript(t *testing.T, dir, name, body string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755))
+	writeExternally(t, p, "#!/bin/sh\n"+body, "755")
 	return p
+}
+
+// writeExternally writes content to path with mode through a helper
+// process. Had the test process opened the file for writing, a fork by a
+// parallel test could inherit that descriptor and make exec of the file
+// fail with ETXTBSY.
+func writeExternally(t *testing.T, path, content, mode string) {
+	t.Helper()
+	cmd := exec.Command("/bin/sh", "-c", `cat > "$1" && chmod "$2" "$1"`, "write-file", path, mode)
+	cmd.Stdin = strings.NewReader(content)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "writing %s: %s", path, out)
 }
 
 // scriptRun is a ScriptRun for path as the test's own user, expel reason.

@@ -1,6 +1,7 @@
 package scripts
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -51,9 +52,9 @@ func TestCannotStartIsFailed(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	noExec := filepath.Join(dir, "noexec.sh")
-	require.NoError(t, os.WriteFile(noExec, []byte("#!/bin/sh\nexit 0\n"), 0o644))
+	writeExternally(t, noExec, "#!/bin/sh\nexit 0\n", "644")
 	badInterp := filepath.Join(dir, "badinterp.sh")
-	require.NoError(t, os.WriteFile(badInterp, []byte("#!/nonexistent/interpreter\n"), 0o755))
+	writeExternally(t, badInterp, "#!/nonexistent/interpreter\n", "755")
 	cases := map[string]*protocol.ScriptRun{
 		"missing":             scriptRun(1, filepath.Join(dir, "missing.sh")),
 		"relative":            scriptRun(2, "ok.sh"),
@@ -488,7 +489,11 @@ exit 0
 		return err1 == nil && err2 == nil
 	}, waitBudget, 10*time.Millisecond, "the script should start and its escaped child write its pid")
 	t.Cleanup(func() { _ = syscall.Kill(readPid(t, filepath.Join(dir, "escaped.pid")), syscall.SIGKILL) })
-	requireGone(t, readPid(t, filepath.Join(dir, "script.pid")), "the script, which exits at once")
+	// The runner reaps the script only after it has seen the exit, so once
+	// the pid is gone for good the run is reading leftover output.
+	scriptPid := readPid(t, filepath.Join(dir, "script.pid"))
+	require.Eventually(t, func() bool { return errors.Is(syscall.Kill(scriptPid, 0), syscall.ESRCH) },
+		waitBudget, 10*time.Millisecond, "the script (pid %d) exits at once and is reaped by the runner", scriptPid)
 
 	closed := make(chan error, 1)
 	go func() { closed <- r.Close() }()
