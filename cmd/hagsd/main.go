@@ -89,6 +89,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 
 	runner := scripts.New(log.With("component", "scripts"))
+	runner.Domain = o.domain // scripts see HA_DOMAIN_NAME
 	node, err := daemon.New(daemon.Config{
 		Domain:      o.domain,
 		Node:        int32(o.node),
