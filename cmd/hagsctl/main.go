@@ -5,6 +5,7 @@
 //	hagsctl [--socket PATH] [--json] status
 //	hagsctl [--socket PATH] [--json] groups
 //	hagsctl [--socket PATH] [--json] group NAME
+//	hagsctl domain init|add-node --dir DIR ...
 //
 // The socket is --socket, else $HA_GS_SOCKET, else the default path of the
 // domain named by $HA_DOMAIN_NAME ("hags" when unset). hagsctl opens an
@@ -35,6 +36,7 @@ commands:
   status        the daemon, its domain and nodes
   groups        every group: providers, subscribers, running protocol
   group NAME    one group: attributes, state value, providers, subscribers, protocol, queue
+  domain ...    create the domain's keys and certificates (hagsctl domain --help)
 `
 
 func defaultSocket() string {
@@ -45,6 +47,9 @@ func defaultSocket() string {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "domain" { // keys and certificates; no daemon needed (domain.go)
+		return runDomain(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("hagsctl", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
