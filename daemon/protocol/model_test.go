@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"flag"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -785,11 +786,22 @@ func (s *refStats) merge(o refStats) {
 	s.voteStates += o.voteStates
 }
 
+var modelSeed = flag.Int("model.seed", -1, "run TestEngineMatchesModel with this seed only")
+
 // TestEngineMatchesModel: 400 seeds of 250 events each; a failure names the
-// seed and step (rerun with that seed to reproduce) and the last events.
+// seed and step and the last events. Rerun one seed with
+// go test ./daemon/protocol -run TestEngineMatchesModel -model.seed=N -v.
 func TestEngineMatchesModel(t *testing.T) {
 	var total refStats
-	for seed := range uint64(400) {
+	seeds := []uint64{}
+	if *modelSeed >= 0 {
+		seeds = append(seeds, uint64(*modelSeed))
+	} else {
+		for seed := range uint64(400) {
+			seeds = append(seeds, seed)
+		}
+	}
+	for _, seed := range seeds {
 		mr := newModelRun(seed)
 		for i := range 250 {
 			st, err := mr.step()
@@ -802,6 +814,9 @@ func TestEngineMatchesModel(t *testing.T) {
 		}
 	}
 	t.Logf("reached: %+v", total)
+	if *modelSeed >= 0 {
+		return // one seed need not reach everything
+	}
 	for name, n := range map[string]int{
 		"explicit approvals": total.nphaseApproved, "default approvals": total.defaultApproved,
 		"rejections": total.rejected, "time limits": total.tardy, "default rejections": total.defaultRejected,
