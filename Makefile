@@ -11,16 +11,46 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/openhags/hags/daemon.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 FUZZTIME ?= 30s
+LIB      := $(BUILD)/lib
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+LIBVER   := 1.0.0
+SONAME   := libha_gs.so.1
+# Only ha_gs_* is exported (version script), under the soname libha_gs.so.1.
+CAPI_LDFLAGS := -extldflags '-Wl,--version-script=$(CURDIR)/capi/libha_gs.map -Wl,-soname,$(SONAME)'
 
-.PHONY: help build test race lint demo fuzz clean
+.PHONY: help build lib install test race lint demo fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## build/bin/hagsd, build/bin/hagsctl and the example clients
+build: lib ## build/bin/hagsd, build/bin/hagsctl, the example clients and the C library (lib)
 	@mkdir -p $(BIN)
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/hagsd ./cmd/hagsctl
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./examples/go/gsclient ./examples/go/demo
+
+lib: ## build/lib: libha_gs.so.1.0.0 with the links .so.1, .so and libha_gs_r.so, libha_gs.a, pkgconfig/libha_gs.pc
+	@mkdir -p $(LIB)/pkgconfig
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -buildvcs=false -ldflags "$(CAPI_LDFLAGS)" \
+	  -o $(LIB)/libha_gs.so.$(LIBVER) ./capi
+	CGO_ENABLED=1 $(GO) build -buildmode=c-archive -trimpath -buildvcs=false -o $(LIB)/libha_gs.a ./capi
+	@# cgo writes a header beside each; include/ha_gs.h is the contract, so they go.
+	rm -f $(LIB)/*.h
+	ln -sfn libha_gs.so.$(LIBVER) $(LIB)/$(SONAME)
+	ln -sfn $(SONAME) $(LIB)/libha_gs.so
+	ln -sfn $(SONAME) $(LIB)/libha_gs_r.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIBVER)|' capi/libha_gs.pc.in > $(LIB)/pkgconfig/libha_gs.pc
+
+install: build ## install hagsd, hagsctl, ha_gs.h, the libraries and libha_gs.pc under $(DESTDIR)$(PREFIX)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0755 $(BIN)/hagsd $(BIN)/hagsctl $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 include/ha_gs.h $(DESTDIR)$(PREFIX)/include/
+	install -m 0755 $(LIB)/libha_gs.so.$(LIBVER) $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(LIB)/libha_gs.a $(DESTDIR)$(PREFIX)/lib/
+	ln -sfn libha_gs.so.$(LIBVER) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(PREFIX)/lib/libha_gs.so
+	ln -sfn $(SONAME) $(DESTDIR)$(PREFIX)/lib/libha_gs_r.so
+	install -m 0644 $(LIB)/pkgconfig/libha_gs.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
 
 test: build ## vet, lint and every test (engine transcripts, daemon, client, real processes)
 	$(GO) vet ./...
