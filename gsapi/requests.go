@@ -106,8 +106,10 @@ type member struct {
 // whether it is in.
 //
 // Sync errors: ErrNoInit, ErrNotOK, ErrBadParameter, ErrNameTooLong,
-// ErrBadGroupAttributes. Async (delayed error): ErrBadGroupAttributes,
-// ErrDuplicateInstanceNumber, ErrNotSupported, ErrNoMemory.
+// ErrBadGroupAttributes, ErrInvalidSourceGroup (the group names itself as
+// its source). Async (delayed error): ErrBadGroupAttributes,
+// ErrDuplicateInstanceNumber, ErrInvalidSourceGroup, ErrNoSourceGroupProvider,
+// ErrInvalidGroup (HostMembership), ErrNoMemory.
 func (c *Client) Join(req JoinRequest) (Token, error) {
 	attrs := req.Attributes
 	r := &wire.Request{

@@ -140,12 +140,12 @@ typedef enum {
     HA_GS_NAME_TOO_LONG             = 4,  /* project-defined */
     HA_GS_NO_MEMORY                 = 5,  /* project-defined */
     HA_GS_NOT_A_MEMBER              = 6,
-    HA_GS_BAD_CLIENT_TOKEN          = 7,  /* project-defined; never returned */
+    HA_GS_BAD_CLIENT_TOKEN          = 7,  /* project-defined: a token from before a re-init */
     HA_GS_BAD_MEMBER_TOKEN          = 8,
     HA_GS_BAD_PARAMETER             = 9,
     HA_GS_UNKNOWN_GROUP             = 10,
-    HA_GS_INVALID_GROUP             = 11, /* project-defined; never returned */
-    HA_GS_NO_SOURCE_GROUP_PROVIDER  = 12, /* project-defined; never returned */
+    HA_GS_INVALID_GROUP             = 11, /* project-defined */
+    HA_GS_NO_SOURCE_GROUP_PROVIDER  = 12, /* project-defined */
     HA_GS_BAD_GROUP_ATTRIBUTES      = 13,
     HA_GS_WRONG_OLD_STATE           = 14, /* project-defined; never returned */
     HA_GS_DUPLICATE_INSTANCE_NUMBER = 15,
@@ -155,7 +155,7 @@ typedef enum {
     HA_GS_CONNECT_FAILED            = 19, /* project-defined */
     HA_GS_VOTE_NOT_EXPECTED         = 20, /* project-defined */
     HA_GS_NOT_SUPPORTED             = 21,
-    HA_GS_INVALID_SOURCE_GROUP      = 22, /* project-defined; never returned */
+    HA_GS_INVALID_SOURCE_GROUP      = 22, /* project-defined */
     HA_GS_UNKNOWN_PROVIDER          = 23,
     HA_GS_PROVIDER_APPEARS_TWICE    = 24,
     HA_GS_INVALID_DEACTIVATE_PHASE  = 25,
@@ -735,15 +735,19 @@ ha_gs_rc_t ha_gs_init(ha_gs_descriptor_t          *ha_gs_descriptor,
  *   HA_GS_BAD_GROUP_ATTRIBUTES - wrong gs_version or
  *                                gs_sizeof_group_attributes, or an invalid
  *                                setting (phases, default vote, batch or
- *                                merge control, source group = the group)
+ *                                merge control)
+ *   HA_GS_INVALID_SOURCE_GROUP - the source group is the group itself
  *   HA_GS_NO_MEMORY            - out of memory
  *   HA_GS_FORKED_CHILD         - called in a child forked after ha_gs_init
  * Async errors:
  *   HA_GS_BAD_GROUP_ATTRIBUTES      - the attributes differ from the group's
  *   HA_GS_DUPLICATE_INSTANCE_NUMBER - the instance is taken on this node
- *   HA_GS_NOT_SUPPORTED             - a source group is named (source-target
- *                                     groups are not supported yet)
- *   HA_GS_BAD_PARAMETER             - the group is HA_GS_HOST_MEMBERSHIP_GROUP
+ *   HA_GS_INVALID_SOURCE_GROUP      - the source group is itself a target
+ *                                     group (no chains)
+ *   HA_GS_NO_SOURCE_GROUP_PROVIDER  - the source group does not exist or has
+ *                                     no provider
+ *   HA_GS_INVALID_GROUP             - the group is HA_GS_HOST_MEMBERSHIP_GROUP,
+ *                                     which may be subscribed to, not joined
  *   HA_GS_NO_MEMORY                 - the group has HA_GS_MAX_PROVIDERS_PER_GROUP
  *                                     providers, or the domain
  *                                     HA_GS_MAX_GROUPS_PER_DOMAIN groups
@@ -908,7 +912,7 @@ ha_gs_rc_t ha_gs_send_message(ha_gs_token_t                provider_token,
  *   HA_GS_FORKED_CHILD         - called in a child forked after ha_gs_init
  * Async errors:
  *   HA_GS_BAD_GROUP_ATTRIBUTES - the group name differs from the group's
- *   HA_GS_NOT_SUPPORTED        - a source group is named
+ *   HA_GS_INVALID_SOURCE_GROUP - the source group would change
  *   HA_GS_COLLIDE              - another protocol started first
  *   HA_GS_NOT_A_MEMBER         - the membership ended meanwhile
  */
