@@ -6,6 +6,7 @@
 // Commands (TOK is a token printed by join or subscribe):
 //
 //	join GROUP INSTANCE [phases=1|n] [limit=S] [batch=none|joins|failures|both] [default=approve|reject]
+//	     [source=GROUP] [srcphases=1|n] [srclimit=S]
 //	leave TOK [phases=1|n] [limit=S] [code=N]
 //	goodbye TOK
 //	expel TOK INST@NODE[,INST@NODE...] [phases=1|n] [limit=S] [dphase=K] [flag=TEXT]
@@ -182,6 +183,15 @@ func (c *client) command(f []string) error {
 		}
 		attrs := gsapi.Attributes{GroupName: args[0], NumPhases: phases, TimeLimit: limit,
 			DefaultVote: parseVote(kv["default"], gsapi.VoteApprove), BatchControl: parseBatch(kv["batch"])}
+		if src, ok := kv["source"]; ok {
+			attrs.SourceGroupName = src
+			attrs.SourceReflectionNumPhases = gsapi.OnePhase
+			if kv["srcphases"] == "n" {
+				attrs.SourceReflectionNumPhases = gsapi.NPhase
+			}
+			srclimit, _ := strconv.Atoi(kv["srclimit"])
+			attrs.SourceReflectionTimeLimit = uint32(srclimit)
+		}
 		tok, err := c.gs.Join(gsapi.JoinRequest{
 			Attributes: attrs, Instance: int32(inst), LocalName: "gsclient",
 			Callbacks: gsapi.ProviderCallbacks{
@@ -294,7 +304,8 @@ func (c *client) command(f []string) error {
 // options are the key=value words commands accept; any other word, even
 // one holding "=", is a positional argument (a state value may be "a=b").
 var options = map[string]bool{"phases": true, "limit": true, "batch": true, "default": true,
-	"code": true, "dphase": true, "flag": true, "state": true, "msg": true}
+	"code": true, "dphase": true, "flag": true, "state": true, "msg": true,
+	"source": true, "srcphases": true, "srclimit": true}
 
 func splitArgs(f []string) ([]string, map[string]string) {
 	var args []string
