@@ -1,11 +1,13 @@
 package daemon
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
-	"time"
+	"slices"
 
+	"github.com/openhags/hags/daemon/agreement"
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/daemon/protocol"
 	"github.com/openhags/hags/internal/wire"
@@ -39,28 +41,24 @@ func (n *Node) send(m loopMsg) bool {
 	}
 }
 
-// run is the run loop: the only goroutine that touches the engine and the
-// sessions map. It takes one input at a time, orders it (order), and
-// carries out the resulting effects.
+// run is the run loop: the only goroutine that touches the sessions map. It
+// submits what sessions report to the agreement (order), and carries out
+// what the log, once applied, asks of this daemon (applied).
 func (n *Node) run() error {
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	// This daemon is the whole domain for now: its own node is up.
-	n.order(protocol.Event{Kind: protocol.EventNodeUp, Node: n.cfg.Node})
 	for {
-		if at, ok := n.eng.NextDeadline(); ok {
-			timer.Reset(max(time.Unix(0, at).Sub(n.now()), 0))
-		} else {
-			timer.Stop()
-		}
 		select {
 		case <-n.ctx.Done():
-			timer.Stop()
 			return nil
 		case m := <-n.in:
 			n.handle(m)
-		case <-timer.C:
-			n.order(protocol.Event{Kind: protocol.EventTick})
+		case <-n.appWake:
+			n.appMu.Lock()
+			apps := n.appQueue
+			n.appQueue = nil
+			n.appMu.Unlock()
+			for i := range apps {
+				n.applied(&apps[i])
+			}
 		case <-n.scriptWake:
 			n.scriptMu.Lock()
 			done := n.scriptDone
@@ -77,12 +75,16 @@ func (n *Node) handle(m loopMsg) {
 	switch m.kind {
 	case loopConnect:
 		s := m.sess
+		if n.state.Load() == stateDown {
+			n.endSession(s, wire.NotOK, errOutOfDomain.Error())
+			return
+		}
 		n.sessions[s.id.Conn] = s
 		n.order(protocol.Event{Kind: protocol.EventConnect, Client: s.id, Cred: s.cred, Hello: &s.hello})
 	case loopDisconnect:
 		s := m.sess
 		delete(n.sessions, s.id.Conn)
-		if !s.quit.Load() {
+		if !s.quit.Load() && !s.ended.Load() {
 			n.order(protocol.Event{Kind: protocol.EventDisconnect, Client: s.id})
 		}
 	case loopEvent:
@@ -92,19 +94,46 @@ func (n *Node) handle(m loopMsg) {
 	}
 }
 
-// order stamps ev with the time it is ordered at, steps the engine and
-// carries out the effects, then does the same for any event the effects fed
-// back. This is the one place where events are ordered: when the domain
-// grows to several nodes, the raft log goes in here.
+// order hands ev to the agreement, which puts it in the domain's log after
+// every event this daemon ordered before; the leader stamps its time. This
+// is the one place where events leave the daemon to be ordered: they come
+// back, on every daemon, through applied.
 func (n *Node) order(ev protocol.Event) {
-	n.local = append(n.local, ev)
-	for len(n.local) > 0 {
-		ev := n.local[0]
-		n.local = n.local[1:]
-		ev.Time = n.now().UnixNano()
-		n.apply(n.eng.Step(ev))
+	n.agr.Submit(ev)
+}
+
+// applied carries out what one applied log entry asks of this daemon.
+func (n *Node) applied(app *agreement.Applied) {
+	n.apply(app.Effects)
+	if app.Admitted != 0 {
+		first := n.state.Load() == stateJoining
+		n.epoch = app.Admitted
+		n.state.Store(stateUp)
+		if first {
+			n.log.Info("admitted to the domain", "epoch", app.Admitted)
+		} else {
+			n.log.Warn("admitted to the domain again; clients may reconnect", "epoch", app.Admitted)
+		}
 	}
-	n.local = n.local[:0:0]
+	if app.Down {
+		n.outOfDomain("the domain declared this node down")
+	}
+}
+
+// outOfDomain takes this daemon out of service: every client session is
+// ended with NotOK (the domain has failed, or will fail, their providers)
+// and new ones are refused, until the agreement admits the daemon again,
+// which it asks for at once.
+func (n *Node) outOfDomain(why string) {
+	if n.state.Swap(stateDown) == stateDown {
+		return
+	}
+	n.epoch = 0
+	n.log.Warn("out of the domain: closing client sessions until admitted again", "reason", why, "sessions", len(n.sessions))
+	for _, s := range n.sessions {
+		n.endSession(s, wire.NotOK, errOutOfDomain.Error()+": "+why)
+	}
+	n.agr.Rejoin()
 }
 
 // apply carries out the effects aimed at this node.
@@ -162,13 +191,13 @@ func (n *Node) deliver(e *protocol.Effect) {
 }
 
 // runScript hands a deactivate script to the ScriptRunner. Its outcome comes
-// back to the run loop as an EventScriptDone.
+// back to the run loop, which orders it as an EventScriptDone.
 func (n *Node) runScript(run *protocol.ScriptRun) {
 	log := n.log.With("group", run.Group, "instance", run.Provider.Instance, "provider_node", run.Provider.Node,
 		"pid", run.Pid, "script", run.Path, "script_id", run.ID)
 	if n.cfg.Scripts == nil {
 		log.Warn("no script runner: deactivate script reported as failed")
-		n.local = append(n.local, protocol.Event{Kind: protocol.EventScriptDone,
+		n.order(protocol.Event{Kind: protocol.EventScriptDone,
 			Script: &protocol.ScriptResult{ID: run.ID, Result: wire.DeactivateFailed}})
 		return
 	}
@@ -195,9 +224,12 @@ func (n *Node) answer(s *session, q *wire.AdminQuery) {
 	case "status":
 		rep.Status = n.status()
 	case "groups":
-		rep.Groups = n.eng.Groups()
+		n.agr.View(func() { rep.Groups = n.eng.Groups() })
 	case "group":
-		if d, ok := n.eng.Group(q.Group); ok {
+		var d *wire.GroupDetail
+		var ok bool
+		n.agr.View(func() { d, ok = n.eng.Group(q.Group) })
+		if ok {
 			rep.Group = d
 		} else {
 			rep.Error = fmt.Sprintf("unknown group %q", q.Group)
@@ -216,15 +248,63 @@ func (n *Node) answer(s *session, q *wire.AdminQuery) {
 }
 
 func (n *Node) status() *wire.Status {
-	return &wire.Status{
+	st := &wire.Status{
 		Domain:      n.cfg.Domain,
 		Node:        n.cfg.Node,
 		Version:     Version,
 		Pid:         int32(os.Getpid()),
 		Incarnation: uint64(n.cfg.Incarnation),
 		StartedUnix: n.started.Unix(),
-		Clients:     n.eng.Clients(),
-		Groups:      len(n.eng.Groups()),
-		Nodes:       []wire.NodeStatus{{Node: n.cfg.Node, Role: "leader", Health: "alive"}},
+		Nodes:       n.nodes(),
 	}
+	n.agr.View(func() {
+		st.Clients = n.eng.Clients()
+		st.Groups = len(n.eng.Groups())
+	})
+	return st
+}
+
+// nodes lists the domain's nodes as this daemon sees them: raft's
+// configuration gives the roles, the log says which nodes are up.
+func (n *Node) nodes() []wire.NodeStatus {
+	byNode := map[int32]*wire.NodeStatus{}
+	get := func(node int32) *wire.NodeStatus {
+		if ns := byNode[node]; ns != nil {
+			return ns
+		}
+		ns := &wire.NodeStatus{Node: node, Role: "none", Health: "unknown"}
+		byNode[node] = ns
+		return ns
+	}
+	leader, hasLeader := n.agr.Leader()
+	members, err := n.agr.Members()
+	if err != nil {
+		n.log.Debug("no raft configuration for status", "err", err)
+	}
+	for _, m := range members {
+		ns := get(m.Node)
+		if n.cfg.Cluster != nil { // a one-node domain's address is an in-memory name
+			ns.Address = m.Addr
+		}
+		ns.Role = "follower"
+		if m.Voter {
+			ns.Role = "voter"
+		}
+		if hasLeader && m.Node == leader {
+			ns.Role = "leader"
+		}
+	}
+	for _, st := range n.agr.Nodes() {
+		ns := get(st.Node)
+		ns.Health = "dead"
+		if st.Up {
+			ns.Health = "alive"
+		}
+	}
+	out := make([]wire.NodeStatus, 0, len(byNode))
+	for _, ns := range byNode {
+		out = append(out, *ns)
+	}
+	slices.SortFunc(out, func(a, b wire.NodeStatus) int { return cmp.Compare(a.Node, b.Node) })
+	return out
 }

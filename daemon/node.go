@@ -22,8 +22,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/openhags/hags/daemon/agreement"
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/daemon/protocol"
 	"github.com/openhags/hags/internal/wire"
@@ -100,9 +102,37 @@ type Config struct {
 	CheckScript func(path string, uid, gid uint32) error
 
 	// Incarnation distinguishes this run of the daemon from earlier ones
-	// on the same node; client ids fold it in. 0: the start time in Unix
-	// seconds.
+	// on the same node; client ids fold it in. 0: one more than the last
+	// one recorded in Cluster.DataDir, or the start time in Unix seconds.
 	Incarnation uint32
+
+	// Cluster joins a domain of several nodes. nil: a one-node domain
+	// (the daemon is its only raft voter, in memory).
+	Cluster *Cluster
+}
+
+// Cluster is a daemon's place in a domain of several nodes.
+type Cluster struct {
+	// Name is this node's name, shown by hagsctl; default "node<N>".
+	Name string
+	// Addr is this daemon's raft address (host:port): the others dial
+	// it, and it is listened on unless Stream is set.
+	Addr string
+	// Voters are the domain's initial voters (3 or 5), this daemon
+	// included or not. The listed daemons bootstrap the domain; the
+	// others join it as followers.
+	Voters []agreement.Server
+	// DataDir keeps raft's term, vote and log, and the incarnation
+	// counter (docs/design/domain.md). Empty: in memory, for simulations
+	// only.
+	DataDir string
+	// Stream carries raft and forwarding traffic between daemons; nil:
+	// plain TCP on Addr. The TLS layer plugs in here.
+	Stream raft.StreamLayer
+	// Transport replaces raft's network transport (simulations).
+	Transport raft.Transport
+	// Timing of raft; zero: agreement.LANTiming.
+	Timing agreement.Timing
 }
 
 // engine is what the Node needs of protocol.Engine; tests substitute a fake.
@@ -114,14 +144,24 @@ type engine interface {
 	Group(name string) (*wire.GroupDetail, bool)
 }
 
-// Node is one daemon: it owns the engine (through its run loop) and every
-// client session. Its methods are safe for concurrent use.
+// Serving states of a Node (Node.state).
+const (
+	stateJoining int32 = iota // not yet admitted: sessions are taken, their events wait
+	stateUp                   // admitted to the domain
+	stateDown                 // out of the domain: sessions are refused with NotOK
+)
+
+// Node is one daemon: it owns every client session, and its place in the
+// domain (the agreement), which owns the engine. Its methods are safe for
+// concurrent use.
 type Node struct {
 	cfg     Config
 	log     *slog.Logger
-	eng     engine // touched only by the run loop
+	eng     engine // stepped by the agreement's FSM; read only under agr.View
+	agr     *agreement.Agreement
 	started time.Time
 	now     func() time.Time
+	state   atomic.Int32
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -131,6 +171,9 @@ type Node struct {
 	scriptMu   sync.Mutex
 	scriptDone []protocol.ScriptResult // script runner → run loop
 	scriptWake chan struct{}
+	appMu      sync.Mutex
+	appQueue   []agreement.Applied // FSM → run loop, in log order
+	appWake    chan struct{}
 
 	mu        sync.Mutex
 	closed    bool
@@ -148,7 +191,7 @@ type Node struct {
 
 	// Run loop only.
 	sessions map[uint64]*session // by ClientID.Conn
-	local    []protocol.Event    // events the loop feeds back to itself
+	epoch    uint64              // this daemon's admission epoch; 0: not admitted
 }
 
 // New validates cfg, fills in defaults and starts the Node's run loop. The
@@ -183,7 +226,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		cfg.Authorize = ipc.Authorizer(cfg.ClientGroup)
 	}
 	started := time.Now()
-	if cfg.Incarnation == 0 {
+	if cfg.Incarnation == 0 && (cfg.Cluster == nil || cfg.Cluster.DataDir == "") {
 		cfg.Incarnation = uint32(started.Unix())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -197,6 +240,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		cancel:     cancel,
 		in:         make(chan loopMsg, 1024),
 		scriptWake: make(chan struct{}, 1),
+		appWake:    make(chan struct{}, 1),
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[net.Conn]struct{}),
 		sessions:   make(map[uint64]*session),
@@ -204,9 +248,45 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		respUnit:   time.Second,
 		adapters:   localAdapters(cfg.Node),
 	}
+	acfg := agreement.Config{
+		Node:        cfg.Node,
+		Incarnation: uint64(cfg.Incarnation),
+		Engine:      eng,
+		Logger:      n.log,
+		Now:         func() time.Time { return n.now() },
+		Deliver:     n.delivered,
+	}
+	if c := cfg.Cluster; c != nil {
+		if len(c.Voters) == 0 {
+			cancel()
+			return nil, errors.New("daemon: a domain of several nodes needs its voters")
+		}
+		acfg.Voters, acfg.Addr, acfg.DataDir = c.Voters, c.Addr, c.DataDir
+		acfg.Stream, acfg.Transport, acfg.Timing = c.Stream, c.Transport, c.Timing
+	}
+	agr, err := agreement.New(acfg)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("daemon: %w", err)
+	}
+	n.agr = agr
+	n.cfg.Incarnation = uint32(agr.Incarnation())
 	n.g.Go(n.run)
-	n.log.Info("node started", "version", Version, "incarnation", cfg.Incarnation, "pid", os.Getpid())
+	n.log.Info("node started", "version", Version, "incarnation", n.cfg.Incarnation, "pid", os.Getpid(),
+		"several_nodes", cfg.Cluster != nil)
 	return n, nil
+}
+
+// delivered is the agreement's Deliver: it queues what an applied entry
+// means for this daemon for the run loop, without blocking raft.
+func (n *Node) delivered(app agreement.Applied) {
+	n.appMu.Lock()
+	n.appQueue = append(n.appQueue, app)
+	n.appMu.Unlock()
+	select {
+	case n.appWake <- struct{}{}:
+	default:
+	}
 }
 
 func checkDomain(d string) error {
@@ -323,6 +403,7 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 		n.cancel()
 		err = n.g.Wait()
+		err = errors.Join(err, n.agr.Close())
 		n.log.Info("node stopped")
 	})
 	return err

@@ -19,6 +19,9 @@ import (
 var (
 	errQuit      = errors.New("client quit")
 	errAdminOnly = errors.New("admin sessions may only query")
+	// errOutOfDomain: this daemon is cut off from the domain, or was
+	// declared down, so it serves no client until admitted again.
+	errOutOfDomain = errors.New("this node is not in the domain")
 )
 
 // refuseTimeout bounds the write of a Refused frame to a peer that may not
@@ -37,6 +40,7 @@ type session struct {
 	log   *slog.Logger
 
 	quit      atomic.Bool       // OpQuit seen: the end is orderly, not a failure
+	ended     atomic.Bool       // the daemon ended the session (endSession): nothing to order
 	responds  chan wire.Respond // answers to responsiveness checks; nil: none asked for
 	closeOnce sync.Once
 	reason    error
@@ -92,6 +96,12 @@ func (n *Node) serveConn(c net.Conn) {
 			refuse(c, wire.BadParameter, "deactivate script: "+err.Error(), id)
 			return
 		}
+	}
+
+	if !hello.Admin && n.state.Load() == stateDown {
+		log.Info("client refused: this node is out of the domain")
+		refuse(c, wire.NotOK, errOutOfDomain.Error(), "")
+		return
 	}
 
 	count, limit := &n.clients, n.maxClients
@@ -152,6 +162,13 @@ func (n *Node) serveConn(c net.Conn) {
 	err = n.readLoop(s, r)
 	close(stopChecker)
 	<-checkerDone
+	if s.ended.Load() {
+		// The run loop ended the session and queued the reason: let the
+		// writer send it before the connection closes.
+		c.SetWriteDeadline(time.Now().Add(refuseTimeout))
+		<-writerDone
+		err = errOutOfDomain
+	}
 	if errors.Is(err, errAdminOnly) || brokeProtocol(err) {
 		// Tell the peer why, after what is already queued; a client that
 		// broke the protocol also gets the FFDC id of the log line.
@@ -188,6 +205,21 @@ func brokeProtocol(err error) bool {
 		return false
 	}
 	return true
+}
+
+// endSession ends a live session from the run loop: the client is sent
+// Refused{code, reason} after what is already queued, and the connection
+// closes. The domain has already failed (or will fail) the client's
+// providers, so no disconnect is ordered for it.
+func (n *Node) endSession(s *session, code wire.Code, reason string) {
+	if s.ended.Swap(true) {
+		return
+	}
+	if f, err := wire.AppendFrame(nil, wire.MsgRefused, &wire.Refused{Code: code, Reason: reason}); err == nil {
+		_ = s.out.Put(f)
+	}
+	s.out.Close()
+	s.conn.SetReadDeadline(time.Now()) // stops the reader; serveConn then waits for the writer
 }
 
 // readHello reads the first frame, which must be a Hello, within

@@ -1,0 +1,525 @@
+package agreement
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/openhags/hags/daemon/protocol"
+)
+
+// Server is one voter of the domain's initial configuration.
+type Server struct {
+	Node int32
+	Addr string // host:port of its raft (and forwarding) stream
+}
+
+// Timing holds raft's timeouts and the agreement's own.
+type Timing struct {
+	// Heartbeat is how long a follower waits without hearing from the
+	// leader before it stands for election (raft HeartbeatTimeout; the
+	// leader sends heartbeats ten times as often).
+	Heartbeat time.Duration
+	// Election is how long a candidate waits for votes (raft
+	// ElectionTimeout).
+	Election time.Duration
+	// LeaderLease is how long a leader keeps leading without hearing
+	// from a quorum (raft LeaderLeaseTimeout); at most Heartbeat.
+	LeaderLease time.Duration
+	// Commit is how long the leader waits for more entries before it
+	// sends what it has (raft CommitTimeout).
+	Commit time.Duration
+	// Apply bounds one append on the leader.
+	Apply time.Duration
+	// Dial bounds connecting to another daemon, and raft's network I/O.
+	Dial time.Duration
+}
+
+// LANTiming is the default for a domain of several daemons on a LAN;
+// docs/design/domain.md explains the numbers.
+func LANTiming() Timing {
+	return Timing{
+		Heartbeat:   500 * time.Millisecond,
+		Election:    500 * time.Millisecond,
+		LeaderLease: 250 * time.Millisecond,
+		Commit:      5 * time.Millisecond,
+		Apply:       5 * time.Second,
+		Dial:        2 * time.Second,
+	}
+}
+
+// LocalTiming is the timing of a one-node domain, which has nobody to wait
+// for: it elects itself within tens of milliseconds.
+func LocalTiming() Timing {
+	return Timing{
+		Heartbeat:   20 * time.Millisecond,
+		Election:    20 * time.Millisecond,
+		LeaderLease: 20 * time.Millisecond,
+		Commit:      5 * time.Millisecond,
+		Apply:       5 * time.Second,
+		Dial:        time.Second,
+	}
+}
+
+// Config configures an Agreement.
+type Config struct {
+	Node int32 // this daemon's node number (its raft server id)
+	// Incarnation is this run of the daemon: larger than any earlier
+	// run's, at most 32 bits. 0: the next one recorded in DataDir, or the
+	// time in Unix seconds without one.
+	Incarnation uint64
+	Engine      Engine
+	Logger      *slog.Logger
+	// Now is the clock the leader stamps entries with; default time.Now.
+	Now func() time.Time
+	// Deliver receives, in log order, what each applied entry means for
+	// this daemon. It is called on raft's FSM goroutine and must not
+	// block (nor call back into the Agreement's blocking methods).
+	Deliver func(Applied)
+
+	// Voters is the domain's initial voters. Empty: a one-node domain of
+	// this daemon alone, in memory. A daemon listed here bootstraps the
+	// domain with exactly this configuration when it has no raft state;
+	// the others wait to be added by the leader.
+	Voters []Server
+	// Addr is this daemon's raft address, as the others dial it.
+	Addr string
+	// Stream carries raft and forwarding traffic; nil: plain TCP on
+	// Addr. A TLS layer (mutual authentication) plugs in here.
+	Stream raft.StreamLayer
+	// Transport replaces raft's network transport (simulations use
+	// raft.InmemTransport); Stream still carries forwarding.
+	Transport raft.Transport
+	// DataDir holds raft's durable state (raft.db: term, vote and log).
+	// Empty: in memory, which is safe only for a one-node domain and for
+	// simulations, because a voter must never forget its term, vote or
+	// log.
+	DataDir string
+	// Timing: zero means LANTiming, or LocalTiming for a one-node domain.
+	Timing Timing
+	// AdmitCheck, on the leader, says whether a node's admission may be
+	// appended now (the failure detector sees it alive). nil: always.
+	AdmitCheck func(node int32, inc uint64) bool
+	// OnLeadership is called (never concurrently, never from raft's own
+	// goroutines) when this daemon gains or loses leadership. nil: none.
+	OnLeadership func(leader bool)
+}
+
+// Agreement is this daemon's place in the domain's replicated log: the
+// raft instance, the FSM that applies entries to the engine, the forwarder
+// that gets this daemon's events into the log, and (on the leader) the
+// deadline ticker. Its methods are safe for concurrent use.
+type Agreement struct {
+	cfg      Config
+	log      *slog.Logger
+	serverID raft.ServerID
+	fsm      *FSM
+	raft     *raft.Raft
+	trans    raft.Transport
+	mux      *mux // nil for a one-node domain
+	store    *Store
+	fwd      *forwarder
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	g      errgroup.Group
+
+	stampMu   sync.Mutex
+	lastStamp int64
+
+	deadlineWake chan struct{}
+	downMu       sync.Mutex
+	downWanted   map[int32]uint64 // node → incarnation (0: whatever is up)
+	downWake     chan struct{}
+
+	closeOnce sync.Once
+}
+
+// ServerID is a node's raft server id.
+func ServerID(node int32) raft.ServerID { return raft.ServerID(strconv.Itoa(int(node))) }
+
+// NodeOf parses a raft server id back to a node number.
+func NodeOf(id raft.ServerID) (int32, bool) {
+	n, err := strconv.ParseInt(string(id), 10, 32)
+	return int32(n), err == nil && n > 0
+}
+
+// New starts an Agreement: raft, the forwarder (which at once asks for this
+// daemon's admission) and, on the leader, the ticker.
+func New(cfg Config) (*Agreement, error) {
+	if cfg.Engine == nil || cfg.Deliver == nil {
+		return nil, errors.New("agreement: Config.Engine and Config.Deliver are required")
+	}
+	if cfg.Node <= 0 {
+		return nil, fmt.Errorf("agreement: node number %d: want a positive number", cfg.Node)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	single := len(cfg.Voters) == 0
+	if cfg.Timing == (Timing{}) {
+		cfg.Timing = LANTiming()
+		if single {
+			cfg.Timing = LocalTiming()
+		}
+	}
+	a := &Agreement{
+		cfg:          cfg,
+		log:          cfg.Logger.With("component", "agreement"),
+		serverID:     ServerID(cfg.Node),
+		deadlineWake: make(chan struct{}, 1),
+		downWanted:   make(map[int32]uint64),
+		downWake:     make(chan struct{}, 1),
+	}
+	if cfg.DataDir != "" {
+		st, err := OpenStore(filepath.Join(cfg.DataDir, "raft.db"))
+		if err != nil {
+			return nil, err
+		}
+		a.store = st
+		if cfg.Incarnation == 0 {
+			inc, err := st.NextIncarnation(cfg.Now())
+			if err != nil {
+				st.Close()
+				return nil, err
+			}
+			a.cfg.Incarnation = inc
+		}
+	}
+	if a.cfg.Incarnation == 0 {
+		a.cfg.Incarnation = uint64(cfg.Now().Unix())
+	}
+	cfg = a.cfg
+	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.fsm = NewFSM(cfg.Node, cfg.Incarnation, cfg.Engine, a.log, a.delivered)
+	a.fwd = newForwarder(a)
+	if err := a.start(single); err != nil {
+		a.cancel()
+		a.release()
+		if a.store != nil {
+			a.store.Close()
+		}
+		return nil, err
+	}
+	a.g.Go(func() error { return a.fwd.run(a.ctx) })
+	a.g.Go(func() error { return a.lead(a.ctx) })
+	return a, nil
+}
+
+func (a *Agreement) start(single bool) error {
+	cfg := a.cfg
+	rc := raft.DefaultConfig()
+	rc.LocalID = a.serverID
+	rc.HeartbeatTimeout = cfg.Timing.Heartbeat
+	rc.ElectionTimeout = cfg.Timing.Election
+	rc.LeaderLeaseTimeout = cfg.Timing.LeaderLease
+	rc.CommitTimeout = cfg.Timing.Commit
+	rc.ShutdownOnRemove = false // a replaced voter stays on as a follower
+	rc.Logger = newHCLogger("raft", a.log)
+	rc.SnapshotInterval = time.Hour
+	rc.SnapshotThreshold = math.MaxUint64
+	if single {
+		// Empty snapshots trim the in-memory log (FSM.discardSnapshots).
+		a.fsm.discardSnapshots = true
+		rc.SnapshotInterval = 5 * time.Second
+		rc.SnapshotThreshold = 4096
+		rc.TrailingLogs = 256
+	}
+	if err := raft.ValidateConfig(rc); err != nil {
+		return fmt.Errorf("agreement: %w", err)
+	}
+
+	var logs raft.LogStore
+	var stable raft.StableStore
+	var snaps raft.SnapshotStore
+	if a.store != nil {
+		logs, stable = a.store, a.store
+		// Never written (the FSM refuses to snapshot), but raft wants one.
+		snaps = raft.NewDiscardSnapshotStore()
+	} else {
+		mem := raft.NewInmemStore()
+		logs, stable = mem, mem
+		snaps = raft.NewInmemSnapshotStore()
+	}
+
+	voters := cfg.Voters
+	switch {
+	case cfg.Transport != nil:
+		a.trans = cfg.Transport
+	case single:
+		addr, t := raft.NewInmemTransport("")
+		a.trans = t
+		voters = []Server{{Node: cfg.Node, Addr: string(addr)}}
+	}
+	if !single {
+		stream := cfg.Stream
+		if stream == nil {
+			tcp, err := ListenTCP(cfg.Addr)
+			if err != nil {
+				return err
+			}
+			stream = tcp
+		}
+		a.mux = newMux(stream, a.log, a.serveForward)
+		if a.trans == nil {
+			a.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+				Stream:  raftLayer{a.mux},
+				MaxPool: 3,
+				Timeout: cfg.Timing.Dial,
+				Logger:  newHCLogger("raft-net", a.log),
+			})
+		}
+	}
+
+	has, err := raft.HasExistingState(logs, stable, snaps)
+	if err != nil {
+		return fmt.Errorf("agreement: read raft state: %w", err)
+	}
+	if !has && isVoter(voters, cfg.Node) {
+		conf := raft.Configuration{}
+		for _, v := range voters {
+			conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: ServerID(v.Node), Address: raft.ServerAddress(v.Addr)})
+		}
+		if err := raft.BootstrapCluster(rc, logs, stable, snaps, a.trans, conf); err != nil {
+			return fmt.Errorf("agreement: bootstrap: %w", err)
+		}
+	}
+	r, err := raft.NewRaft(rc, a.fsm, logs, stable, snaps, a.trans)
+	if err != nil {
+		return fmt.Errorf("agreement: start raft: %w", err)
+	}
+	a.raft = r
+	if a.mux != nil {
+		a.g.Go(a.mux.run)
+	}
+	return nil
+}
+
+func isVoter(vs []Server, node int32) bool {
+	for _, v := range vs {
+		if v.Node == node {
+			return true
+		}
+	}
+	return false
+}
+
+// delivered is called by the FSM after every applied entry: it wakes the
+// ticker (the engine's next deadline may have moved) and passes what
+// concerns this daemon on.
+func (a *Agreement) delivered(app Applied, concerns bool) {
+	select {
+	case a.deadlineWake <- struct{}{}:
+	default:
+	}
+	if concerns {
+		a.cfg.Deliver(app)
+	}
+}
+
+// Submit queues events from this daemon's sessions (and its script
+// results) for the log. They are applied after everything this daemon
+// submitted before, exactly once, unless the daemon leaves the domain
+// first (Rejoin drops them). It never blocks.
+func (a *Agreement) Submit(evs ...protocol.Event) { a.fwd.submit(evs...) }
+
+// Rejoin drops every queued event and asks for a new admission. The daemon
+// calls it when it finds itself out of the domain (declared down, or cut
+// off), after closing its sessions.
+func (a *Agreement) Rejoin() { a.fwd.reset() }
+
+// NodeDown asks the leader (if this daemon leads) to append that node died;
+// inc names the incarnation seen dead (0: whichever is up). A daemon that
+// does not lead ignores it. It never blocks.
+func (a *Agreement) NodeDown(node int32, inc uint64) {
+	a.downMu.Lock()
+	a.downWanted[node] = inc
+	a.downMu.Unlock()
+	select {
+	case a.downWake <- struct{}{}:
+	default:
+	}
+}
+
+// lead runs the leader's duties: a tick entry when the engine's next
+// deadline passes, node-down entries, and leadership callbacks.
+func (a *Agreement) lead(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	defer timer.Stop()
+	leader := false
+	var notBefore time.Time // after a failed tick, wait a little
+	for {
+		now := a.cfg.Now()
+		isLeader := a.raft.State() == raft.Leader
+		if isLeader != leader {
+			leader = isLeader
+			a.log.Info("leadership changed", "leader", leader, "term", a.raft.CurrentTerm())
+			if a.cfg.OnLeadership != nil {
+				a.cfg.OnLeadership(leader)
+			}
+		}
+		timer.Stop()
+		if leader {
+			if at, ok := a.fsm.NextDeadline(); ok {
+				d := time.Unix(0, at).Sub(now)
+				d = max(d, notBefore.Sub(now), 0)
+				timer.Reset(d)
+			}
+		} else {
+			a.downMu.Lock()
+			clear(a.downWanted)
+			a.downMu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-a.raft.LeaderCh():
+		case <-a.deadlineWake:
+		case <-timer.C:
+			if _, err := a.append(&Entry{Kind: EntryTick, Node: a.cfg.Node}); err != nil {
+				a.log.Warn("tick not appended", "err", err)
+				notBefore = a.cfg.Now().Add(retryMax)
+			}
+		case <-a.downWake:
+			a.appendDowns()
+		}
+	}
+}
+
+// appendDowns appends an EntryNodeDown for each node asked for that the
+// log still has up.
+func (a *Agreement) appendDowns() {
+	a.downMu.Lock()
+	want := a.downWanted
+	a.downWanted = make(map[int32]uint64)
+	a.downMu.Unlock()
+	for node, inc := range want {
+		st, ok := a.fsm.Node(node)
+		if !ok || !st.Up || inc != 0 && st.Inc != inc {
+			continue
+		}
+		res, err := a.append(&Entry{Kind: EntryNodeDown, Node: node, Inc: st.Inc, Epoch: st.Epoch})
+		if err != nil {
+			a.log.Warn("node death not appended", "dead_node", node, "err", err)
+			continue
+		}
+		a.log.Info("node declared down", "dead_node", node, "inc", st.Inc, "result", res.Status)
+	}
+}
+
+// View runs fn with the engine locked against the FSM, for reads.
+func (a *Agreement) View(fn func()) { a.fsm.View(fn) }
+
+// Nodes returns what the log says of every node it has admitted.
+func (a *Agreement) Nodes() []NodeState { return a.fsm.Nodes() }
+
+// NodeState returns what the log says of one node.
+func (a *Agreement) NodeState(node int32) (NodeState, bool) { return a.fsm.Node(node) }
+
+// Member is one server of raft's current configuration.
+type Member struct {
+	Node  int32
+	Addr  string
+	Voter bool
+}
+
+// Members returns raft's current configuration: the voters and the
+// followers that replicate the log without voting.
+func (a *Agreement) Members() ([]Member, error) {
+	f := a.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, fmt.Errorf("agreement: configuration: %w", err)
+	}
+	var out []Member
+	for _, s := range f.Configuration().Servers {
+		n, ok := NodeOf(s.ID)
+		if !ok {
+			continue
+		}
+		out = append(out, Member{Node: n, Addr: string(s.Address), Voter: s.Suffrage == raft.Voter})
+	}
+	return out, nil
+}
+
+// Leader returns the leader's node number, if one is known.
+func (a *Agreement) Leader() (int32, bool) {
+	_, id := a.raft.LeaderWithID()
+	if id == "" {
+		return 0, false
+	}
+	return NodeOf(id)
+}
+
+// IsLeader reports whether this daemon leads now.
+func (a *Agreement) IsLeader() bool { return a.raft.State() == raft.Leader }
+
+// InContact reports whether this daemon is in touch with a leader: it leads,
+// or it heard from the leader within d.
+func (a *Agreement) InContact(d time.Duration) bool {
+	switch a.raft.State() {
+	case raft.Leader:
+		return true
+	case raft.Follower:
+		lc := a.raft.LastContact()
+		return !lc.IsZero() && a.cfg.Now().Sub(lc) <= d
+	}
+	return false
+}
+
+// Incarnation is this daemon's incarnation (Config.Incarnation, or the one
+// New chose).
+func (a *Agreement) Incarnation() uint64 { return a.cfg.Incarnation }
+
+// Raft exposes the raft instance for membership changes and status
+// (daemon wiring and tests); callers must not Apply to it directly.
+func (a *Agreement) Raft() *raft.Raft { return a.raft }
+
+// Addr is this daemon's raft address.
+func (a *Agreement) Addr() string {
+	if a.mux != nil {
+		return a.mux.base.Addr().String()
+	}
+	return a.cfg.Addr
+}
+
+// Close stops raft (without leaving the configuration), the forwarder and
+// the ticker, and returns after every goroutine has exited.
+func (a *Agreement) Close() error {
+	var err error
+	a.closeOnce.Do(func() {
+		a.cancel()
+		if a.raft != nil {
+			err = a.raft.Shutdown().Error()
+		}
+		a.release()
+		err = errors.Join(err, a.g.Wait())
+		if a.store != nil {
+			err = errors.Join(err, a.store.Close())
+		}
+	})
+	return err
+}
+
+// release closes the transport and the listener.
+func (a *Agreement) release() {
+	if c, ok := a.trans.(raft.WithClose); ok {
+		c.Close()
+	}
+	if a.mux != nil {
+		a.mux.close()
+	}
+}

@@ -1,0 +1,24 @@
+// Package agreement puts the events of every daemon of a domain into one
+// order with hashicorp/raft, and applies them, in that order, to the
+// protocol engine on every daemon (SPEC §6).
+//
+// The replicated log holds Entry values: a node's admission, batches of
+// events from one node's client sessions, a node's death, and deadline
+// ticks. The leader stamps every entry with its clock and owns the
+// engine's deadlines. Each daemon submits its own events (Agreement.Submit);
+// a forwarder sends them to the leader in order, one entry at a time, and
+// sends an entry again until the leader answers, across leader changes.
+// Entries carry the node's incarnation, admission epoch and a sequence
+// number, so that the FSM applies each exactly once and drops what a node
+// sent before it was declared down or restarted.
+//
+// The FSM steps the engine on raft's FSM goroutine and hands each daemon the
+// effects aimed at it (Applied, through Config.Deliver): notifications for
+// its clients, deactivate scripts for its providers.
+//
+// A one-node domain runs the same path: a single voter on an in-memory
+// transport and store, which elects itself at once.
+//
+// docs/design/domain.md explains the design, the timings and what is kept
+// on disk.
+package agreement

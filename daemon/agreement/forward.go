@@ -1,0 +1,341 @@
+package agreement
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/openhags/hags/daemon/protocol"
+)
+
+// Batching and retry bounds of the forwarder.
+const (
+	// maxBatchEvents and maxBatchBytes bound one EntryEvents.
+	maxBatchEvents = 256
+	maxBatchBytes  = 2 << 20
+	// maxForwardFrame bounds one forwarding message on the wire.
+	maxForwardFrame = 16 << 20
+	// retryMin and retryMax bound the pause before an entry is sent again
+	// after a failure (no leader, leader lost, connection broken).
+	retryMin = 10 * time.Millisecond
+	retryMax = 200 * time.Millisecond
+)
+
+// forwardReply is the leader's answer to one forwarded entry.
+type forwardReply struct {
+	Status ApplyStatus `msgpack:"s,omitempty"`
+	Epoch  uint64      `msgpack:"e,omitempty"`
+	// Err is set when the entry was not applied and should be sent again
+	// (the receiver is not the leader, lost leadership, or is not ready to
+	// admit the node yet).
+	Err string `msgpack:"err,omitempty"`
+}
+
+var (
+	errNotLeader  = errors.New("agreement: not the leader")
+	errNoLeader   = errors.New("agreement: no leader known")
+	errNotAlive   = errors.New("agreement: the leader does not see this node alive yet")
+	errFrameLarge = errors.New("agreement: forwarding frame too large")
+)
+
+func writeFrame(w io.Writer, v any) error {
+	body, err := msgpack.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if len(body) > maxForwardFrame {
+		return errFrameLarge
+	}
+	buf := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(body)), uint32(len(body)))
+	_, err = w.Write(append(buf, body...))
+	return err
+}
+
+func readFrame(r io.Reader, v any) error {
+	var h [4]byte
+	if _, err := io.ReadFull(r, h[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint32(h[:])
+	if n > maxForwardFrame {
+		return errFrameLarge
+	}
+	body := make([]byte, n)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return err
+	}
+	return msgpack.Unmarshal(body, v)
+}
+
+// serveForward serves one follower's forwarding connection on the leader:
+// each request is an Entry, answered with a forwardReply once applied (or
+// refused).
+func (a *Agreement) serveForward(c net.Conn) {
+	r := bufio.NewReader(c)
+	for {
+		var e Entry
+		if err := readFrame(r, &e); err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				a.log.Debug("forwarding connection ended", "remote", c.RemoteAddr(), "err", err)
+			}
+			return
+		}
+		rep := a.leaderAppend(&e)
+		c.SetWriteDeadline(time.Now().Add(a.cfg.Timing.Apply))
+		if err := writeFrame(c, &rep); err != nil {
+			return
+		}
+		c.SetWriteDeadline(time.Time{})
+	}
+}
+
+// leaderAppend appends a node's entry on this daemon, if it leads: stamped
+// with the leader's time, waited for until applied here.
+func (a *Agreement) leaderAppend(e *Entry) forwardReply {
+	if e.Kind != EntryAdmit && e.Kind != EntryEvents {
+		return forwardReply{Err: fmt.Sprintf("entries of kind %s are not forwarded", e.Kind)}
+	}
+	if a.raft.State() != raft.Leader {
+		return forwardReply{Err: errNotLeader.Error()}
+	}
+	if e.Kind == EntryAdmit && a.cfg.AdmitCheck != nil && !a.cfg.AdmitCheck(e.Node, e.Inc) {
+		return forwardReply{Err: errNotAlive.Error()}
+	}
+	res, err := a.append(e)
+	if err != nil {
+		return forwardReply{Err: err.Error()}
+	}
+	return forwardReply{Status: res.Status, Epoch: res.Epoch}
+}
+
+// append stamps e with the leader's clock and applies it through raft.
+func (a *Agreement) append(e *Entry) (ApplyResult, error) {
+	e.Time = a.stamp()
+	data, err := encodeEntry(e)
+	if err != nil {
+		return ApplyResult{}, err
+	}
+	f := a.raft.Apply(data, a.cfg.Timing.Apply)
+	if err := f.Error(); err != nil {
+		return ApplyResult{}, fmt.Errorf("agreement: append %s: %w", e.Kind, err)
+	}
+	res, _ := f.Response().(ApplyResult)
+	return res, nil
+}
+
+// stamp returns the leader's time for a new entry, never earlier than the
+// previous stamp of this daemon.
+func (a *Agreement) stamp() int64 {
+	a.stampMu.Lock()
+	defer a.stampMu.Unlock()
+	t := max(a.cfg.Now().UnixNano(), a.lastStamp+1)
+	a.lastStamp = t
+	return t
+}
+
+// forwarder queues this daemon's events and gets them into the log in
+// order, exactly once: one entry at a time, each with the next sequence
+// number, sent to the leader (or appended directly when this daemon
+// leads) and sent again until the leader answers. The FSM drops an entry
+// it has already applied (by sequence), so a retry after a lost answer is
+// harmless; and since the next entry waits for the answer, sequences are
+// never applied out of order.
+type forwarder struct {
+	a *Agreement
+
+	mu        sync.Mutex
+	pending   []protocol.Event
+	gen       uint64 // bumped by reset: entries of an older generation are abandoned
+	needAdmit bool
+	epoch     uint64
+	seq       uint64
+	wake      chan struct{}
+
+	conn     net.Conn // to the leader, when it is another daemon
+	connAddr raft.ServerAddress
+	rd       *bufio.Reader
+}
+
+func newForwarder(a *Agreement) *forwarder {
+	return &forwarder{a: a, needAdmit: true, wake: make(chan struct{}, 1)}
+}
+
+func (f *forwarder) signal() {
+	select {
+	case f.wake <- struct{}{}:
+	default:
+	}
+}
+
+// submit queues events; they go into the log after everything queued
+// before them.
+func (f *forwarder) submit(evs ...protocol.Event) {
+	f.mu.Lock()
+	f.pending = append(f.pending, evs...)
+	f.mu.Unlock()
+	f.signal()
+}
+
+// reset drops every queued event and asks for a new admission: the daemon
+// lost its place in the domain and its sessions with it.
+func (f *forwarder) reset() {
+	f.mu.Lock()
+	f.gen++
+	f.pending = nil
+	f.needAdmit = true
+	f.epoch = 0
+	f.mu.Unlock()
+	f.signal()
+}
+
+// next builds the entry to send, or returns nil when there is nothing.
+func (f *forwarder) next() (*Entry, uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	inc := f.a.cfg.Incarnation
+	if f.needAdmit {
+		f.seq++
+		return &Entry{Kind: EntryAdmit, Node: f.a.cfg.Node, Inc: inc, Seq: f.seq}, f.gen
+	}
+	if f.epoch == 0 || len(f.pending) == 0 {
+		return nil, f.gen
+	}
+	n, size := 0, 0
+	for n < len(f.pending) && n < maxBatchEvents {
+		size += eventSize(&f.pending[n])
+		if n > 0 && size > maxBatchBytes {
+			break
+		}
+		n++
+	}
+	evs := append([]protocol.Event(nil), f.pending[:n]...)
+	f.pending = append(f.pending[:0:0], f.pending[n:]...)
+	f.seq++
+	return &Entry{Kind: EntryEvents, Node: f.a.cfg.Node, Inc: inc, Epoch: f.epoch, Seq: f.seq, Events: evs}, f.gen
+}
+
+func eventSize(ev *protocol.Event) int {
+	n := 128
+	if r := ev.Request; r != nil {
+		n += len(r.State) + len(r.Message) + 8*len(r.ExpelList) + len(r.Group) + len(r.LocalName)
+	}
+	if h := ev.Hello; h != nil {
+		n += len(h.Program) + len(h.DeactivateScript)
+	}
+	return n
+}
+
+// run sends entries until ctx ends.
+func (f *forwarder) run(ctx context.Context) error {
+	defer f.closeConn()
+	retry := retryMin
+	var cur *Entry
+	var curGen uint64
+	for {
+		if cur == nil {
+			cur, curGen = f.next()
+			if cur == nil {
+				select {
+				case <-f.wake:
+					continue
+				case <-ctx.Done():
+					return nil
+				}
+			}
+		}
+		rep, err := f.send(ctx, cur)
+		f.mu.Lock()
+		if curGen != f.gen {
+			cur = nil // abandoned by reset
+			f.mu.Unlock()
+			continue
+		}
+		if err == nil && rep.Err != "" {
+			err = errors.New(rep.Err)
+		}
+		if err == nil && cur.Kind == EntryAdmit && rep.Status != StatusApplied && rep.Status != StatusDuplicate {
+			// A newer incarnation of this node number holds its place
+			// in the domain; the FSM tells the daemon it is out.
+			err = fmt.Errorf("agreement: admission %s", rep.Status)
+			retry = retryMax
+		}
+		if err != nil {
+			f.mu.Unlock()
+			f.a.log.Debug("entry not appended; will retry", "kind", cur.Kind, "seq", cur.Seq, "err", err, "in", retry)
+			t := time.NewTimer(retry)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return nil
+			}
+			retry = min(2*retry, retryMax)
+			continue
+		}
+		retry = retryMin
+		if cur.Kind == EntryAdmit {
+			f.needAdmit = false
+			f.epoch = rep.Epoch
+		}
+		// A stale events entry is dropped: the node was declared down,
+		// which its own FSM reports, and the daemon resets.
+		cur = nil
+		f.mu.Unlock()
+	}
+}
+
+// send gets one entry appended: directly when this daemon leads, else by
+// the leader over a forwarding connection.
+func (f *forwarder) send(ctx context.Context, e *Entry) (forwardReply, error) {
+	a := f.a
+	if a.raft.State() == raft.Leader {
+		f.closeConn()
+		return a.leaderAppend(e), nil
+	}
+	addr, id := a.raft.LeaderWithID()
+	if addr == "" {
+		return forwardReply{}, errNoLeader
+	}
+	if id == a.serverID {
+		return forwardReply{}, errNotLeader // stepping down
+	}
+	if f.conn == nil || f.connAddr != addr {
+		f.closeConn()
+		c, err := a.mux.dial(addr, streamForward, a.cfg.Timing.Dial)
+		if err != nil {
+			return forwardReply{}, fmt.Errorf("agreement: dial leader %s: %w", addr, err)
+		}
+		f.conn, f.connAddr, f.rd = c, addr, bufio.NewReader(c)
+	}
+	c := f.conn
+	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
+	defer stop()
+	c.SetDeadline(time.Now().Add(a.cfg.Timing.Apply + a.cfg.Timing.Dial))
+	var rep forwardReply
+	err := writeFrame(c, e)
+	if err == nil {
+		err = readFrame(f.rd, &rep)
+	}
+	if err != nil {
+		f.closeConn()
+		return forwardReply{}, fmt.Errorf("agreement: forward to %s: %w", addr, err)
+	}
+	c.SetDeadline(time.Time{})
+	return rep, nil
+}
+
+func (f *forwarder) closeConn() {
+	if f.conn != nil {
+		f.conn.Close()
+		f.conn, f.connAddr, f.rd = nil, "", nil
+	}
+}

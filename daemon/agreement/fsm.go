@@ -1,0 +1,304 @@
+package agreement
+
+import (
+	"cmp"
+	"errors"
+	"io"
+	"log/slog"
+	"slices"
+	"sync"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/openhags/hags/daemon/protocol"
+)
+
+// Engine is what the FSM needs of protocol.Engine. The FSM serialises every
+// call; View lets others read the engine under the same lock.
+type Engine interface {
+	Step(protocol.Event) []protocol.Effect
+	NextDeadline() (int64, bool)
+}
+
+// ApplyStatus says what became of one log entry.
+type ApplyStatus uint8
+
+const (
+	// StatusApplied: the entry changed the domain.
+	StatusApplied ApplyStatus = 1
+	// StatusDuplicate: the entry was applied before (a retry); nothing
+	// changed. For an admission, ApplyResult.Epoch is still the epoch.
+	StatusDuplicate ApplyStatus = 2
+	// StatusStale: the entry comes from an incarnation or epoch of its
+	// node that is no longer current (the node was declared down, or
+	// restarted); it was dropped.
+	StatusStale ApplyStatus = 3
+	// StatusInvalid: the entry could not be decoded; it was dropped.
+	StatusInvalid ApplyStatus = 4
+)
+
+// String names the status for logs.
+func (s ApplyStatus) String() string {
+	switch s {
+	case StatusApplied:
+		return "applied"
+	case StatusDuplicate:
+		return "duplicate"
+	case StatusStale:
+		return "stale"
+	case StatusInvalid:
+		return "invalid"
+	}
+	return "unknown"
+}
+
+// ApplyResult is what FSM.Apply returns for an entry (the raft
+// ApplyFuture's Response on the leader).
+type ApplyResult struct {
+	Status ApplyStatus
+	// Epoch is the node's epoch after an admission (applied or duplicate).
+	Epoch uint64
+}
+
+// NodeState is what the replicated log says of one node of the domain.
+type NodeState struct {
+	Node  int32
+	Inc   uint64 // the incarnation last admitted
+	Epoch uint64 // log index of the last admission
+	Seq   uint64 // the highest entry sequence taken from this incarnation
+	Up    bool   // admitted and not declared down since
+}
+
+// Applied is what one log entry means for this daemon, handed to the
+// Deliver callback in log order.
+type Applied struct {
+	// Index is the entry's log index.
+	Index uint64
+	// Effects are the engine's effects aimed at this daemon: notifications
+	// with at least one recipient on this node (the caller still picks
+	// its own recipients), and deactivate scripts for providers of this
+	// daemon's own clients (never those of an earlier incarnation).
+	Effects []protocol.Effect
+	// Admitted is this daemon's new epoch when the entry admitted it.
+	Admitted uint64
+	// Down is set when the entry took this daemon (this incarnation) out
+	// of the domain: declared dead by the leader, or replaced by a newer
+	// incarnation of the same node number.
+	Down bool
+}
+
+var errSnapshotUnsupported = errors.New("agreement: the engine cannot be snapshotted; the log is kept whole")
+
+// FSM is the raft state machine: it applies log entries to the protocol
+// engine, in log order, on every daemon of the domain. It owns the engine
+// and the table of nodes; Apply is called by raft's FSM goroutine only.
+// It never blocks on its caller: effects go to the Deliver callback, which
+// must not block either.
+type FSM struct {
+	self    int32
+	selfInc uint64
+	log     *slog.Logger
+	deliver func(app Applied, concerns bool)
+	// discardSnapshots: a one-node domain has nobody to send a snapshot
+	// to and keeps nothing across restarts, so its snapshots are empty
+	// and only let raft trim its in-memory log.
+	discardSnapshots bool
+
+	mu    sync.Mutex
+	eng   Engine
+	nodes map[int32]*NodeState
+	last  int64 // time of the latest entry applied
+	index uint64
+}
+
+// NewFSM returns an FSM for daemon self (incarnation inc) stepping eng.
+// deliver is called after every entry applied, with concerns set when the
+// Applied has anything for this daemon.
+func NewFSM(self int32, inc uint64, eng Engine, log *slog.Logger, deliver func(app Applied, concerns bool)) *FSM {
+	return &FSM{self: self, selfInc: inc, eng: eng, log: log, deliver: deliver, nodes: make(map[int32]*NodeState)}
+}
+
+// Apply applies one committed log entry and returns its ApplyResult.
+func (f *FSM) Apply(l *raft.Log) any {
+	e, err := decodeEntry(l.Data)
+	if err != nil {
+		f.log.Error("log entry dropped", "index", l.Index, "err", err)
+		return ApplyResult{Status: StatusInvalid}
+	}
+	f.mu.Lock()
+	res, app := f.apply(l.Index, e)
+	f.mu.Unlock()
+	if res.Status == StatusStale {
+		f.log.Debug("stale log entry dropped", "index", l.Index, "kind", e.Kind, "from", e.Node, "inc", e.Inc, "epoch", e.Epoch)
+	}
+	app.Index = l.Index
+	f.deliver(app, len(app.Effects) > 0 || app.Admitted != 0 || app.Down)
+	return res
+}
+
+// apply is Apply under f.mu.
+func (f *FSM) apply(index uint64, e *Entry) (ApplyResult, Applied) {
+	f.index = index
+	f.last = max(f.last, e.Time)
+	var app Applied
+	step := func(ev protocol.Event) {
+		ev.Time = f.last
+		app.Effects = f.mine(app.Effects, f.eng.Step(ev))
+	}
+	switch e.Kind {
+	case EntryAdmit:
+		rec := f.nodes[e.Node]
+		if rec != nil && (e.Inc < rec.Inc || e.Inc == rec.Inc && e.Seq <= rec.Seq) {
+			if e.Inc == rec.Inc && rec.Up {
+				return ApplyResult{Status: StatusDuplicate, Epoch: rec.Epoch}, app
+			}
+			return ApplyResult{Status: StatusStale}, app
+		}
+		if rec != nil && rec.Up {
+			// A restart, or a return after being cut off: whatever the
+			// node had is gone.
+			step(protocol.Event{Kind: protocol.EventNodeDown, Node: e.Node})
+		}
+		f.nodes[e.Node] = &NodeState{Node: e.Node, Inc: e.Inc, Epoch: index, Seq: e.Seq, Up: true}
+		step(protocol.Event{Kind: protocol.EventNodeUp, Node: e.Node})
+		if e.Node == f.self {
+			switch {
+			case e.Inc == f.selfInc:
+				app.Admitted = index
+			case e.Inc > f.selfInc:
+				f.log.Error("another daemon was admitted with this node number; this one is out of the domain", "inc", e.Inc)
+				app.Down = true
+			}
+		}
+		return ApplyResult{Status: StatusApplied, Epoch: index}, app
+	case EntryEvents:
+		rec := f.nodes[e.Node]
+		if rec == nil || !rec.Up || rec.Inc != e.Inc || rec.Epoch != e.Epoch {
+			return ApplyResult{Status: StatusStale}, app
+		}
+		if e.Seq <= rec.Seq {
+			return ApplyResult{Status: StatusDuplicate}, app
+		}
+		rec.Seq = e.Seq
+		for _, ev := range e.Events {
+			if !fromNode(&ev, e.Node) {
+				f.log.Warn("event not allowed from a node dropped", "index", index, "from", e.Node, "kind", ev.Kind)
+				continue
+			}
+			step(ev)
+		}
+	case EntryNodeDown:
+		rec := f.nodes[e.Node]
+		if rec == nil || !rec.Up || rec.Inc != e.Inc || rec.Epoch != e.Epoch {
+			return ApplyResult{Status: StatusStale}, app
+		}
+		rec.Up = false
+		step(protocol.Event{Kind: protocol.EventNodeDown, Node: e.Node})
+		app.Down = e.Node == f.self && e.Inc == f.selfInc
+	case EntryTick:
+		step(protocol.Event{Kind: protocol.EventTick})
+	default:
+		f.log.Error("log entry of unknown kind dropped", "index", index, "kind", e.Kind)
+		return ApplyResult{Status: StatusInvalid}, app
+	}
+	return ApplyResult{Status: StatusApplied}, app
+}
+
+// fromNode reports whether node may put ev in the log: only events about
+// its own clients, and script results.
+func fromNode(ev *protocol.Event, node int32) bool {
+	switch ev.Kind {
+	case protocol.EventConnect, protocol.EventDisconnect, protocol.EventRequest,
+		protocol.EventRespond, protocol.EventResponsiveness:
+		return ev.Client.Node == node
+	case protocol.EventScriptDone:
+		return ev.Script != nil
+	}
+	return false
+}
+
+// mine appends to dst the effects this daemon carries out.
+func (f *FSM) mine(dst, effects []protocol.Effect) []protocol.Effect {
+	for _, e := range effects {
+		switch e.Kind {
+		case protocol.EffectNotify:
+			if slices.ContainsFunc(e.To, func(r protocol.Recipient) bool { return r.Client.Node == f.self }) {
+				dst = append(dst, e)
+			}
+		case protocol.EffectRunScript:
+			// Client ids carry the incarnation in their high half: a
+			// script for a client of an earlier run of this daemon is
+			// never started (that run's end failed its providers).
+			if e.Script != nil && e.Script.Node == f.self && e.Script.Owner.Conn>>32 == f.selfInc&0xffffffff {
+				dst = append(dst, e)
+			}
+		}
+	}
+	return dst
+}
+
+// View runs fn with the engine locked against Apply, for reads.
+func (f *FSM) View(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn()
+}
+
+// NextDeadline is the engine's next deadline, read under the lock.
+func (f *FSM) NextDeadline() (int64, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.eng.NextDeadline()
+}
+
+// Node returns what the log says of node, and whether it knows the node.
+func (f *FSM) Node(node int32) (NodeState, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if rec := f.nodes[node]; rec != nil {
+		return *rec, true
+	}
+	return NodeState{}, false
+}
+
+// Nodes returns every node the log has admitted, by node number.
+func (f *FSM) Nodes() []NodeState {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]NodeState, 0, len(f.nodes))
+	for _, rec := range f.nodes {
+		out = append(out, *rec)
+	}
+	slices.SortFunc(out, func(a, b NodeState) int { return cmp.Compare(a.Node, b.Node) })
+	return out
+}
+
+// AppliedIndex is the index of the latest entry applied.
+func (f *FSM) AppliedIndex() uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.index
+}
+
+// Snapshot is called by raft to compact its log. Only a one-node domain
+// snapshots (an empty snapshot: see discardSnapshots); a domain of several
+// nodes keeps its log whole, since the engine's state cannot be written
+// out yet (docs/design/domain.md).
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	if !f.discardSnapshots {
+		return nil, errSnapshotUnsupported
+	}
+	return emptySnapshot{}, nil
+}
+
+// Restore is called by raft to replace the state with a snapshot; no
+// snapshot this FSM writes can be restored.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	rc.Close()
+	return errSnapshotUnsupported
+}
+
+type emptySnapshot struct{}
+
+func (emptySnapshot) Persist(sink raft.SnapshotSink) error { return sink.Close() }
+func (emptySnapshot) Release()                             {}

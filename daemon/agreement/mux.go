@@ -1,0 +1,183 @@
+package agreement
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+)
+
+// Stream kinds: the first byte a dialler writes on a new connection says
+// which service it is for. Both share the node's one address (and its TLS
+// layer, when Config.Stream is one).
+const (
+	streamRaft    byte = 'R' // hashicorp/raft's NetworkTransport
+	streamForward byte = 'F' // a follower's entries for the leader (forward.go)
+)
+
+// muxHeaderTimeout bounds how long an accepted connection may take to say
+// what it is for.
+const muxHeaderTimeout = 5 * time.Second
+
+// TCPStream is the plain TCP StreamLayer used when Config.Stream is nil.
+type TCPStream struct {
+	net.Listener
+}
+
+// ListenTCP listens on addr (host:port) for a TCPStream.
+func ListenTCP(addr string) (*TCPStream, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("agreement: listen %s: %w", addr, err)
+	}
+	return &TCPStream{Listener: ln}, nil
+}
+
+// Dial connects to a peer's address.
+func (t *TCPStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	return net.DialTimeout("tcp", string(addr), timeout)
+}
+
+// mux accepts connections on one StreamLayer and hands each to raft or to
+// the forwarding server according to its first byte.
+type mux struct {
+	base    raft.StreamLayer
+	log     *slog.Logger
+	raftCh  chan net.Conn
+	forward func(net.Conn) // serves one forwarding connection; returns when it ends
+	done    chan struct{}
+	once    sync.Once
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[net.Conn]struct{} // forwarding connections being served
+}
+
+func newMux(base raft.StreamLayer, log *slog.Logger, forward func(net.Conn)) *mux {
+	return &mux{base: base, log: log, raftCh: make(chan net.Conn), forward: forward,
+		done: make(chan struct{}), conns: make(map[net.Conn]struct{})}
+}
+
+// run accepts until close; it returns nil once the mux is closed.
+func (m *mux) run() error {
+	var backoff time.Duration
+	for {
+		c, err := m.base.Accept()
+		if err != nil {
+			select {
+			case <-m.done:
+				return nil
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("agreement: listener closed: %w", err)
+			}
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			m.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-m.done:
+				t.Stop()
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.route(c)
+		}()
+	}
+}
+
+func (m *mux) route(c net.Conn) {
+	var b [1]byte
+	c.SetReadDeadline(time.Now().Add(muxHeaderTimeout))
+	if _, err := c.Read(b[:]); err != nil {
+		c.Close()
+		return
+	}
+	c.SetReadDeadline(time.Time{})
+	switch b[0] {
+	case streamRaft:
+		select {
+		case m.raftCh <- c:
+		case <-m.done:
+			c.Close()
+		}
+	case streamForward:
+		m.mu.Lock()
+		select {
+		case <-m.done:
+			m.mu.Unlock()
+			c.Close()
+			return
+		default:
+		}
+		m.conns[c] = struct{}{}
+		m.mu.Unlock()
+		m.forward(c)
+		c.Close()
+		m.mu.Lock()
+		delete(m.conns, c)
+		m.mu.Unlock()
+	default:
+		m.log.Warn("connection of unknown kind refused", "remote", c.RemoteAddr(), "byte", b[0])
+		c.Close()
+	}
+}
+
+// dial connects to addr for the given stream kind.
+func (m *mux) dial(addr raft.ServerAddress, kind byte, timeout time.Duration) (net.Conn, error) {
+	c, err := m.base.Dial(addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	c.SetWriteDeadline(time.Now().Add(timeout))
+	if _, err := c.Write([]byte{kind}); err != nil {
+		c.Close()
+		return nil, err
+	}
+	c.SetWriteDeadline(time.Time{})
+	return c, nil
+}
+
+// close stops accepting, closes the forwarding connections being served
+// and waits for the routing goroutines.
+func (m *mux) close() {
+	m.once.Do(func() {
+		m.mu.Lock()
+		close(m.done)
+		for c := range m.conns {
+			c.Close()
+		}
+		m.mu.Unlock()
+		m.base.Close()
+	})
+	m.wg.Wait()
+}
+
+// raftLayer is the raft half of a mux, as raft's StreamLayer.
+type raftLayer struct{ m *mux }
+
+func (l raftLayer) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.m.raftCh:
+		return c, nil
+	case <-l.m.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close is a no-op: the mux owns the listener and closes it with the
+// Agreement.
+func (l raftLayer) Close() error   { return nil }
+func (l raftLayer) Addr() net.Addr { return l.m.base.Addr() }
+func (l raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
+	return l.m.dial(addr, streamRaft, timeout)
+}
