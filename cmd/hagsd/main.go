@@ -1,9 +1,12 @@
 // Command hagsd is the hags node daemon. With no configuration it runs a
 // one-node domain in the foreground, serving clients on a Unix socket, until
-// SIGTERM or SIGINT.
+// SIGTERM or SIGINT. With --voters it joins a domain of several nodes.
 //
-//	hagsd [--socket PATH] [--domain NAME] [--node N] [--client-group NAME]
+//	hagsd [--config FILE] [--socket PATH] [--domain NAME] [--node N] [--client-group NAME]
+//	      [--name NAME] [--addr HOST:PORT] [--voters N=HOST:PORT,...] [--data-dir DIR]
 //	      [--log-level debug|info|warn|error] [--log-format text|json]
+//
+// A configuration file holds the same settings, one per line ("node 2").
 package main
 
 import (
@@ -30,6 +33,8 @@ type options struct {
 	socket, domain, clientGroup string
 	node                        int
 	level, format               string
+	config                      string
+	cluster                     clusterOptions
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -46,6 +51,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.clientGroup, "client-group", daemon.DefaultClientGroup, "group whose members may connect besides root")
 	fs.StringVar(&o.level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.format, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.config, "config", "", "a file of settings, one \"name value\" per line (command-line flags win)")
+	o.cluster.register(fs)
+	args, err := withConfigFile(args)
+	if err != nil {
+		return o, err
+	}
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -54,6 +65,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.node <= 0 || o.node > 1<<31-1 {
 		return o, fmt.Errorf("--node %d: want a positive number", o.node)
+	}
+	if _, err := o.clusterConfig(); err != nil {
+		return o, err
 	}
 	return o, nil
 }
@@ -88,6 +102,11 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 
+	cluster, err := o.clusterConfig()
+	if err != nil {
+		fmt.Fprintln(stderr, "hagsd:", err)
+		return 2
+	}
 	runner := scripts.New(log.With("component", "scripts"))
 	runner.Domain = o.domain // scripts see HA_DOMAIN_NAME
 	node, err := daemon.New(daemon.Config{
@@ -98,6 +117,7 @@ func run(args []string, stderr io.Writer) int {
 		Logger:      log,
 		Scripts:     runner,
 		CheckScript: scripts.CheckScript,
+		Cluster:     cluster,
 	})
 	if err != nil {
 		log.Error("cannot start", "err", err)

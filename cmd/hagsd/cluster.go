@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bufio"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/openhags/hags/daemon"
+	"github.com/openhags/hags/daemon/agreement"
+)
+
+// DefaultDataDir is where a daemon of a domain of several nodes keeps its
+// raft state unless --data-dir says otherwise: /var/lib/hags/<domain>.
+const DefaultDataDir = "/var/lib/hags"
+
+// clusterOptions are the settings of a domain of several nodes.
+type clusterOptions struct {
+	name    string
+	addr    string // raft and forwarding: host:port
+	voters  string // N=host:port,...
+	dataDir string
+}
+
+func (c *clusterOptions) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.name, "name", "", "this node's name, shown by hagsctl (default node<N>)")
+	fs.StringVar(&c.addr, "addr", "", "this node's address for the other daemons, host:port (several nodes)")
+	fs.StringVar(&c.voters, "voters", "", "the domain's voters, N=host:port,... (3 or 5; several nodes)")
+	fs.StringVar(&c.dataDir, "data-dir", "", "where raft's term, vote and log are kept (default /var/lib/hags/<domain>)")
+}
+
+// configArgs reads a configuration file into flag arguments: one setting
+// per line, "name value" or "name = value", with the flag's name without
+// dashes; blank lines and lines starting with # are ignored. Settings on
+// the command line override the file's.
+//
+//	# /etc/hags/prod.conf
+//	domain  prod
+//	node    2
+//	addr    10.1.0.2:7100
+//	voters  1=10.1.0.1:7100,2=10.1.0.2:7100,3=10.1.0.3:7100
+func configArgs(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("--config: %w", err)
+	}
+	defer f.Close()
+	var args []string
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, _ := strings.Cut(line, " ")
+		if i := strings.IndexByte(name, '='); i >= 0 { // name=value
+			name, value = name[:i], name[i+1:]+" "+value
+		}
+		value = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(value), "="))
+		if name == "config" {
+			return nil, fmt.Errorf("%s:%d: a configuration file cannot name another", path, n)
+		}
+		args = append(args, "--"+name+"="+value)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--config %s: %w", path, err)
+	}
+	return args, nil
+}
+
+// withConfigFile puts the settings of a --config file (if any) before
+// args.
+func withConfigFile(args []string) ([]string, error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			break
+		}
+		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "config" {
+			continue
+		}
+		if !hasValue {
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("--config needs a file name")
+			}
+			value = args[i+1]
+		}
+		fileArgs, err := configArgs(value)
+		if err != nil {
+			return nil, err
+		}
+		return append(fileArgs, args...), nil
+	}
+	return args, nil
+}
+
+// parseVoters parses "N=host:port,..." into servers.
+func parseVoters(s string) ([]agreement.Server, error) {
+	var out []agreement.Server
+	seen := map[int32]bool{}
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		num, addr, ok := strings.Cut(part, "=")
+		if !ok {
+			return nil, fmt.Errorf("--voters %q: want N=host:port", part)
+		}
+		n, err := strconv.ParseInt(num, 10, 32)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--voters %q: %q is not a node number", part, num)
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("--voters %q: %w", part, err)
+		}
+		if seen[int32(n)] {
+			return nil, fmt.Errorf("--voters: node %d is listed twice", n)
+		}
+		seen[int32(n)] = true
+		out = append(out, agreement.Server{Node: int32(n), Addr: addr})
+	}
+	return out, nil
+}
+
+// clusterConfig turns the options into the daemon's Cluster, or nil for a
+// one-node domain.
+func (o *options) clusterConfig() (*daemon.Cluster, error) {
+	c := &o.cluster
+	if c.voters == "" {
+		if c.addr != "" {
+			return nil, fmt.Errorf("--addr needs --voters: a domain of several nodes is named by its voters")
+		}
+		return nil, nil
+	}
+	voters, err := parseVoters(c.voters)
+	if err != nil {
+		return nil, err
+	}
+	if len(voters) == 0 {
+		return nil, fmt.Errorf("--voters names no voter")
+	}
+	addr := c.addr
+	for _, v := range voters {
+		if v.Node == int32(o.node) {
+			if addr == "" {
+				addr = v.Addr
+			} else if addr != v.Addr {
+				return nil, fmt.Errorf("--addr %s differs from this node's address in --voters (%s)", addr, v.Addr)
+			}
+		}
+	}
+	if addr == "" {
+		return nil, fmt.Errorf("--addr is needed: node %d is not a voter", o.node)
+	}
+	name := c.name
+	if name == "" {
+		name = fmt.Sprintf("node%d", o.node)
+	}
+	dir := c.dataDir
+	if dir == "" {
+		dir = filepath.Join(DefaultDataDir, o.domain)
+	}
+	return &daemon.Cluster{Name: name, Addr: addr, Voters: voters, DataDir: dir}, nil
+}

@@ -1,0 +1,133 @@
+package integration
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhags/hags/internal/harness"
+)
+
+// multi is a domain of several real hagsd processes on loopback, each with
+// its own socket, data directory and clients.
+type multi struct {
+	t       *testing.T
+	dir     string
+	args    [][]string // each node's hagsd arguments, for restarts
+	daemons []*harness.Daemon
+	sockets []string
+	clients map[string]*harness.Client
+}
+
+// freePorts returns n TCP ports on 127.0.0.1 that were free a moment ago.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var lns []net.Listener
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err, "a loopback port can be had")
+		lns = append(lns, ln)
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return ports
+}
+
+// startMulti starts n daemons, all voters, on loopback, and waits until
+// each is admitted to the domain. extra arguments go to every daemon.
+func startMulti(t *testing.T, n int, extra ...string) *multi {
+	t.Helper()
+	m := &multi{t: t, dir: socketDir(t), clients: map[string]*harness.Client{}}
+	ports := freePorts(t, 2*n)
+	var voters []string
+	for i := range n {
+		voters = append(voters, fmt.Sprintf("%d=127.0.0.1:%d", i+1, ports[2*i]))
+	}
+	for i := range n {
+		args := []string{"--domain", "multi", "--node", fmt.Sprint(i + 1),
+			"--voters", strings.Join(voters, ","),
+			"--data-dir", filepath.Join(m.dir, fmt.Sprintf("data%d", i+1))}
+		m.args = append(m.args, append(args, extra...))
+		m.sockets = append(m.sockets, filepath.Join(m.dir, fmt.Sprintf("n%d.sock", i+1)))
+		m.daemons = append(m.daemons, nil)
+		m.start(i)
+	}
+	for i := range n {
+		m.waitAdmitted(i, 0)
+	}
+	t.Cleanup(func() {
+		for _, cl := range m.clients {
+			cl.Kill()
+		}
+		for i, d := range m.daemons {
+			if d != nil {
+				require.NoError(t, d.Stop(wait), "hagsd %d exits 0 on SIGTERM", i+1)
+			}
+		}
+	})
+	return m
+}
+
+// start starts node i's daemon (again).
+func (m *multi) start(i int) {
+	m.t.Helper()
+	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), m.sockets[i], logTo(m.t, fmt.Sprintf("hagsd%d", i+1)), m.args[i]...)
+	require.NoError(m.t, err, "hagsd %d starts", i+1)
+	m.daemons[i] = d
+}
+
+var admittedRe = regexp.MustCompile(`admitted to the domain`)
+
+// waitAdmitted waits until node i's log says it was admitted, at or after
+// log line from.
+func (m *multi) waitAdmitted(i, from int) {
+	m.t.Helper()
+	_, _, err := m.daemons[i].Log.WaitFor(admittedRe, from, wait)
+	require.NoError(m.t, err, "hagsd %d is admitted to the domain", i+1)
+}
+
+// client starts a gsclient named name on node i.
+func (m *multi) client(name string, i int, args ...string) *harness.Client {
+	m.t.Helper()
+	cl, err := harness.StartClient(filepath.Join(bin, "gsclient"), name, m.sockets[i], logTo(m.t, name), args...)
+	require.NoError(m.t, err, "client %s starts on node %d", name, i+1)
+	m.clients[name] = cl
+	return cl
+}
+
+func (m *multi) all(names ...string) []*harness.Client {
+	out := make([]*harness.Client, len(names))
+	for i, n := range names {
+		out[i] = m.clients[n]
+	}
+	return out
+}
+
+// kill SIGKILLs node i's daemon.
+func (m *multi) kill(i int) {
+	m.daemons[i].Kill()
+	m.daemons[i] = nil
+}
+
+// requireSameHistory checks that every named client's approvals are a
+// contiguous run of ref's: the same changes in the same order from the
+// moment it joined.
+func requireSameHistory(t *testing.T, ref []string, clients ...*harness.Client) {
+	t.Helper()
+	for _, cl := range clients {
+		h := approved(cl)
+		require.NotEmpty(t, h, "%s saw approvals", cl.Name)
+		start := indexOf(ref, h[0])
+		require.GreaterOrEqual(t, start, 0, "%s's first approval %q appears in the reference history", cl.Name, h[0])
+		require.LessOrEqual(t, start+len(h), len(ref), "%s saw no more than the reference history", cl.Name)
+		require.Equal(t, ref[start:start+len(h)], h, "%s saw exactly the reference sequence from its own join on", cl.Name)
+	}
+}
