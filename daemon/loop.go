@@ -301,6 +301,18 @@ func (n *Node) nodes() []wire.NodeStatus {
 			ns.Health = "alive"
 		}
 	}
+	if m := n.mem.Load(); m != nil {
+		// The failure detector's word on health wins over the log's,
+		// which lags behind it.
+		for _, mem := range m.Members() {
+			ns := get(mem.Node)
+			ns.Name = mem.Name
+			ns.Health = mem.Health.String()
+			if ns.Address == "" {
+				ns.Address = mem.RaftAddr
+			}
+		}
+	}
 	out := make([]wire.NodeStatus, 0, len(byNode))
 	for _, ns := range byNode {
 		out = append(out, *ns)

@@ -22,11 +22,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/raft"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/openhags/hags/daemon/agreement"
 	"github.com/openhags/hags/daemon/ipc"
+	"github.com/openhags/hags/daemon/membership"
 	"github.com/openhags/hags/daemon/protocol"
 	"github.com/openhags/hags/internal/wire"
 )
@@ -133,6 +135,20 @@ type Cluster struct {
 	Transport raft.Transport
 	// Timing of raft; zero: agreement.LANTiming.
 	Timing agreement.Timing
+
+	// Gossip is this daemon's failure-detector address (host:port, UDP
+	// and TCP), unless GossipTransport is set.
+	Gossip string
+	// Join are the other daemons' gossip addresses, tried until one
+	// answers.
+	Join []string
+	// GossipKey encrypts and authenticates gossip (hagsctl domain
+	// init); nil: plain.
+	GossipKey []byte
+	// GossipTransport replaces memberlist's network (simulations).
+	GossipTransport memberlist.NodeAwareTransport
+	// GossipTiming; zero: membership.LANTiming.
+	GossipTiming membership.Timing
 }
 
 // engine is what the Node needs of protocol.Engine; tests substitute a fake.
@@ -192,6 +208,10 @@ type Node struct {
 	// Run loop only.
 	sessions map[uint64]*session // by ClientID.Conn
 	epoch    uint64              // this daemon's admission epoch; 0: not admitted
+
+	// Domains of several nodes only.
+	mem        atomic.Pointer[membership.Membership]
+	domainWake chan struct{}
 }
 
 // New validates cfg, fills in defaults and starts the Node's run loop. The
@@ -241,6 +261,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		in:         make(chan loopMsg, 1024),
 		scriptWake: make(chan struct{}, 1),
 		appWake:    make(chan struct{}, 1),
+		domainWake: make(chan struct{}, 1),
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[net.Conn]struct{}),
 		sessions:   make(map[uint64]*session),
@@ -263,6 +284,8 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		}
 		acfg.Voters, acfg.Addr, acfg.DataDir = c.Voters, c.Addr, c.DataDir
 		acfg.Stream, acfg.Transport, acfg.Timing = c.Stream, c.Transport, c.Timing
+		acfg.AdmitCheck = n.admitCheck
+		acfg.OnLeadership = func(bool) { n.wakeDomain() }
 	}
 	agr, err := agreement.New(acfg)
 	if err != nil {
@@ -271,6 +294,13 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 	}
 	n.agr = agr
 	n.cfg.Incarnation = uint32(agr.Incarnation())
+	if cfg.Cluster != nil {
+		if err := n.startMembership(); err != nil {
+			cancel()
+			agr.Close()
+			return nil, err
+		}
+	}
 	n.g.Go(n.run)
 	n.log.Info("node started", "version", Version, "incarnation", n.cfg.Incarnation, "pid", os.Getpid(),
 		"several_nodes", cfg.Cluster != nil)
@@ -392,6 +422,7 @@ func (n *Node) startConn(c net.Conn) bool {
 func (n *Node) Close() error {
 	var err error
 	n.closeOnce.Do(func() {
+		n.leaveDomain()
 		n.mu.Lock()
 		n.closed = true
 		for ln := range n.listeners {
@@ -404,6 +435,9 @@ func (n *Node) Close() error {
 		n.cancel()
 		err = n.g.Wait()
 		err = errors.Join(err, n.agr.Close())
+		if m := n.mem.Load(); m != nil {
+			err = errors.Join(err, m.Close())
+		}
 		n.log.Info("node stopped")
 	})
 	return err

@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhags/hags/internal/harness"
+	"github.com/openhags/hags/internal/wire"
 )
 
 // multi is a domain of several real hagsd processes on loopback, each with
@@ -47,13 +50,15 @@ func startMulti(t *testing.T, n int, extra ...string) *multi {
 	t.Helper()
 	m := &multi{t: t, dir: socketDir(t), clients: map[string]*harness.Client{}}
 	ports := freePorts(t, 2*n)
-	var voters []string
+	var voters, gossip []string
 	for i := range n {
 		voters = append(voters, fmt.Sprintf("%d=127.0.0.1:%d", i+1, ports[2*i]))
+		gossip = append(gossip, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]))
 	}
 	for i := range n {
 		args := []string{"--domain", "multi", "--node", fmt.Sprint(i + 1),
 			"--voters", strings.Join(voters, ","),
+			"--gossip", gossip[i], "--join", strings.Join(gossip, ","),
 			"--data-dir", filepath.Join(m.dir, fmt.Sprintf("data%d", i+1))}
 		m.args = append(m.args, append(args, extra...))
 		m.sockets = append(m.sockets, filepath.Join(m.dir, fmt.Sprintf("n%d.sock", i+1)))
@@ -130,4 +135,26 @@ func requireSameHistory(t *testing.T, ref []string, clients ...*harness.Client) 
 		require.LessOrEqual(t, start+len(h), len(ref), "%s saw no more than the reference history", cl.Name)
 		require.Equal(t, ref[start:start+len(h)], h, "%s saw exactly the reference sequence from its own join on", cl.Name)
 	}
+}
+
+// leader returns the index of the node whose daemon leads now, as hagsctl
+// status on node 0 reports it.
+func (m *multi) leader() int {
+	m.t.Helper()
+	for i := range m.daemons {
+		if m.daemons[i] == nil {
+			continue
+		}
+		out, err := exec.Command(filepath.Join(bin, "hagsctl"), "--socket", m.sockets[i], "--json", "status").CombinedOutput()
+		require.NoError(m.t, err, "hagsctl status on node %d: %s", i+1, out)
+		var st wire.Status
+		require.NoError(m.t, json.Unmarshal(out, &st), "hagsctl --json status prints a Status")
+		for _, ns := range st.Nodes {
+			if ns.Role == "leader" {
+				return int(ns.Node) - 1
+			}
+		}
+	}
+	m.t.Fatal("no daemon reports a leader")
+	return -1
 }

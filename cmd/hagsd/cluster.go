@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/openhags/hags/daemon"
 	"github.com/openhags/hags/daemon/agreement"
+	"github.com/openhags/hags/internal/pki"
 )
 
 // DefaultDataDir is where a daemon of a domain of several nodes keeps its
@@ -24,6 +26,9 @@ type clusterOptions struct {
 	addr    string // raft and forwarding: host:port
 	voters  string // N=host:port,...
 	dataDir string
+	gossip  string // host:port
+	join    string // host:port,...
+	pkiDir  string
 }
 
 func (c *clusterOptions) register(fs *flag.FlagSet) {
@@ -31,6 +36,22 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.addr, "addr", "", "this node's address for the other daemons, host:port (several nodes)")
 	fs.StringVar(&c.voters, "voters", "", "the domain's voters, N=host:port,... (3 or 5; several nodes)")
 	fs.StringVar(&c.dataDir, "data-dir", "", "where raft's term, vote and log are kept (default /var/lib/hags/<domain>)")
+	fs.StringVar(&c.gossip, "gossip", "", "this node's failure-detector address, host:port, UDP and TCP (default: --addr's port + 1)")
+	fs.StringVar(&c.join, "join", "", "other nodes' failure-detector addresses, host:port,... (default: each voter's port + 1)")
+	fs.StringVar(&c.pkiDir, "pki-dir", "", "the domain's keys (hagsctl domain init): mutual TLS between daemons and the gossip key")
+}
+
+// nextPort returns host:port+1 of a host:port address.
+func nextPort(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", err
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p <= 0 || p >= 65535 {
+		return "", fmt.Errorf("address %s: port %q cannot be followed by another", addr, port)
+	}
+	return net.JoinHostPort(host, strconv.Itoa(p+1)), nil
 }
 
 // configArgs reads a configuration file into flag arguments: one setting
@@ -166,5 +187,54 @@ func (o *options) clusterConfig() (*daemon.Cluster, error) {
 	if dir == "" {
 		dir = filepath.Join(DefaultDataDir, o.domain)
 	}
-	return &daemon.Cluster{Name: name, Addr: addr, Voters: voters, DataDir: dir}, nil
+	gossip := c.gossip
+	if gossip == "" {
+		if gossip, err = nextPort(addr); err != nil {
+			return nil, fmt.Errorf("--gossip: %w", err)
+		}
+	}
+	var join []string
+	if c.join != "" {
+		for _, j := range strings.Split(c.join, ",") {
+			if j = strings.TrimSpace(j); j != "" {
+				join = append(join, j)
+			}
+		}
+	} else {
+		for _, v := range voters {
+			g, err := nextPort(v.Addr)
+			if err != nil {
+				return nil, fmt.Errorf("--join: %w", err)
+			}
+			join = append(join, g)
+		}
+	}
+	return &daemon.Cluster{Name: name, Addr: addr, Voters: voters, DataDir: dir, Gossip: gossip, Join: join}, nil
+}
+
+// secure loads the domain's keys from --pki-dir, when given: the node's
+// certificate for mutual TLS between daemons (the listener on Addr becomes
+// a TLS stream layer) and the gossip key.
+func secure(c *daemon.Cluster, dir string, node int32, log *slog.Logger) error {
+	if dir == "" {
+		return nil
+	}
+	id, err := pki.LoadNode(dir, c.Name)
+	if err != nil {
+		return fmt.Errorf("--pki-dir: %w", err)
+	}
+	if id.Node.Number != node {
+		return fmt.Errorf("--pki-dir: the certificate of %s is for node %d, not %d", c.Name, id.Node.Number, node)
+	}
+	key, err := pki.LoadGossipKey(dir)
+	if err != nil {
+		return fmt.Errorf("--pki-dir: %w", err)
+	}
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", c.Addr, err)
+	}
+	c.Stream = agreement.NewTLSStreamLayer(ln, nil, id.TLSConfig(), agreement.WithTLSLogger(log.With("component", "tls")))
+	c.GossipKey = key
+	return nil
 }

@@ -4,6 +4,7 @@
 //
 //	hagsd [--config FILE] [--socket PATH] [--domain NAME] [--node N] [--client-group NAME]
 //	      [--name NAME] [--addr HOST:PORT] [--voters N=HOST:PORT,...] [--data-dir DIR]
+//	      [--gossip HOST:PORT] [--join HOST:PORT,...] [--pki-dir DIR]
 //	      [--log-level debug|info|warn|error] [--log-format text|json]
 //
 // A configuration file holds the same settings, one per line ("node 2").
@@ -106,6 +107,12 @@ func run(args []string, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "hagsd:", err)
 		return 2
+	}
+	if cluster != nil {
+		if err := secure(cluster, o.cluster.pkiDir, int32(o.node), log); err != nil {
+			log.Error("cannot start", "err", err)
+			return 1
+		}
 	}
 	runner := scripts.New(log.With("component", "scripts"))
 	runner.Domain = o.domain // scripts see HA_DOMAIN_NAME

@@ -484,6 +484,23 @@ func (a *Agreement) InContact(d time.Duration) bool {
 // New chose).
 func (a *Agreement) Incarnation() uint64 { return a.cfg.Incarnation }
 
+// Handoff hands leadership to another voter and waits for it, at most
+// timeout; a daemon that is stopping calls it so that the domain need not
+// wait for an election.
+func (a *Agreement) Handoff(timeout time.Duration) error {
+	f := a.raft.LeadershipTransfer()
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return errors.New("agreement: leadership transfer timed out")
+	}
+}
+
 // Raft exposes the raft instance for membership changes and status
 // (daemon wiring and tests); callers must not Apply to it directly.
 func (a *Agreement) Raft() *raft.Raft { return a.raft }

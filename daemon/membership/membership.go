@@ -1,0 +1,420 @@
+// Package membership detects the death of the daemons of a domain with
+// hashicorp/memberlist (SWIM gossip, tuned for a LAN), and tells the daemon
+// which nodes are alive, suspect, dead or gone.
+//
+// Each daemon gossips one small record about itself (its node number, name,
+// incarnation and raft address) as memberlist metadata. Membership keeps
+// the latest record of every node it has heard of, with its health, and
+// reports every change through Config.OnChange: in order, one at a time,
+// from a goroutine of its own (never from memberlist's, whose locks are
+// held while it calls its delegates).
+//
+// docs/design/domain.md explains the timings.
+package membership
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/memberlist"
+	"github.com/vmihailenco/msgpack/v5"
+)
+
+// Health is what the failure detector says of a node.
+type Health uint8
+
+const (
+	HealthUnknown Health = iota // never heard of
+	HealthAlive                 // answering
+	HealthDead                  // declared dead
+	HealthLeft                  // left on purpose (its daemon stopped)
+)
+
+// String is the name hagsctl shows.
+func (h Health) String() string {
+	switch h {
+	case HealthAlive:
+		return "alive"
+	case HealthDead:
+		return "dead"
+	case HealthLeft:
+		return "left"
+	}
+	return "unknown"
+}
+
+// Gone reports whether the node is dead or left.
+func (h Health) Gone() bool { return h == HealthDead || h == HealthLeft }
+
+// Member is the latest record of one node.
+type Member struct {
+	Node     int32
+	Name     string
+	Inc      uint64 // the daemon's incarnation
+	RaftAddr string // where its raft (and forwarding) stream listens
+	Addr     string // its gossip address
+	Health   Health
+	Since    time.Time // when Health last changed
+}
+
+// meta is what a daemon gossips about itself.
+type meta struct {
+	Node     int32  `msgpack:"n"`
+	Name     string `msgpack:"m"`
+	Inc      uint64 `msgpack:"i"`
+	RaftAddr string `msgpack:"r"`
+	Leaving  bool   `msgpack:"l,omitempty"` // its daemon is stopping
+}
+
+// Timing is the failure detector's tuning.
+type Timing struct {
+	// ProbeInterval: each daemon probes one other every interval.
+	ProbeInterval time.Duration
+	// ProbeTimeout: how long to wait for a direct probe's answer before
+	// asking others to probe indirectly.
+	ProbeTimeout time.Duration
+	// SuspicionMult: a suspect is declared dead after SuspicionMult ×
+	// ProbeInterval (× log10 of the node count, from 10 nodes on) unless
+	// it refutes.
+	SuspicionMult int
+	// GossipInterval: how often news (suspect, dead, alive) is spread.
+	GossipInterval time.Duration
+	// TCPTimeout bounds a stream connection (joins, state exchanges).
+	TCPTimeout time.Duration
+}
+
+// LANTiming is the default for daemons on one LAN; docs/design/domain.md
+// explains the numbers (a dead node is declared dead within about a
+// second).
+func LANTiming() Timing {
+	return Timing{
+		ProbeInterval:  250 * time.Millisecond,
+		ProbeTimeout:   150 * time.Millisecond,
+		SuspicionMult:  2,
+		GossipInterval: 100 * time.Millisecond,
+		TCPTimeout:     2 * time.Second,
+	}
+}
+
+// Config configures a Membership.
+type Config struct {
+	Node     int32
+	Name     string
+	Inc      uint64
+	RaftAddr string
+	// Bind is the gossip address (host:port, UDP and TCP) unless
+	// Transport is set.
+	Bind string
+	// Join are other daemons' gossip addresses; Membership keeps trying
+	// them until one answers.
+	Join []string
+	// SecretKey encrypts and authenticates gossip (16, 24 or 32 bytes,
+	// from hagsctl domain init); nil: plain.
+	SecretKey []byte
+	// Keyring, when set, replaces SecretKey (key rotation).
+	Keyring *memberlist.Keyring
+	// Transport replaces memberlist's UDP/TCP transport (simulations).
+	Transport memberlist.NodeAwareTransport
+	// Timing; zero: LANTiming.
+	Timing Timing
+	Logger *slog.Logger
+	// LibLogger receives memberlist's own log lines; nil: discarded.
+	LibLogger *log.Logger
+	// OnChange is called with a node's record whenever its health or
+	// incarnation changes. Calls are sequential, in the order memberlist
+	// reported the changes, from Membership's own goroutine; it may call
+	// Membership's methods but should not block for long.
+	OnChange func(Member)
+}
+
+// Membership is this daemon's view of the domain's daemons. Its methods
+// are safe for concurrent use.
+type Membership struct {
+	cfg Config
+	log *slog.Logger
+	ml  *memberlist.Memberlist
+
+	leaving atomic.Bool
+
+	mu      sync.Mutex
+	table   map[int32]*Member
+	leavers map[int32]uint64 // nodes whose record said they were leaving, by incarnation
+	changes []Member
+	closed  bool
+	wake    chan struct{}
+	done    chan struct{}
+	wg      sync.WaitGroup
+}
+
+// New starts gossiping and joins the domain through cfg.Join (in the
+// background: a daemon that starts first waits for the others).
+func New(cfg Config) (*Membership, error) {
+	if cfg.Node <= 0 {
+		return nil, fmt.Errorf("membership: node number %d: want a positive number", cfg.Node)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Timing == (Timing{}) {
+		cfg.Timing = LANTiming()
+	}
+	m := &Membership{
+		cfg:   cfg,
+		log:   cfg.Logger.With("component", "membership"),
+		table:   make(map[int32]*Member),
+		leavers: make(map[int32]uint64),
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+	}
+	mc, err := m.memberlistConfig()
+	if err != nil {
+		return nil, err
+	}
+	ml, err := memberlist.Create(mc)
+	if err != nil {
+		return nil, fmt.Errorf("membership: start gossip on %s: %w", cfg.Bind, err)
+	}
+	m.ml = ml
+	m.wg.Add(2)
+	go m.notifyLoop()
+	go m.joinLoop()
+	return m, nil
+}
+
+func (m *Membership) memberlistConfig() (*memberlist.Config, error) {
+	cfg := m.cfg
+	mc := memberlist.DefaultLANConfig()
+	mc.Name = strconv.Itoa(int(cfg.Node))
+	t := cfg.Timing
+	mc.ProbeInterval, mc.ProbeTimeout, mc.SuspicionMult = t.ProbeInterval, t.ProbeTimeout, t.SuspicionMult
+	mc.GossipInterval, mc.TCPTimeout = t.GossipInterval, t.TCPTimeout
+	mc.Delegate = delegate{m}
+	mc.Events = events{m}
+	mc.Logger = cfg.LibLogger
+	if mc.Logger == nil {
+		mc.Logger = log.New(io.Discard, "", 0)
+	}
+	mc.SecretKey = cfg.SecretKey
+	mc.Keyring = cfg.Keyring
+	if cfg.Transport != nil {
+		mc.Transport = cfg.Transport
+	} else {
+		host, port, err := net.SplitHostPort(cfg.Bind)
+		if err != nil {
+			return nil, fmt.Errorf("membership: gossip address %q: %w", cfg.Bind, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("membership: gossip port %q: %w", port, err)
+		}
+		mc.BindAddr, mc.BindPort = host, p
+		mc.AdvertiseAddr, mc.AdvertisePort = host, p
+	}
+	return mc, nil
+}
+
+// joinLoop contacts the seeds until one answers (or none are given).
+func (m *Membership) joinLoop() {
+	defer m.wg.Done()
+	var seeds []string
+	for _, s := range m.cfg.Join {
+		if s != m.cfg.Bind {
+			seeds = append(seeds, s)
+		}
+	}
+	if len(seeds) == 0 {
+		return
+	}
+	retry := 50 * time.Millisecond
+	for {
+		n, err := m.ml.Join(seeds)
+		if n > 0 {
+			m.log.Info("joined the gossip", "contacted", n)
+			return
+		}
+		m.log.Debug("no gossip seed answered; retrying", "err", err, "in", retry)
+		t := time.NewTimer(retry)
+		select {
+		case <-t.C:
+		case <-m.done:
+			t.Stop()
+			return
+		}
+		retry = min(2*retry, 2*time.Second)
+	}
+}
+
+// record updates the table from a memberlist node (called with
+// memberlist's locks held: it must not call memberlist) and queues the
+// change for OnChange.
+func (m *Membership) record(n *memberlist.Node, h Health) {
+	var md meta
+	if err := msgpack.Unmarshal(n.Meta, &md); err != nil || md.Node <= 0 {
+		m.log.Warn("gossip member without a valid record ignored", "name", n.Name, "addr", n.Address())
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := m.table[md.Node]
+	if old != nil && md.Inc < old.Inc {
+		return // news of an earlier run of that daemon
+	}
+	if md.Leaving {
+		m.leavers[md.Node] = md.Inc
+	}
+	if h == HealthDead {
+		if inc, ok := m.leavers[md.Node]; ok && inc == md.Inc {
+			h = HealthLeft
+		}
+	}
+	mem := Member{Node: md.Node, Name: md.Name, Inc: md.Inc, RaftAddr: md.RaftAddr, Addr: n.Address(), Health: h, Since: time.Now()}
+	if old != nil && old.Health == h && old.Inc == md.Inc {
+		mem.Since = old.Since
+		*old = mem
+		return
+	}
+	m.table[md.Node] = &mem
+	if !m.closed {
+		m.changes = append(m.changes, mem)
+		select {
+		case m.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (m *Membership) notifyLoop() {
+	defer m.wg.Done()
+	for {
+		select {
+		case <-m.wake:
+		case <-m.done:
+			return
+		}
+		m.mu.Lock()
+		changes := m.changes
+		m.changes = nil
+		m.mu.Unlock()
+		for _, c := range changes {
+			m.log.Info("node health", "member", c.Node, "name", c.Name, "inc", c.Inc, "health", c.Health.String())
+			if m.cfg.OnChange != nil {
+				m.cfg.OnChange(c)
+			}
+		}
+	}
+}
+
+// Members returns every node heard of, by node number. memberlist does not
+// publish suspicion, so a suspect node is still alive here until it is
+// declared dead.
+func (m *Membership) Members() []Member {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Member, 0, len(m.table))
+	for _, mem := range m.table {
+		out = append(out, *mem)
+	}
+	slices.SortFunc(out, func(a, b Member) int { return cmp.Compare(a.Node, b.Node) })
+	return out
+}
+
+// Member returns the record of one node.
+func (m *Membership) Member(node int32) (Member, bool) {
+	for _, mem := range m.Members() {
+		if mem.Node == node {
+			return mem, true
+		}
+	}
+	return Member{}, false
+}
+
+// Alive reports whether node, in incarnation inc, is alive or suspect (not
+// yet declared dead).
+func (m *Membership) Alive(node int32, inc uint64) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	mem := m.table[node]
+	return mem != nil && mem.Inc == inc && !mem.Health.Gone()
+}
+
+// CountAlive returns how many of nodes are alive now (not declared dead
+// or gone); this daemon counts as alive.
+func (m *Membership) CountAlive(nodes []int32) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	count := 0
+	for _, n := range nodes {
+		if mem := m.table[n]; n == m.cfg.Node || mem != nil && mem.Health == HealthAlive {
+			count++
+		}
+	}
+	return count
+}
+
+// Leave tells the others this daemon is going (they see it left at once,
+// rather than dead after the timeouts), waiting at most timeout.
+func (m *Membership) Leave(timeout time.Duration) error {
+	// First say so in this daemon's record, so that the others can tell a
+	// departure from a death (memberlist's callbacks do not).
+	m.leaving.Store(true)
+	if err := m.ml.UpdateNode(timeout / 2); err != nil {
+		m.log.Debug("could not announce leaving in the record", "err", err)
+	}
+	if err := m.ml.Leave(timeout); err != nil {
+		return fmt.Errorf("membership: leave: %w", err)
+	}
+	return nil
+}
+
+// Close stops gossiping and returns after Membership's goroutines have
+// exited. memberlist's own probe goroutines may outlive it by up to one
+// probe timeout (they hold no resource of ours).
+func (m *Membership) Close() error {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return nil
+	}
+	m.closed = true
+	close(m.done)
+	m.mu.Unlock()
+	err := m.ml.Shutdown()
+	m.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("membership: shutdown: %w", err)
+	}
+	return nil
+}
+
+// delegate gossips this daemon's record.
+type delegate struct{ m *Membership }
+
+func (d delegate) NodeMeta(limit int) []byte {
+	b, err := msgpack.Marshal(&meta{Node: d.m.cfg.Node, Name: d.m.cfg.Name, Inc: d.m.cfg.Inc, RaftAddr: d.m.cfg.RaftAddr,
+		Leaving: d.m.leaving.Load()})
+	if err != nil || len(b) > limit {
+		d.m.log.Error("node record does not fit the gossip metadata", "limit", limit, "err", err)
+		return nil
+	}
+	return b
+}
+func (delegate) NotifyMsg([]byte)                           {}
+func (delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
+func (delegate) LocalState(join bool) []byte                { return nil }
+func (delegate) MergeRemoteState(buf []byte, join bool)     {}
+
+// events turns memberlist's callbacks into records.
+type events struct{ m *Membership }
+
+func (e events) NotifyJoin(n *memberlist.Node)   { e.m.record(n, HealthAlive) }
+func (e events) NotifyUpdate(n *memberlist.Node) { e.m.record(n, HealthAlive) }
+func (e events) NotifyLeave(n *memberlist.Node) { e.m.record(n, HealthDead) }
