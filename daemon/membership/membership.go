@@ -168,12 +168,12 @@ func New(cfg Config) (*Membership, error) {
 		cfg.Timing = LANTiming()
 	}
 	m := &Membership{
-		cfg:   cfg,
-		log:   cfg.Logger.With("component", "membership"),
+		cfg:     cfg,
+		log:     cfg.Logger.With("component", "membership"),
 		table:   make(map[int32]*Member),
 		leavers: make(map[int32]uint64),
-		wake:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
 	}
 	mc, err := m.memberlistConfig()
 	if err != nil {
@@ -417,4 +417,4 @@ type events struct{ m *Membership }
 
 func (e events) NotifyJoin(n *memberlist.Node)   { e.m.record(n, HealthAlive) }
 func (e events) NotifyUpdate(n *memberlist.Node) { e.m.record(n, HealthAlive) }
-func (e events) NotifyLeave(n *memberlist.Node) { e.m.record(n, HealthDead) }
+func (e events) NotifyLeave(n *memberlist.Node)  { e.m.record(n, HealthDead) }
