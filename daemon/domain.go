@@ -21,6 +21,10 @@ const (
 	// is leaving; handoffTimeout bounds handing leadership over first.
 	leaveTimeout   = 500 * time.Millisecond
 	handoffTimeout = time.Second
+	// cutoffAloneFactor: a daemon that has heard from no leader for this
+	// many raft heartbeat timeouts is cut off even if the failure
+	// detector still sees a quorum of voters (asymmetric failures).
+	cutoffAloneFactor = 6
 )
 
 // startMembership starts the failure detector of a domain of several
@@ -71,12 +75,16 @@ func (n *Node) admitCheck(node int32, inc uint64) bool {
 	return m == nil || m.Alive(node, inc)
 }
 
-// watchDomain acts on the failure detector: on the leader, a node the log
-// has up and the detector has seen die is declared down.
+// watchDomain acts on the failure detector and raft. On the leader, a
+// node the log has up and the detector has seen die is declared down. On
+// every daemon, being cut off from the majority takes the daemon out of
+// service (cutOff).
 func (n *Node) watchDomain() error {
 	t := time.NewTicker(domainCheckEvery)
 	defer t.Stop()
 	var leaderSince time.Time
+	lastContact := time.Now()
+	quiet := n.agr.Timing().Heartbeat
 	for {
 		select {
 		case <-n.ctx.Done():
@@ -84,36 +92,83 @@ func (n *Node) watchDomain() error {
 		case <-t.C:
 		case <-n.domainWake:
 		}
+		now := time.Now()
+		if n.agr.InContact(quiet) {
+			lastContact = now
+		} else if n.state.Load() == stateUp && n.cutOff(now.Sub(lastContact), quiet) {
+			n.send(loopMsg{kind: loopCutOff})
+		}
 		if !n.agr.IsLeader() {
 			leaderSince = time.Time{}
 			continue
 		}
 		if leaderSince.IsZero() {
-			leaderSince = time.Now()
+			leaderSince = now
 		}
-		n.declareDead(time.Since(leaderSince) > unknownGrace)
+		n.declareDead(now.Sub(leaderSince) > unknownGrace)
 	}
 }
 
+// cutOff decides whether a daemon that has heard from no leader for
+// silent is cut off from the majority: the failure detector sees fewer
+// than a quorum of the voters alive (a leader's death alone leaves the
+// quorum, and an election follows), or the silence has lasted far longer
+// than any election.
+func (n *Node) cutOff(silent, quiet time.Duration) bool {
+	if silent < quiet {
+		return false
+	}
+	if silent >= cutoffAloneFactor*quiet {
+		return true
+	}
+	members, err := n.agr.Members()
+	if err != nil {
+		return false
+	}
+	var voters []int32
+	for _, m := range members {
+		if m.Voter {
+			voters = append(voters, m.Node)
+		}
+	}
+	return len(voters) > 0 && n.mem.Load().CountAlive(voters) < len(voters)/2+1
+}
+
 // declareDead asks the agreement to append the death of every node that
-// the log has up but that is gone: declared dead or left by the failure
-// detector, replaced by a newer incarnation, or (with unknownDead) never
-// heard of.
+// the log has up but that is gone. The failure detector's word is checked
+// against raft's: a node it calls dead is declared down only if this
+// leader cannot reach it either (a node back from a partition spreads old
+// news of others' deaths, which they refute a moment later). A node that
+// left, or was replaced by a newer incarnation, is down at once; a node
+// the leader has not reached for a long time is down whatever the detector
+// says; a node the detector never heard of is down (with unknownDead) once
+// the leader cannot reach it.
 func (n *Node) declareDead(unknownDead bool) {
 	m := n.mem.Load()
 	byNode := map[int32]membership.Member{}
 	for _, mem := range m.Members() {
 		byNode[mem.Node] = mem
 	}
+	inConfig := map[int32]bool{}
+	if members, err := n.agr.Members(); err == nil {
+		for _, mem := range members {
+			inConfig[mem.Node] = true
+		}
+	}
+	long := cutoffAloneFactor * n.agr.Timing().Heartbeat
 	for _, st := range n.agr.Nodes() {
 		if !st.Up || st.Node == n.cfg.Node {
 			continue
 		}
 		mem, known := byNode[st.Node]
+		since, failing := n.agr.Unreachable(st.Node)
+		unreachable := failing || !inConfig[st.Node]
 		switch {
-		case known && mem.Inc == st.Inc && mem.Health.Gone(),
+		case known && mem.Inc == st.Inc && mem.Health == membership.HealthLeft,
 			known && mem.Inc > st.Inc,
-			!known && unknownDead:
+			known && mem.Inc == st.Inc && mem.Health == membership.HealthDead && unreachable,
+			failing && time.Since(since) >= long,
+			!known && unknownDead && unreachable:
 			n.agr.NodeDown(st.Node, st.Inc)
 		}
 	}

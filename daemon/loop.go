@@ -21,6 +21,7 @@ const (
 	loopDisconnect                     // sess ended: forget it, feed EventDisconnect unless it quit
 	loopEvent                          // feed ev (a request or a respond from sess)
 	loopQuery                          // answer query on sess
+	loopCutOff                         // this daemon is cut off from the domain's majority
 )
 
 // loopMsg is one input of the run loop.
@@ -91,6 +92,8 @@ func (n *Node) handle(m loopMsg) {
 		n.order(m.ev)
 	case loopQuery:
 		n.answer(m.sess, &m.query)
+	case loopCutOff:
+		n.outOfDomain("cut off from the majority of the domain")
 	}
 }
 

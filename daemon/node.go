@@ -286,6 +286,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		acfg.Stream, acfg.Transport, acfg.Timing = c.Stream, c.Transport, c.Timing
 		acfg.AdmitCheck = n.admitCheck
 		acfg.OnLeadership = func(bool) { n.wakeDomain() }
+		acfg.OnPeers = n.wakeDomain
 	}
 	agr, err := agreement.New(acfg)
 	if err != nil {

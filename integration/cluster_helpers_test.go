@@ -22,6 +22,7 @@ type multi struct {
 	t       *testing.T
 	dir     string
 	args    [][]string // each node's hagsd arguments, for restarts
+	bins    []string   // each node's hagsd (or a wrapper); empty: the built hagsd
 	daemons []*harness.Daemon
 	sockets []string
 	clients map[string]*harness.Client
@@ -68,23 +69,33 @@ func startMulti(t *testing.T, n int, extra ...string) *multi {
 	for i := range n {
 		m.waitAdmitted(i, 0)
 	}
-	t.Cleanup(func() {
+	m.cleanup()
+	return m
+}
+
+// cleanup stops the clients and daemons when the test ends, checking that
+// each daemon exits cleanly.
+func (m *multi) cleanup() {
+	m.t.Cleanup(func() {
 		for _, cl := range m.clients {
 			cl.Kill()
 		}
 		for i, d := range m.daemons {
 			if d != nil {
-				require.NoError(t, d.Stop(wait), "hagsd %d exits 0 on SIGTERM", i+1)
+				require.NoError(m.t, d.Stop(wait), "hagsd %d exits 0 on SIGTERM", i+1)
 			}
 		}
 	})
-	return m
 }
 
 // start starts node i's daemon (again).
 func (m *multi) start(i int) {
 	m.t.Helper()
-	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), m.sockets[i], logTo(m.t, fmt.Sprintf("hagsd%d", i+1)), m.args[i]...)
+	path := filepath.Join(bin, "hagsd")
+	if i < len(m.bins) {
+		path = m.bins[i]
+	}
+	d, err := harness.StartDaemon(path, m.sockets[i], logTo(m.t, fmt.Sprintf("hagsd%d", i+1)), m.args[i]...)
 	require.NoError(m.t, err, "hagsd %d starts", i+1)
 	m.daemons[i] = d
 }

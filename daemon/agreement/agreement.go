@@ -41,8 +41,11 @@ type Timing struct {
 	Commit time.Duration
 	// Apply bounds one append on the leader.
 	Apply time.Duration
-	// Dial bounds connecting to another daemon, and raft's network I/O.
+	// Dial bounds connecting to another daemon (and forwarding I/O).
 	Dial time.Duration
+	// IO bounds each raft network exchange, heartbeats included: a
+	// follower cut off is seen unreachable by the leader within it.
+	IO time.Duration
 }
 
 // LANTiming is the default for a domain of several daemons on a LAN;
@@ -55,6 +58,7 @@ func LANTiming() Timing {
 		Commit:      5 * time.Millisecond,
 		Apply:       5 * time.Second,
 		Dial:        2 * time.Second,
+		IO:          time.Second,
 	}
 }
 
@@ -68,6 +72,7 @@ func LocalTiming() Timing {
 		Commit:      5 * time.Millisecond,
 		Apply:       5 * time.Second,
 		Dial:        time.Second,
+		IO:          time.Second,
 	}
 }
 
@@ -113,6 +118,9 @@ type Config struct {
 	// OnLeadership is called (never concurrently, never from raft's own
 	// goroutines) when this daemon gains or loses leadership. nil: none.
 	OnLeadership func(leader bool)
+	// OnPeers is called (from the Agreement's own goroutine) when the
+	// leader finds a peer unreachable or reachable again. nil: none.
+	OnPeers func()
 }
 
 // Agreement is this daemon's place in the domain's replicated log: the
@@ -138,6 +146,9 @@ type Agreement struct {
 	lastStamp int64
 
 	deadlineWake chan struct{}
+	observed     chan raft.Observation
+	peerMu       sync.Mutex
+	unreachable  map[raft.ServerID]time.Time // leader: peers whose heartbeats fail, since when
 	downMu       sync.Mutex
 	downWanted   map[int32]uint64 // node → incarnation (0: whatever is up)
 	downWake     chan struct{}
@@ -183,6 +194,8 @@ func New(cfg Config) (*Agreement, error) {
 		deadlineWake: make(chan struct{}, 1),
 		downWanted:   make(map[int32]uint64),
 		downWake:     make(chan struct{}, 1),
+		observed:     make(chan raft.Observation, 64),
+		unreachable:  make(map[raft.ServerID]time.Time),
 	}
 	if cfg.DataDir != "" {
 		st, err := OpenStore(filepath.Join(cfg.DataDir, "raft.db"))
@@ -216,6 +229,18 @@ func New(cfg Config) (*Agreement, error) {
 	}
 	a.g.Go(func() error { return a.fwd.run(a.ctx) })
 	a.g.Go(func() error { return a.lead(a.ctx) })
+	obs := raft.NewObserver(a.observed, false, func(o *raft.Observation) bool {
+		switch o.Data.(type) {
+		case raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation, raft.LeaderObservation:
+			return true
+		}
+		return false
+	})
+	a.raft.RegisterObserver(obs)
+	a.g.Go(func() error {
+		defer a.raft.DeregisterObserver(obs)
+		return a.watchPeers(a.ctx)
+	})
 	return a, nil
 }
 
@@ -228,6 +253,7 @@ func (a *Agreement) start(single bool) error {
 	rc.LeaderLeaseTimeout = cfg.Timing.LeaderLease
 	rc.CommitTimeout = cfg.Timing.Commit
 	rc.ShutdownOnRemove = false // a replaced voter stays on as a follower
+	rc.MaxAppendEntries = 32     // keeps one exchange well within Timing.IO
 	rc.Logger = newHCLogger("raft", a.log)
 	rc.SnapshotInterval = time.Hour
 	rc.SnapshotThreshold = math.MaxUint64
@@ -278,7 +304,7 @@ func (a *Agreement) start(single bool) error {
 			a.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 				Stream:  raftLayer{a.mux},
 				MaxPool: 3,
-				Timeout: cfg.Timing.Dial,
+				Timeout: cfg.Timing.IO,
 				Logger:  newHCLogger("raft-net", a.log),
 			})
 		}
@@ -421,6 +447,42 @@ func (a *Agreement) appendDowns() {
 	}
 }
 
+// watchPeers keeps, on the leader, the set of peers raft cannot reach
+// (their heartbeats fail), from raft's observations.
+func (a *Agreement) watchPeers(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case o := <-a.observed:
+			a.peerMu.Lock()
+			switch d := o.Data.(type) {
+			case raft.FailedHeartbeatObservation:
+				if _, ok := a.unreachable[d.PeerID]; !ok {
+					a.unreachable[d.PeerID] = a.cfg.Now()
+				}
+			case raft.ResumedHeartbeatObservation:
+				delete(a.unreachable, d.PeerID)
+			case raft.LeaderObservation:
+				clear(a.unreachable)
+			}
+			a.peerMu.Unlock()
+			if a.cfg.OnPeers != nil {
+				a.cfg.OnPeers()
+			}
+		}
+	}
+}
+
+// Unreachable reports, on the leader, whether raft's heartbeats to node
+// fail, and since when.
+func (a *Agreement) Unreachable(node int32) (time.Time, bool) {
+	a.peerMu.Lock()
+	defer a.peerMu.Unlock()
+	since, ok := a.unreachable[ServerID(node)]
+	return since, ok
+}
+
 // View runs fn with the engine locked against the FSM, for reads.
 func (a *Agreement) View(fn func()) { a.fsm.View(fn) }
 
@@ -479,6 +541,9 @@ func (a *Agreement) InContact(d time.Duration) bool {
 	}
 	return false
 }
+
+// Timing is the timing in force (Config.Timing with defaults applied).
+func (a *Agreement) Timing() Timing { return a.cfg.Timing }
 
 // Incarnation is this daemon's incarnation (Config.Incarnation, or the one
 // New chose).

@@ -184,9 +184,10 @@ func New(cfg Config) (*Membership, error) {
 		return nil, fmt.Errorf("membership: start gossip on %s: %w", cfg.Bind, err)
 	}
 	m.ml = ml
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go m.notifyLoop()
 	go m.joinLoop()
+	go m.reconnectLoop()
 	return m, nil
 }
 
@@ -250,6 +251,38 @@ func (m *Membership) joinLoop() {
 			return
 		}
 		retry = min(2*retry, 2*time.Second)
+	}
+}
+
+// reconnectEvery is how often Membership tries to reach the nodes it
+// holds dead: memberlist stops probing a dead node, so after a partition
+// heals the two sides would not find each other again on their own.
+const reconnectEvery = time.Second
+
+func (m *Membership) reconnectLoop() {
+	defer m.wg.Done()
+	t := time.NewTicker(reconnectEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-m.done:
+			return
+		}
+		var addrs []string
+		m.mu.Lock()
+		for _, mem := range m.table {
+			if mem.Health == HealthDead && mem.Node != m.cfg.Node {
+				addrs = append(addrs, mem.Addr)
+			}
+		}
+		m.mu.Unlock()
+		if len(addrs) == 0 {
+			continue
+		}
+		if n, _ := m.ml.Join(addrs); n > 0 {
+			m.log.Info("reached nodes held dead", "reached", n)
+		}
 	}
 }
 
