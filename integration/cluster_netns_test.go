@@ -68,7 +68,9 @@ func newNetns(t *testing.T, count int) *netns {
 func (n *netns) addr(i int) string { return fmt.Sprintf("198.18.%d.%d", n.subnet, i+1) }
 
 // cut takes node i off the network by downing its link at the switch.
-func (n *netns) cut(i int) { n.ip("-n", n.prefix+"-sw", "link", "set", fmt.Sprintf("v%d", i+1), "down") }
+func (n *netns) cut(i int) {
+	n.ip("-n", n.prefix+"-sw", "link", "set", fmt.Sprintf("v%d", i+1), "down")
+}
 
 // heal puts node i back on the network.
 func (n *netns) heal(i int) { n.ip("-n", n.prefix+"-sw", "link", "set", fmt.Sprintf("v%d", i+1), "up") }

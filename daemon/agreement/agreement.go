@@ -253,7 +253,7 @@ func (a *Agreement) start(single bool) error {
 	rc.LeaderLeaseTimeout = cfg.Timing.LeaderLease
 	rc.CommitTimeout = cfg.Timing.Commit
 	rc.ShutdownOnRemove = false // a replaced voter stays on as a follower
-	rc.MaxAppendEntries = 32     // keeps one exchange well within Timing.IO
+	rc.MaxAppendEntries = 32    // keeps one exchange well within Timing.IO
 	rc.Logger = newHCLogger("raft", a.log)
 	rc.SnapshotInterval = time.Hour
 	rc.SnapshotThreshold = math.MaxUint64
