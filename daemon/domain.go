@@ -19,8 +19,11 @@ const (
 	unknownGrace = 3 * time.Second
 	// leaveTimeout bounds telling the others, on Close, that this daemon
 	// is leaving; handoffTimeout bounds handing leadership over first.
-	leaveTimeout   = 500 * time.Millisecond
-	handoffTimeout = time.Second
+	// DefaultReplaceAfter is how long a voter must have been gone before
+	// the leader puts a healthy follower in its place.
+	DefaultReplaceAfter = 10 * time.Second
+	leaveTimeout        = 500 * time.Millisecond
+	handoffTimeout      = time.Second
 	// cutoffAloneFactor: a daemon that has heard from no leader for this
 	// many raft heartbeat timeouts is cut off even if the failure
 	// detector still sees a quorum of voters (asymmetric failures).
@@ -106,7 +109,84 @@ func (n *Node) watchDomain() error {
 			leaderSince = now
 		}
 		n.declareDead(now.Sub(leaderSince) > unknownGrace)
+		n.arrangeVoters()
 	}
+}
+
+// arrangeVoters, on the leader, keeps raft's configuration in step with the
+// domain: every daemon the failure detector sees alive replicates the log
+// (a follower is added as a non-voter); a voter that has been gone for
+// Cluster.ReplaceAfter is replaced by a healthy follower that the log has
+// admitted, so that the domain keeps its number of voters; and a follower
+// that has been gone as long is removed. One change at a time, each
+// waited for.
+func (n *Node) arrangeVoters() {
+	members, err := n.agr.Members()
+	if err != nil {
+		return
+	}
+	m := n.mem.Load()
+	byNode := map[int32]membership.Member{}
+	for _, mem := range m.Members() {
+		byNode[mem.Node] = mem
+	}
+	inConfig := map[int32]agreement.Member{}
+	for _, c := range members {
+		inConfig[c.Node] = c
+	}
+	// Every live daemon replicates the log.
+	for _, mem := range byNode {
+		if _, ok := inConfig[mem.Node]; !ok && mem.Health == membership.HealthAlive && mem.RaftAddr != "" {
+			n.configChange("follower added", mem.Node, n.agr.AddFollower(mem.Node, mem.RaftAddr))
+			return
+		}
+	}
+	replaceAfter := n.cfg.Cluster.ReplaceAfter
+	if replaceAfter <= 0 {
+		replaceAfter = DefaultReplaceAfter
+	}
+	gone := func(node int32) bool {
+		if node == n.cfg.Node {
+			return false
+		}
+		mem, ok := byNode[node]
+		st, admitted := n.agr.NodeState(node)
+		// A voter never heard of (not started yet) is waited for.
+		return ok && mem.Health.Gone() && time.Since(mem.Since) >= replaceAfter && (!admitted || !st.Up)
+	}
+	for _, c := range members {
+		if !gone(c.Node) {
+			continue
+		}
+		if !c.Voter {
+			n.configChange("gone follower removed", c.Node, n.agr.RemoveServer(c.Node))
+			return
+		}
+		// The healthiest replacement: a follower alive and admitted.
+		for _, f := range members {
+			mem := byNode[f.Node]
+			st, _ := n.agr.NodeState(f.Node)
+			if f.Voter || mem.Health != membership.HealthAlive || !st.Up {
+				continue
+			}
+			if err := n.agr.AddVoter(f.Node, f.Addr); err != nil {
+				n.configChange("follower promoted", f.Node, err)
+				return
+			}
+			n.log.Info("follower promoted to voter in place of a gone voter", "promoted", f.Node, "gone", c.Node)
+			n.configChange("gone voter removed", c.Node, n.agr.RemoveServer(c.Node))
+			return
+		}
+	}
+}
+
+// configChange logs the outcome of a change to raft's configuration.
+func (n *Node) configChange(what string, node int32, err error) {
+	if err != nil {
+		n.log.Warn("raft configuration not changed", "change", what, "member", node, "err", err)
+		return
+	}
+	n.log.Info("raft configuration changed", "change", what, "member", node)
 }
 
 // cutOff decides whether a daemon that has heard from no leader for

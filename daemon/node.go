@@ -149,6 +149,10 @@ type Cluster struct {
 	GossipTransport memberlist.NodeAwareTransport
 	// GossipTiming; zero: membership.LANTiming.
 	GossipTiming membership.Timing
+	// ReplaceAfter is how long a voter must have been gone (dead or left,
+	// and down in the log) before the leader promotes a healthy follower
+	// in its place; zero: DefaultReplaceAfter.
+	ReplaceAfter time.Duration
 }
 
 // engine is what the Node needs of protocol.Engine; tests substitute a fake.

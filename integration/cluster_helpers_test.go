@@ -49,16 +49,27 @@ func freePorts(t *testing.T, n int) []int {
 // each is admitted to the domain. extra arguments go to every daemon.
 func startMulti(t *testing.T, n int, extra ...string) *multi {
 	t.Helper()
+	return startDomain(t, n, n, extra...)
+}
+
+// startDomain starts n daemons on loopback, the first nvoters of them the
+// domain's voters and the others followers, and waits until each is
+// admitted to the domain. extra arguments go to every daemon.
+func startDomain(t *testing.T, n, nvoters int, extra ...string) *multi {
+	t.Helper()
 	m := &multi{t: t, dir: socketDir(t), clients: map[string]*harness.Client{}}
 	ports := freePorts(t, 2*n)
 	var voters, gossip []string
 	for i := range n {
-		voters = append(voters, fmt.Sprintf("%d=127.0.0.1:%d", i+1, ports[2*i]))
+		if i < nvoters {
+			voters = append(voters, fmt.Sprintf("%d=127.0.0.1:%d", i+1, ports[2*i]))
+		}
 		gossip = append(gossip, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]))
 	}
 	for i := range n {
 		args := []string{"--domain", "multi", "--node", fmt.Sprint(i + 1),
 			"--voters", strings.Join(voters, ","),
+			"--addr", fmt.Sprintf("127.0.0.1:%d", ports[2*i]),
 			"--gossip", gossip[i], "--join", strings.Join(gossip, ","),
 			"--data-dir", filepath.Join(m.dir, fmt.Sprintf("data%d", i+1))}
 		m.args = append(m.args, append(args, extra...))

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/openhags/hags/daemon"
 	"github.com/openhags/hags/daemon/agreement"
@@ -29,6 +30,7 @@ type clusterOptions struct {
 	gossip  string // host:port
 	join    string // host:port,...
 	pkiDir  string
+	replace time.Duration
 }
 
 func (c *clusterOptions) register(fs *flag.FlagSet) {
@@ -38,6 +40,7 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dataDir, "data-dir", "", "where raft's term, vote and log are kept (default /var/lib/hags/<domain>)")
 	fs.StringVar(&c.gossip, "gossip", "", "this node's failure-detector address, host:port, UDP and TCP (default: --addr's port + 1)")
 	fs.StringVar(&c.join, "join", "", "other nodes' failure-detector addresses, host:port,... (default: each voter's port + 1)")
+	fs.DurationVar(&c.replace, "replace-after", daemon.DefaultReplaceAfter, "how long a voter must be gone before a healthy follower takes its place")
 	fs.StringVar(&c.pkiDir, "pki-dir", "", "the domain's keys (hagsctl domain init): mutual TLS between daemons and the gossip key")
 }
 
@@ -209,7 +212,11 @@ func (o *options) clusterConfig() (*daemon.Cluster, error) {
 			join = append(join, g)
 		}
 	}
-	return &daemon.Cluster{Name: name, Addr: addr, Voters: voters, DataDir: dir, Gossip: gossip, Join: join}, nil
+	if c.replace <= 0 {
+		return nil, fmt.Errorf("--replace-after %v: want a positive duration", c.replace)
+	}
+	return &daemon.Cluster{Name: name, Addr: addr, Voters: voters, DataDir: dir, Gossip: gossip, Join: join,
+		ReplaceAfter: c.replace}, nil
 }
 
 // secure loads the domain's keys from --pki-dir, when given: the node's

@@ -517,6 +517,25 @@ func (a *Agreement) Members() ([]Member, error) {
 	return out, nil
 }
 
+// AddFollower adds node, at its raft address addr, to the configuration as
+// a non-voter (it replicates the log without voting), and waits for the
+// change to commit. Only the leader can.
+func (a *Agreement) AddFollower(node int32, addr string) error {
+	return a.raft.AddNonvoter(ServerID(node), raft.ServerAddress(addr), 0, a.cfg.Timing.Apply).Error()
+}
+
+// AddVoter makes node a voter (adding it if needed) and waits for the
+// change to commit. Only the leader can.
+func (a *Agreement) AddVoter(node int32, addr string) error {
+	return a.raft.AddVoter(ServerID(node), raft.ServerAddress(addr), 0, a.cfg.Timing.Apply).Error()
+}
+
+// RemoveServer removes node from the configuration and waits for the
+// change to commit. Only the leader can.
+func (a *Agreement) RemoveServer(node int32) error {
+	return a.raft.RemoveServer(ServerID(node), 0, a.cfg.Timing.Apply).Error()
+}
+
 // Leader returns the leader's node number, if one is known.
 func (a *Agreement) Leader() (int32, bool) {
 	_, id := a.raft.LeaderWithID()
