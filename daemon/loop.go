@@ -250,6 +250,15 @@ func (n *Node) answer(s *session, q *wire.AdminQuery) {
 	}
 }
 
+// Admitted reports whether this daemon is in the domain now: admitted, and
+// not cut off or declared down since. It is safe to call from any
+// goroutine.
+func (n *Node) Admitted() bool { return n.state.Load() == stateUp }
+
+// Status describes this daemon and the domain's nodes as it sees them
+// (what hagsctl status shows). It is safe to call from any goroutine.
+func (n *Node) Status() *wire.Status { return n.status() }
+
 func (n *Node) status() *wire.Status {
 	st := &wire.Status{
 		Domain:      n.cfg.Domain,

@@ -133,6 +133,9 @@ type Cluster struct {
 	Stream raft.StreamLayer
 	// Transport replaces raft's network transport (simulations).
 	Transport raft.Transport
+	// Store replaces DataDir with raft state kept by the caller
+	// (simulations keep it across a simulated restart).
+	Store agreement.Storage
 	// Timing of raft; zero: agreement.LANTiming.
 	Timing agreement.Timing
 
@@ -286,7 +289,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 			cancel()
 			return nil, errors.New("daemon: a domain of several nodes needs its voters")
 		}
-		acfg.Voters, acfg.Addr, acfg.DataDir = c.Voters, c.Addr, c.DataDir
+		acfg.Voters, acfg.Addr, acfg.DataDir, acfg.Store = c.Voters, c.Addr, c.DataDir, c.Store
 		acfg.Stream, acfg.Transport, acfg.Timing = c.Stream, c.Transport, c.Timing
 		acfg.AdmitCheck = n.admitCheck
 		acfg.OnLeadership = func(bool) { n.wakeDomain() }

@@ -110,6 +110,9 @@ type Config struct {
 	// simulations, because a voter must never forget its term, vote or
 	// log.
 	DataDir string
+	// Store, when set, replaces DataDir: raft's log, term and vote
+	// (simulations keep an in-memory one across a simulated restart).
+	Store Storage
 	// Timing: zero means LANTiming, or LocalTiming for a one-node domain.
 	Timing Timing
 	// AdmitCheck, on the leader, says whether a node's admission may be
@@ -121,6 +124,12 @@ type Config struct {
 	// OnPeers is called (from the Agreement's own goroutine) when the
 	// leader finds a peer unreachable or reachable again. nil: none.
 	OnPeers func()
+}
+
+// Storage is raft's log, term and vote in one place.
+type Storage interface {
+	raft.LogStore
+	raft.StableStore
 }
 
 // Agreement is this daemon's place in the domain's replicated log: the
@@ -271,7 +280,10 @@ func (a *Agreement) start(single bool) error {
 	var logs raft.LogStore
 	var stable raft.StableStore
 	var snaps raft.SnapshotStore
-	if a.store != nil {
+	if cfg.Store != nil {
+		logs, stable = cfg.Store, cfg.Store
+		snaps = raft.NewDiscardSnapshotStore()
+	} else if a.store != nil {
 		logs, stable = a.store, a.store
 		// Never written (the FSM refuses to snapshot), but raft wants one.
 		snaps = raft.NewDiscardSnapshotStore()
@@ -617,6 +629,9 @@ func (a *Agreement) Close() error {
 
 // release closes the transport and the listener.
 func (a *Agreement) release() {
+	if nt, ok := a.trans.(*raft.NetworkTransport); ok {
+		nt.CloseStreams() // the pooled connections to the others
+	}
 	if c, ok := a.trans.(raft.WithClose); ok {
 		c.Close()
 	}

@@ -53,7 +53,7 @@ type mux struct {
 	once    sync.Once
 	wg      sync.WaitGroup
 	mu      sync.Mutex
-	conns   map[net.Conn]struct{} // forwarding connections being served
+	conns   map[net.Conn]struct{} // accepted connections, closed with the mux
 }
 
 func newMux(base raft.StreamLayer, log *slog.Logger, forward func(net.Conn)) *mux {
@@ -103,32 +103,35 @@ func (m *mux) route(c net.Conn) {
 		return
 	}
 	c.SetReadDeadline(time.Time{})
+	if b[0] != streamRaft && b[0] != streamForward {
+		m.log.Warn("connection of unknown kind refused", "remote", c.RemoteAddr(), "byte", b[0])
+		c.Close()
+		return
+	}
+	m.mu.Lock()
+	select {
+	case <-m.done:
+		m.mu.Unlock()
+		c.Close()
+		return
+	default:
+	}
+	m.conns[c] = struct{}{}
+	m.mu.Unlock()
 	switch b[0] {
 	case streamRaft:
+		// raft serves it from now on; the mux only closes it at the end.
 		select {
 		case m.raftCh <- c:
 		case <-m.done:
 			c.Close()
 		}
 	case streamForward:
-		m.mu.Lock()
-		select {
-		case <-m.done:
-			m.mu.Unlock()
-			c.Close()
-			return
-		default:
-		}
-		m.conns[c] = struct{}{}
-		m.mu.Unlock()
 		m.forward(c)
 		c.Close()
 		m.mu.Lock()
 		delete(m.conns, c)
 		m.mu.Unlock()
-	default:
-		m.log.Warn("connection of unknown kind refused", "remote", c.RemoteAddr(), "byte", b[0])
-		c.Close()
 	}
 }
 
@@ -147,8 +150,9 @@ func (m *mux) dial(addr raft.ServerAddress, kind byte, timeout time.Duration) (n
 	return c, nil
 }
 
-// close stops accepting, closes the forwarding connections being served
-// and waits for the routing goroutines.
+// close stops accepting, closes every accepted connection (raft's
+// included: its transport does not close what it accepted) and waits for
+// the routing goroutines.
 func (m *mux) close() {
 	m.once.Do(func() {
 		m.mu.Lock()
