@@ -1,0 +1,468 @@
+package main
+
+// The C library is tested from outside, as C programs use it: the tests
+// build libha_gs.so exactly as the Makefile does, compile C programs
+// (capi/testdata, examples/c) against include/ha_gs.h and the library, and
+// run them as subprocesses against a real hagsd. The library is never
+// loaded into this test binary: a process holds one Go runtime.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhags/hags/gsapi"
+	"github.com/openhags/hags/internal/harness"
+	"github.com/openhags/hags/internal/wire"
+)
+
+// wait bounds every wait on a real process; it is generous because it is
+// reached only when something is broken.
+const wait = 20 * time.Second
+
+var (
+	root string // the repository
+	dir  string // hagsd, gsclient, the library and the compiled C programs
+)
+
+func TestMain(m *testing.M) {
+	code, err := setup(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "capi tests:", err)
+		code = 1
+	}
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+func setup(m *testing.M) (int, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return 1, err
+	}
+	root = filepath.Dir(wd)
+	if dir, err = os.MkdirTemp("", "hags-capi-"); err != nil {
+		return 1, err
+	}
+	// Programs in one case drop to nobody; they must still reach the
+	// daemon's socket (the library is loaded by then).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return 1, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if err := harness.Build(ctx, dir, "./cmd/hagsd", "./examples/go/gsclient"); err != nil {
+		return 1, err
+	}
+	if err := buildLibrary(ctx); err != nil {
+		return 1, err
+	}
+	for _, p := range []struct{ src, out string }{
+		{"capi/testdata/cases.c", "cases"},
+		{"capi/testdata/cgsclient.c", "cgsclient"},
+	} {
+		if out, err := compile(ctx, "gcc", []string{"-std=c99"}, p.src, p.out); err != nil {
+			return 1, fmt.Errorf("%w\n%s", err, out)
+		}
+	}
+	return m.Run(), nil
+}
+
+// buildLibrary builds libha_gs.so.1.0.0 and its links into dir, with the
+// Makefile's flags.
+func buildLibrary(ctx context.Context) error {
+	so := filepath.Join(dir, "libha_gs.so.1.0.0")
+	ld := "-extldflags '-Wl,--version-script=" + filepath.Join(root, "capi", "libha_gs.map") + " -Wl,-soname,libha_gs.so.1'"
+	cmd := exec.CommandContext(ctx, "go", "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
+		"-ldflags", ld, "-o", so, "./capi")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("building libha_gs.so: %w\n%s", err, out)
+	}
+	for link, target := range map[string]string{
+		"libha_gs.so.1": "libha_gs.so.1.0.0", "libha_gs.so": "libha_gs.so.1", "libha_gs_r.so": "libha_gs.so.1",
+	} {
+		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// compile builds one C (or C++) program against include/ and the library,
+// with warnings as errors and the library's directory as its run path.
+func compile(ctx context.Context, cc string, flags []string, src, out string, libs ...string) ([]byte, error) {
+	if len(libs) == 0 {
+		libs = []string{"-lha_gs"}
+	}
+	args := append([]string{}, flags...)
+	args = append(args, "-Wall", "-Wextra", "-Werror", "-I", filepath.Join(root, "include"),
+		"-o", filepath.Join(dir, out), filepath.Join(root, src), "-L", dir)
+	args = append(args, libs...)
+	args = append(args, "-lpthread", "-Wl,-rpath,"+dir)
+	cmd := exec.CommandContext(ctx, cc, args...)
+	return cmd.CombinedOutput()
+}
+
+// daemon starts a hagsd on a socket every user can reach and stops it at
+// cleanup, requiring a clean exit.
+func daemon(t *testing.T, args ...string) *harness.Daemon {
+	t.Helper()
+	sdir, err := os.MkdirTemp("", "hags-capi-sock-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(sdir, 0o755))
+	t.Cleanup(func() { os.RemoveAll(sdir) })
+	d, err := harness.StartDaemon(filepath.Join(dir, "hagsd"), filepath.Join(sdir, "hagsd.sock"), nil, args...)
+	require.NoError(t, err, "hagsd starts")
+	t.Cleanup(func() { assert.NoError(t, d.Stop(wait), "hagsd exits 0 on SIGTERM") })
+	return d
+}
+
+func TestRCTableIsTotal(t *testing.T) {
+	for _, code := range wire.AllCodes() {
+		v, ok := rcTable[code]
+		require.True(t, ok, "the rc table maps %s", code)
+		assert.Equal(t, int(code), int(v), "%s has the same value in ha_gs.h and internal/wire", code)
+		assert.Equal(t, int(code), int(rcOf(gsapi.ErrorFor(code))), "gsapi's %s error maps to its code", code)
+	}
+	assert.Len(t, rcTable, len(wire.AllCodes()), "the table has no code that wire lacks")
+	assert.Equal(t, int(wire.NotOK), int(rcOf(fmt.Errorf("foreign"))), "an error that is not gsapi's is HA_GS_NOT_OK")
+}
+
+// headerFunctions returns the functions include/ha_gs.h declares.
+func headerFunctions(t *testing.T) []string {
+	src, err := os.ReadFile(filepath.Join(root, "include", "ha_gs.h"))
+	require.NoError(t, err)
+	var out []string
+	for _, m := range regexp.MustCompile(`(?m)^(?:ha_gs_rc_t|void)\s+(ha_gs_\w+)\(`).FindAllStringSubmatch(string(src), -1) {
+		out = append(out, m[1])
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestExportedSymbolsAreTheHeaderAndTheVersionScript(t *testing.T) {
+	out, err := exec.Command("nm", "-D", "--defined-only", filepath.Join(dir, "libha_gs.so.1.0.0")).CombinedOutput()
+	require.NoError(t, err, "nm runs: %s", out)
+	var exported []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		require.Len(t, f, 3, "nm line %q has address, type and name", line)
+		name := f[2]
+		if f[1] == "A" && name == "HA_GS_1.0" {
+			continue // the version node itself
+		}
+		exported = append(exported, strings.TrimSuffix(name, "@@HA_GS_1.0"))
+	}
+	sort.Strings(exported)
+
+	script, err := os.ReadFile(filepath.Join(root, "capi", "libha_gs.map"))
+	require.NoError(t, err)
+	var global []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+(ha_gs_\w+);`).FindAllStringSubmatch(string(script), -1) {
+		global = append(global, m[1])
+	}
+	sort.Strings(global)
+
+	header := headerFunctions(t)
+	require.Len(t, header, 16, "the header declares the sixteen GSAPI functions")
+	assert.Equal(t, header, global, "the version script exports exactly the header's functions")
+	assert.Equal(t, header, exported, "the library exports exactly the header's functions, nothing of Go or cgo")
+}
+
+func TestSonameAndLinks(t *testing.T) {
+	out, err := exec.Command("readelf", "-d", filepath.Join(dir, "libha_gs.so.1.0.0")).CombinedOutput()
+	require.NoError(t, err, "readelf runs: %s", out)
+	assert.Contains(t, string(out), "Library soname: [libha_gs.so.1]", "the soname is libha_gs.so.1")
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	// A program linked with -lha_gs_r (the thread-safe name) needs the same
+	// library, by its soname.
+	cout, err := compile(ctx, "gcc", []string{"-std=c99"}, "capi/testdata/cgsclient.c", "cgsclient_r", "-lha_gs_r")
+	require.NoError(t, err, "a program links with -lha_gs_r: %s", cout)
+	for _, prog := range []string{"cgsclient", "cgsclient_r"} {
+		out, err := exec.Command("readelf", "-d", filepath.Join(dir, prog)).CombinedOutput()
+		require.NoError(t, err)
+		assert.Contains(t, string(out), "Shared library: [libha_gs.so.1]", "%s needs libha_gs.so.1", prog)
+	}
+}
+
+// headerErrors reads, from each function's comment in include/ha_gs.h, the
+// codes after "Returns:" and after "Async errors:", as case names
+// "FUNC/CODE" and "FUNC/async/CODE".
+func headerErrors(t *testing.T) []string {
+	src, err := os.ReadFile(filepath.Join(root, "include", "ha_gs.h"))
+	require.NoError(t, err)
+	block := regexp.MustCompile(`(?s)/\*\n \* (ha_gs_\w+) - (.*?)\*/\n`)
+	code := regexp.MustCompile(`^(?:Async errors:\s*)?(HA_GS_[A-Z_]+)\s+-`)
+	var out []string
+	for _, m := range block.FindAllStringSubmatch(string(src), -1) {
+		fn, mode := m[1], ""
+		for _, line := range strings.Split(m[2], "\n") {
+			l := strings.Trim(line, " *")
+			switch {
+			case strings.HasPrefix(l, "Returns:"):
+				mode = ""
+				continue
+			case strings.HasPrefix(l, "Async errors:"):
+				mode = "async/"
+			}
+			if c := code.FindStringSubmatch(l); c != nil {
+				out = append(out, fn+"/"+mode+c[1])
+			}
+		}
+	}
+	require.Greater(t, len(out), 100, "the header lists the errors of every function")
+	return out
+}
+
+// untestable lists the codes in the header that no test can provoke, and
+// why; every other code has its C case.
+var untestable = map[string]string{
+	"ha_gs_join/HA_GS_NO_MEMORY":       "the library allocates nothing that can fail for a join (cgo's malloc aborts rather than fail)",
+	"ha_gs_subscribe/HA_GS_NO_MEMORY":  "as for ha_gs_join",
+	"ha_gs_join/async/HA_GS_NO_MEMORY": "needs 2048 providers in a group or 65536 groups; the engine's tests cover the limits",
+	"ha_gs_vote/async/HA_GS_NOT_A_MEMBER": "a membership ends only with a protocol whose outcome reaches the library " +
+		"before any vote that could follow it, so the library always answers first (synchronously)",
+}
+
+func caseNames(t *testing.T) []string {
+	out, err := exec.Command(filepath.Join(dir, "cases"), "--list").Output()
+	require.NoError(t, err, "cases --list runs")
+	return strings.Fields(string(out))
+}
+
+func TestEveryHeaderErrorHasACase(t *testing.T) {
+	have := map[string]bool{}
+	for _, c := range caseNames(t) {
+		have[c] = true
+	}
+	for _, e := range headerErrors(t) {
+		if why, ok := untestable[e]; ok {
+			assert.False(t, have[e], "%s has a case; take it off the untestable list (%s)", e, why)
+			continue
+		}
+		assert.True(t, have[e], "include/ha_gs.h lists %s; capi/testdata/cases.c needs a case for it", e)
+	}
+}
+
+// runCase runs one C case against socket and returns its output.
+func runCase(t *testing.T, name, socket string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(dir, "cases"), name)
+	cmd.Env = append(os.Environ(), "HA_GS_SOCKET="+socket)
+	cmd.Env = append(cmd.Env, "HA_DOMAIN_NAME=")
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "case %s passes; it said:\n%s", name, out)
+	require.Contains(t, string(out), "PASS", "case %s reports PASS", name)
+	return string(out)
+}
+
+func TestCases(t *testing.T) {
+	d := daemon(t)
+	ffdc := regexp.MustCompile(`(?m)^ffdc=(\S+)$`)
+	for _, name := range caseNames(t) {
+		if name == "ha_gs_init/HA_GS_NO_MEMORY" {
+			continue // TestInitWhenTheDaemonIsFull
+		}
+		t.Run(name, func(t *testing.T) {
+			out := runCase(t, name, d.Socket)
+			if m := ffdc.FindStringSubmatch(out); m != nil {
+				_, _, err := d.Log.WaitFor(regexp.MustCompile(`ffdc_id=`+regexp.QuoteMeta(m[1])+`\b`), 0, wait)
+				assert.NoError(t, err, "the daemon logged the failure under the FFDC id %s the client got", m[1])
+			}
+			if strings.HasPrefix(name, "behaviour/sigpipe-handler") {
+				assert.Regexp(t, `sigpipes=[1-9]`, out, "the host's SIGPIPE handler saw the broken pipe")
+			}
+		})
+	}
+}
+
+func TestInitWhenTheDaemonIsFull(t *testing.T) {
+	d := daemon(t)
+	clients := make([]*gsapi.Client, 0, wire.MaxClientsPerDaemon)
+	t.Cleanup(func() {
+		for _, c := range clients {
+			c.Close()
+		}
+	})
+	for range wire.MaxClientsPerDaemon {
+		c, err := gsapi.Dial(context.Background(), gsapi.WithSocket(d.Socket))
+		require.NoError(t, err, "the daemon admits up to %d clients", wire.MaxClientsPerDaemon)
+		clients = append(clients, c)
+	}
+	runCase(t, "ha_gs_init/HA_GS_NO_MEMORY", d.Socket)
+}
+
+func TestNoLeakOfTheLibrarysMemory(t *testing.T) {
+	vg, err := exec.LookPath("valgrind")
+	require.NoError(t, err, "valgrind is installed (apt-get install valgrind)")
+	d := daemon(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, vg, "--leak-check=full", "--show-leak-kinds=all", "--error-exitcode=0",
+		filepath.Join(dir, "cases"), "behaviour/every-notification")
+	cmd.Env = append(os.Environ(), "HA_GS_SOCKET="+d.Socket)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "the scenario runs under valgrind:\n%s", out)
+	report := string(out)
+	require.Contains(t, report, "PASS", "the scenario passes under valgrind:\n%s", report)
+
+	num := func(re string) int {
+		m := regexp.MustCompile(re).FindStringSubmatch(report)
+		require.NotNil(t, m, "valgrind's report has %q:\n%s", re, report)
+		var n int
+		fmt.Sscan(strings.ReplaceAll(m[1], ",", ""), &n)
+		return n
+	}
+	allocs := num(`total heap usage: ([\d,]+) allocs`)
+	frees := num(`total heap usage: [\d,]+ allocs, ([\d,]+) frees`)
+	assert.Greater(t, allocs, 20, "the scenario allocated notification blocks in C memory")
+	assert.Contains(t, report, "definitely lost: 0 bytes in 0 blocks", "nothing is definitely lost")
+	assert.Contains(t, report, "indirectly lost: 0 bytes in 0 blocks", "nothing is indirectly lost")
+	// What is left at exit must be the threads' TLS blocks that glibc's
+	// pthread_create allocates for the Go runtime, nothing of ours.
+	for _, rec := range strings.Split(report, "in loss record")[1:] {
+		assert.Contains(t, rec, "pthread_create", "every block left at exit comes from pthread_create, this one not:\n%s", rec)
+	}
+	leftBlocks := num(`in use at exit: [\d,]+ bytes in ([\d,]+) blocks`)
+	threadBlocks := 0
+	for _, m := range regexp.MustCompile(`([\d,]+) bytes in ([\d,]+) blocks are (?:possibly lost|still reachable|definitely lost|indirectly lost) in loss record`).FindAllStringSubmatch(report, -1) {
+		var n int
+		fmt.Sscan(strings.ReplaceAll(m[2], ",", ""), &n)
+		threadBlocks += n
+	}
+	assert.Equal(t, leftBlocks, threadBlocks, "every block in use at exit is in a loss record")
+	assert.Equal(t, allocs-frees, leftBlocks, "every allocation but the threads' was freed")
+}
+
+// notes returns the notification lines a client printed since mark,
+// without the tokens, which are all that differs between clients.
+func notes(cl *harness.Client, mark int) []string {
+	kinds := regexp.MustCompile(`^(NPHASE|APPROVED|REJECTED|ANNOUNCEMENT|SUBSCRIPTION|DELAYED_ERROR) `)
+	tok := regexp.MustCompile(` tok=\d+`)
+	var out []string
+	for _, l := range cl.Out.All()[mark:] {
+		if kinds.MatchString(l) {
+			out = append(out, tok.ReplaceAllString(l, ""))
+		}
+	}
+	return out
+}
+
+func TestCClientSeesWhatTheGoClientSees(t *testing.T) {
+	d := daemon(t, "--domain", "capi")
+	script := filepath.Join(t.TempDir(), "deactivate.sh")
+	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755))
+	require.NoError(t, os.Chmod(filepath.Dir(script), 0o755))
+
+	start := func(bin, name string, args ...string) *harness.Client {
+		cl, err := harness.StartClient(filepath.Join(dir, bin), name, d.Socket, func(l string) { t.Logf("%s| %s", name, l) }, args...)
+		require.NoError(t, err, "%s starts", name)
+		t.Cleanup(cl.Kill)
+		return cl
+	}
+	goc := start("gsclient", "go")
+	cc := start("cgsclient", "c")
+	send := func(cl *harness.Client, cmd string) {
+		t.Helper()
+		require.NoError(t, cl.Send("%s", cmd), "%s takes %q", cl.Name, cmd)
+	}
+	// do sends cmd to cl and waits until every client in want printed a
+	// line matching pattern after this point.
+	do := func(cl *harness.Client, cmd, pattern string, want ...*harness.Client) {
+		t.Helper()
+		marks := make([]int, len(want))
+		for i, w := range want {
+			marks[i] = w.Mark()
+		}
+		send(cl, cmd)
+		for i, w := range want {
+			_, _, err := w.Expect(pattern, marks[i], wait)
+			require.NoError(t, err, "after %q", cmd)
+		}
+	}
+	both := []*harness.Client{goc, cc}
+
+	do(goc, "autovote approve", `^autovote`, goc)
+	do(cc, "autovote approve", `^autovote`, cc)
+	do(goc, "join same 1 phases=n limit=5", `^APPROVED .*proto=JOIN`, goc)
+	do(cc, "join same 2 phases=n limit=5", `^APPROVED .*proto=JOIN .*members=1@1,2@1`, both...)
+	goTok := tokenOf(t, goc, "same")
+	cTok := tokenOf(t, cc, "same")
+
+	gm, cm := goc.Mark(), cc.Mark()
+	do(goc, "subscribe same", `^SUBSCRIPTION`, goc)
+	do(cc, "subscribe same", `^SUBSCRIPTION`, cc)
+	do(goc, fmt.Sprintf("state %s v1 phases=n", goTok), `^SUBSCRIPTION .*state="v1"`, both...)
+	do(cc, fmt.Sprintf("msg %s hello phases=n", cTok), `^APPROVED .*proto=PROVIDER_MESSAGE`, both...)
+	do(goc, fmt.Sprintf("state %s one", goTok), `^SUBSCRIPTION .*state="one"`, both...)
+
+	// Votes that carry a state value and a message into a second phase.
+	do(goc, "autovote none", `^autovote`, goc)
+	do(cc, "autovote none", `^autovote`, cc)
+	do(goc, fmt.Sprintf("state %s v2 phases=n", goTok), `^NPHASE .*phase=1`, both...)
+	send(cc, fmt.Sprintf("vote %s continue state=v3 msg=m3", cTok))
+	do(goc, fmt.Sprintf("vote %s approve", goTok), `^NPHASE .*phase=2 .*pstate="v3" msg="m3"`, both...)
+	send(cc, fmt.Sprintf("vote %s approve", cTok))
+	do(goc, fmt.Sprintf("vote %s approve default=reject", goTok), `^APPROVED .*proto=STATE_VALUE_CHANGE .*phase=2`, both...)
+
+	// A rejection, then a tardy phase.
+	do(cc, fmt.Sprintf("state %s bad phases=n", cTok), `^NPHASE`, both...)
+	send(goc, fmt.Sprintf("vote %s reject", goTok))
+	do(cc, fmt.Sprintf("vote %s approve", cTok), `^REJECTED .*EXPLICIT_REJECT`, both...)
+	do(goc, fmt.Sprintf("msg %s slow phases=n limit=1", goTok), `^REJECTED .*TIME_LIMIT_EXCEEDED`, both...)
+
+	// A third provider with a deactivate script, expelled with it.
+	do(goc, "autovote approve", `^autovote`, goc)
+	do(cc, "autovote approve", `^autovote`, cc)
+	third := start("gsclient", "third", "-deactivate-script", script)
+	do(third, "join same 3 phases=n limit=5", `^APPROVED .*proto=JOIN .*members=1@1,2@1,3@1`, goc, cc, third)
+	do(cc, fmt.Sprintf("expel %s 3@1 phases=n limit=5 dphase=1 flag=bye", cTok),
+		`^APPROVED .*proto=EXPEL .*deactivate=OK`, both...)
+
+	do(goc, "subscribe nosuch", `^DELAYED_ERROR`, goc)
+	do(cc, "subscribe nosuch", `^DELAYED_ERROR`, cc)
+	do(goc, fmt.Sprintf("leave %s code=7", goTok), `^APPROVED .*proto=LEAVE .*leave=LEFT:7`, both...)
+	do(goc, "subscribe "+gsapi.HostMembershipGroup+" joins", `^SUBSCRIPTION .*group=HostMembership`, goc)
+	do(cc, "subscribe "+gsapi.HostMembershipGroup+" joins", `^SUBSCRIPTION .*group=HostMembership`, cc)
+
+	goNotes, cNotes := notes(goc, gm), notes(cc, cm)
+	require.Greater(t, len(goNotes), 20, "the Go client saw the scenario")
+	assert.Equal(t, goNotes, cNotes, "the C client reports every notification field as the Go client does")
+
+	// The C client's view of the session.
+	do(cc, "node", `^node 1$`, cc)
+	do(cc, "adapter 127.0.0.1", `^adapter node=1 if=lo$`, cc)
+	do(cc, "ffdc", `^ffdc hags-`, cc)
+	line, _, err := cc.Expect(`^ffdc `, 0, wait)
+	require.NoError(t, err)
+	id := strings.TrimPrefix(line, "ffdc ")
+	_, _, err = d.Log.WaitFor(regexp.MustCompile(`ffdc_id=`+regexp.QuoteMeta(id)+`\b`), 0, wait)
+	assert.NoError(t, err, "the FFDC id names the daemon's log line of the last delayed error")
+}
+
+// tokenOf returns the token cl printed for group.
+func tokenOf(t *testing.T, cl *harness.Client, group string) string {
+	t.Helper()
+	line, _, err := cl.Expect(`^token \d+ `+regexp.QuoteMeta(group)+`$`, 0, wait)
+	require.NoError(t, err)
+	return strings.Fields(line)[1]
+}
