@@ -7,6 +7,7 @@ package main
 // loaded into this test binary: a process holds one Go runtime.
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -465,4 +466,133 @@ func tokenOf(t *testing.T, cl *harness.Client, group string) string {
 	line, _, err := cl.Expect(`^token \d+ `+regexp.QuoteMeta(group)+`$`, 0, wait)
 	require.NoError(t, err)
 	return strings.Fields(line)[1]
+}
+
+// examples are the C programs of examples/c; each is compiled as C99 and as
+// C++ with every warning an error.
+var examples = []string{"nphase_provider", "expel", "subscriber", "threaded"}
+
+func TestExamplesCompileAsCAndCxx(t *testing.T) { compileExamples(t) }
+
+func compileExamples(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, ex := range examples {
+		src := filepath.Join("examples", "c", ex+".c")
+		out, err := compile(ctx, "gcc", []string{"-std=c99", "-pedantic"}, src, ex)
+		require.NoError(t, err, "%s compiles as C99 with -Wall -Wextra -Werror:\n%s", src, out)
+		out, err = compile(ctx, "g++", []string{"-std=c++11", "-x", "c++"}, src, ex+"_cxx")
+		require.NoError(t, err, "%s compiles as C++11 with -Wall -Wextra -Werror:\n%s", src, out)
+	}
+}
+
+// runExample runs a compiled example to its end and returns its output.
+func runExample(t *testing.T, socket, prog string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(dir, prog), args...)
+	cmd.Env = append(os.Environ(), "HA_GS_SOCKET="+socket)
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s %v exits 0; it said:\n%s", prog, args, out)
+	return string(out)
+}
+
+func TestExamplesRun(t *testing.T) {
+	compileExamples(t)
+	d := daemon(t)
+
+	t.Run("nphase_provider", func(t *testing.T) {
+		out := runExample(t, d.Socket, "nphase_provider", "np", "1")
+		assert.Contains(t, out, `n-phase: protocol=5 phase=1 members=1@1 proposed="initial-state"`, "phase 1 proposes the first value")
+		assert.Contains(t, out, `n-phase: protocol=5 phase=2 members=1@1 proposed="refined-state"`, "the CONTINUE vote's value reaches phase 2")
+		assert.Contains(t, out, `approved: protocol=5 phases=2 members=1@1 state="refined-state"`, "two phases ran and the refined value won")
+		assert.Contains(t, out, "done", "the provider left and quit")
+	})
+
+	t.Run("threaded (C++ build)", func(t *testing.T) {
+		out := runExample(t, d.Socket, "threaded_cxx", "th", "5")
+		for i := 1; i <= 5; i++ {
+			assert.Contains(t, out, fmt.Sprintf(`approved state "value-%d"`, i), "change %d is approved", i)
+		}
+		assert.Contains(t, out, "done", "the blocking dispatcher returned HA_GS_NO_INIT after ha_gs_quit, callbacks on its thread")
+	})
+
+	t.Run("expel", func(t *testing.T) {
+		sdir := t.TempDir()
+		require.NoError(t, os.Chmod(sdir, 0o755))
+		record := filepath.Join(sdir, "ran")
+		script := filepath.Join(sdir, "deactivate.sh")
+		require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho \"$@\" > "+record+"\nexit 0\n"), 0o755))
+		victim := exec.Command(filepath.Join(dir, "expel"), "victim", "ex", "2", script)
+		victim.Env = append(os.Environ(), "HA_GS_SOCKET="+d.Socket)
+		var vout strings.Builder
+		victim.Stdout, victim.Stderr = &vout, &vout
+		require.NoError(t, victim.Start())
+		t.Cleanup(func() { _ = victim.Process.Kill() })
+		out := runExample(t, d.Socket, "expel", "expeller", "ex", "1", "bye-now")
+		assert.Contains(t, out, "phase: provider 2@1 deactivate script ok", "the voters see the script's result in phase 1")
+		assert.Contains(t, out, "approved: provider 2@1 deactivate script ok", "and in the approval")
+		done := make(chan error, 1)
+		go func() { done <- victim.Wait() }()
+		select {
+		case err := <-done:
+			require.NoError(t, err, "the victim exits 0 once expelled:\n%s", vout.String())
+		case <-time.After(wait):
+			t.Fatalf("the victim did not end after its expulsion:\n%s", vout.String())
+		}
+		assert.Contains(t, vout.String(), "expelled", "the victim received the approved expel")
+		ran, err := os.ReadFile(record)
+		require.NoError(t, err, "the deactivate script ran")
+		assert.Regexp(t, `^ex 2 1 \d+ expel bye-now$`, strings.TrimSpace(string(ran)),
+			"the script got group, instance, node, pid, reason and the flag")
+	})
+
+	t.Run("subscriber (select loop)", func(t *testing.T) {
+		owner, err := harness.StartClient(filepath.Join(dir, "gsclient"), "owner", d.Socket, func(l string) { t.Logf("owner| %s", l) })
+		require.NoError(t, err)
+		t.Cleanup(owner.Kill)
+		require.NoError(t, owner.Send("join watched 1"))
+		_, _, err = owner.Expect(`^APPROVED .*proto=JOIN`, 0, wait)
+		require.NoError(t, err, "the owner creates the group")
+
+		ctx, cancel := context.WithTimeout(context.Background(), wait)
+		defer cancel()
+		sub := exec.CommandContext(ctx, filepath.Join(dir, "subscriber_cxx"), "watched")
+		sub.Env = append(os.Environ(), "HA_GS_SOCKET="+d.Socket)
+		stdin, err := sub.StdinPipe() // kept open: end of input would stop it
+		require.NoError(t, err)
+		defer stdin.Close()
+		stdout, err := sub.StdoutPipe()
+		require.NoError(t, err)
+		require.NoError(t, sub.Start())
+		lines := make(chan string, 64)
+		go func() {
+			sc := bufio.NewScanner(stdout)
+			for sc.Scan() {
+				lines <- sc.Text()
+			}
+			close(lines)
+		}()
+		next := func(what string) string {
+			t.Helper()
+			select {
+			case l, ok := <-lines:
+				require.True(t, ok, "the subscriber printed %s", what)
+				return l
+			case <-time.After(wait):
+				t.Fatalf("the subscriber did not print %s", what)
+				return ""
+			}
+		}
+		assert.Equal(t, "subscribed to watched", next("its subscription"))
+		assert.Equal(t, `subscription: state="" joined=1@1 members=1@1`, next("the group as it is"))
+		require.NoError(t, owner.Send("state 1 hello"))
+		assert.Equal(t, `subscription: state="hello" members=1@1`, next("the new state value"))
+		require.NoError(t, owner.Send("leave 1"))
+		assert.Equal(t, `subscription: left=1@1 members=-`, next("the last provider's leave"))
+		assert.Contains(t, next("the dissolution"), "dissolved", "the last leave dissolves the group")
+		require.NoError(t, sub.Wait(), "the subscriber exits 0 when the group dissolves")
+	})
 }
