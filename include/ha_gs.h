@@ -46,7 +46,10 @@
  *   given to ha_gs_init ("Async errors:"). Before ha_gs_init and after
  *   ha_gs_quit every other function returns HA_GS_NO_INIT. In a child
  *   forked after ha_gs_init every function returns HA_GS_FORKED_CHILD
- *   without touching the parent's connection. HA_GS_NOT_OK means the connection to the daemon
+ *   without touching the parent's connection; so does a child forked
+ *   after the library was loaded, even before ha_gs_init, because the
+ *   library's runtime does not survive fork(): such a child must exec, or
+ *   the program must fork before loading the library. HA_GS_NOT_OK means the connection to the daemon
  *   is lost: every membership and subscription is gone, and the client may
  *   call ha_gs_init again.
  */

@@ -1495,6 +1495,20 @@ static int attributes_async_invalid_source_group(void)
     return expect_delayed(ptok, HA_GS_INVALID_SOURCE_GROUP, HA_GS_GROUP_ATTRIBUTE_CHANGE);
 }
 
+static int attributes_async_invalid_group(void)
+{
+    ha_gs_proposal_info_t info;
+    ha_gs_group_attributes_t a;
+    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+        return 1;
+    make_attrs(&a, (char *)HA_GS_HOST_MEMBERSHIP_GROUP, HA_GS_1_PHASE);
+    memset(&info, 0, sizeof info);
+    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
+    info.gs_change_attributes_request.gs_group_attributes = &a;
+    EXPECT_RC(ha_gs_change_attributes(ptok, &info), HA_GS_OK);
+    return expect_delayed(ptok, HA_GS_INVALID_GROUP, HA_GS_GROUP_ATTRIBUTE_CHANGE);
+}
+
 /* ha_gs_vote */
 
 /* An n-phase state change that awaits ptok's vote. */
@@ -2338,6 +2352,7 @@ static const struct tcase cases[] = {
     {"ha_gs_change_attributes/HA_GS_FORKED_CHILD", attributes_forked},
     {"ha_gs_change_attributes/async/HA_GS_BAD_GROUP_ATTRIBUTES", attributes_async_bad_group_attributes},
     {"ha_gs_change_attributes/async/HA_GS_INVALID_SOURCE_GROUP", attributes_async_invalid_source_group},
+    {"ha_gs_change_attributes/async/HA_GS_INVALID_GROUP", attributes_async_invalid_group},
     {"ha_gs_change_attributes/async/HA_GS_COLLIDE", attributes_async_collide},
     {"ha_gs_change_attributes/async/HA_GS_NOT_A_MEMBER", attributes_async_not_a_member},
 
