@@ -596,3 +596,60 @@ func TestExamplesRun(t *testing.T) {
 		require.NoError(t, sub.Wait(), "the subscriber exits 0 when the group dissolves")
 	})
 }
+
+func TestMakeInstall(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatalf("make is needed: %v", err)
+	}
+	dest := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "make", "-s", "-C", root, "install", "DESTDIR="+dest, "PREFIX=/usr")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "make install runs:\n%s", out)
+
+	usr := filepath.Join(dest, "usr")
+	for _, f := range []string{"bin/hagsd", "bin/hagsctl", "include/ha_gs.h", "lib/libha_gs.so.1.0.0",
+		"lib/libha_gs.a", "lib/pkgconfig/libha_gs.pc"} {
+		assert.FileExists(t, filepath.Join(usr, f), "make install writes %s", f)
+	}
+	for link, target := range map[string]string{"libha_gs.so.1": "libha_gs.so.1.0.0", "libha_gs.so": "libha_gs.so.1", "libha_gs_r.so": "libha_gs.so.1"} {
+		got, err := os.Readlink(filepath.Join(usr, "lib", link))
+		require.NoError(t, err, "%s is a link", link)
+		assert.Equal(t, target, got, "%s points at %s", link, target)
+	}
+	pc, err := os.ReadFile(filepath.Join(usr, "lib", "pkgconfig", "libha_gs.pc"))
+	require.NoError(t, err)
+	assert.Contains(t, string(pc), "prefix=/usr\n", "the pkg-config file names the install prefix")
+
+	// A program built from the installed files with pkg-config, against the
+	// shared library and, statically, against libha_gs.a.
+	pkg := exec.CommandContext(ctx, "pkg-config", "--cflags", "--libs", "libha_gs")
+	pkg.Env = append(os.Environ(), "PKG_CONFIG_PATH="+filepath.Join(usr, "lib", "pkgconfig"), "PKG_CONFIG_SYSROOT_DIR="+dest)
+	flags, err := pkg.Output()
+	require.NoError(t, err, "pkg-config finds libha_gs")
+	assert.Contains(t, string(flags), "-lha_gs", "pkg-config gives the library")
+	src := filepath.Join(root, "capi", "testdata", "cgsclient.c")
+	shared := filepath.Join(t.TempDir(), "shared")
+	args := append([]string{"-std=c99", "-Wall", "-Wextra", "-Werror", "-o", shared, src}, strings.Fields(string(flags))...)
+	args = append(args, "-Wl,-rpath,"+filepath.Join(usr, "lib"))
+	out, err = exec.CommandContext(ctx, "gcc", args...).CombinedOutput()
+	require.NoError(t, err, "a program builds with pkg-config's flags:\n%s", out)
+	static := filepath.Join(t.TempDir(), "static")
+	out, err = exec.CommandContext(ctx, "gcc", "-std=c99", "-Wall", "-Wextra", "-Werror", "-I", filepath.Join(usr, "include"),
+		"-o", static, src, filepath.Join(usr, "lib", "libha_gs.a"), "-lpthread").CombinedOutput()
+	require.NoError(t, err, "a program links libha_gs.a statically:\n%s", out)
+	ldd, err := exec.Command("readelf", "-d", static).CombinedOutput()
+	require.NoError(t, err)
+	assert.NotContains(t, string(ldd), "libha_gs.so", "the static program needs no libha_gs.so")
+
+	d := daemon(t)
+	for _, prog := range []string{shared, static} {
+		c := exec.CommandContext(ctx, prog)
+		c.Env = append(os.Environ(), "HA_GS_SOCKET="+d.Socket)
+		c.Stdin = strings.NewReader("node\nquit\n")
+		out, err := c.CombinedOutput()
+		require.NoError(t, err, "%s runs:\n%s", prog, out)
+		assert.Equal(t, "ready node=1\nnode 1\nbye\n", string(out), "%s talks to the daemon", prog)
+	}
+}
