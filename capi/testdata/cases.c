@@ -2252,6 +2252,42 @@ static int behaviour_every_notification(void)
     return 0;
 }
 
+/* The daemon checks a ping-responsiveness client through its callback,
+ * which runs inside ha_gs_dispatch with the block given to ha_gs_init. */
+static volatile int pings, bad_ping;
+
+static ha_gs_callback_rc_t on_ping(const ha_gs_responsiveness_notification_t *n)
+{
+    if (n->gs_notification_type != HA_GS_RESPONSIVENESS_NOTIFICATION ||
+        n->gs_responsiveness_information.gs_responsiveness_type != HA_GS_PING_RESPONSIVENESS ||
+        n->gs_responsiveness_information.gs_responsiveness_interval != 1)
+        bad_ping = 1;
+    pings++;
+    return HA_GS_CALLBACK_OK;
+}
+
+static int behaviour_responsiveness(void)
+{
+    ha_gs_responsiveness_t r;
+    long deadline = now_ms() + WAIT_MS;
+    memset(&r, 0, sizeof r);
+    r.gs_responsiveness_type = HA_GS_PING_RESPONSIVENESS;
+    r.gs_responsiveness_interval = 1;
+    r.gs_responsiveness_response_time_limit = 2;
+    EXPECT_RC(ha_gs_init(&gs_fd, HA_GS_SOCKET_NO_SIGNAL, &r, NULL, on_ping, on_error, NULL), HA_GS_OK);
+    while (pings < 2 && now_ms() < deadline) {
+        struct pollfd p;
+        p.fd = gs_fd;
+        p.events = POLLIN;
+        p.revents = 0;
+        poll(&p, 1, 200);
+        EXPECT_RC(ha_gs_dispatch(HA_GS_NON_BLOCKING), HA_GS_OK);
+    }
+    CHECK(pings >= 2);
+    CHECK(!bad_ping);
+    return 0;
+}
+
 /* ---- the table ------------------------------------------------------------ */
 
 struct tcase {
@@ -2418,6 +2454,7 @@ static const struct tcase cases[] = {
     {"behaviour/blocking-dispatch", behaviour_blocking_dispatch},
     {"behaviour/fork-before-init", behaviour_fork_before_init},
     {"behaviour/every-notification", behaviour_every_notification},
+    {"behaviour/responsiveness", behaviour_responsiveness},
 };
 
 int main(int argc, char **argv)
