@@ -144,17 +144,18 @@ func (cl *Client) Lost() error {
 	return cl.lost
 }
 
-// Wait waits (in fake time) until cond holds of the notifications so far,
-// or the connection ends, or budget passes; it reports whether cond held.
+// Wait waits (in fake time) until cond holds of the notifications so far
+// (a copy, passed without any lock held), or the connection ends, or
+// budget passes; it reports whether cond held.
 func (cl *Client) Wait(budget time.Duration, cond func([]wire.Notification) bool) bool {
 	deadline := time.NewTimer(budget)
 	defer deadline.Stop()
 	for {
 		cl.mu.Lock()
-		ok := cond(cl.notes)
+		notes := append([]wire.Notification(nil), cl.notes...)
 		lost, changed := cl.lost, cl.changed
 		cl.mu.Unlock()
-		if ok {
+		if cond(notes) {
 			return true
 		}
 		if lost != nil {
