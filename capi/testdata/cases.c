@@ -1593,7 +1593,7 @@ static int vote_async_not_expected(void)
      * back, so the library still thinks the vote due; the vote reaches the
      * daemon after the phase ended. */
     ha_gs_proposal_info_t info = state_info(HA_GS_N_PHASE, &sv_hello);
-    struct timespec pause = {1, 600 * 1000 * 1000};
+    struct timespec pause = {2, 500 * 1000 * 1000};
     make_attrs(&attrs_a, group_a, HA_GS_N_PHASE);
     if (start_proxy() != 0 || init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
         return 1;
