@@ -91,6 +91,7 @@ func TestImportBoundaries(t *testing.T) {
 			forbid: []string{"net", "os/exec", "github.com/hashicorp/raft", "github.com/hashicorp/memberlist", "os/signal"}},
 		{pkg: "gsapi", forbid: []string{module + "/daemon", module + "/capi", "os/signal", "C"}},
 		{pkg: "daemon", forbid: []string{module + "/gsapi", module + "/capi"}},
+		{pkg: "capi", forbid: []string{module + "/daemon", "os/signal", "os/exec"}},
 	}
 	for _, f := range goFiles(t) {
 		for _, r := range rules {
@@ -128,6 +129,11 @@ func TestForbiddenCalls(t *testing.T) {
 			for _, call := range []string{"os.Exit(", "log.Fatal", "signal.Notify("} {
 				assert.NotContains(t, f.src, call, "%s: only cmd/ and examples/ may call %s", f.path, call)
 			}
+		}
+		if under(f.pkgDir, "capi") {
+			// The program's environment changes after the library loads
+			// (setenv before ha_gs_init); only C getenv sees it.
+			assert.NotContains(t, f.src, "os.Getenv(", "%s: capi reads the environment with C getenv, never os.Getenv", f.path)
 		}
 		if under(f.pkgDir, "daemon/protocol") {
 			for _, call := range []string{"time.Now(", "time.After(", "time.Sleep(", "time.NewTimer(", "go func"} {
