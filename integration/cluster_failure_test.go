@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,6 +29,9 @@ func joinAll(t *testing.T, m *multi, group string, names ...string) {
 func TestClusterDaemonKilledIsNodeDeath(t *testing.T) {
 	m := startMulti(t, 3)
 	joinAll(t, m, "g", "p1", "p2", "p3")
+	w := m.watch(0)
+	require.Eventually(t, func() bool { return strings.Contains(w.String(), "node 3 (node3) health alive") }, wait,
+		10*time.Millisecond, "hagsctl watch shows node 3 alive first")
 	start := time.Now()
 	lines := act(t, func() { m.kill(2) },
 		`^APPROVED .*proto=FAILURE_LEAVE`, m.all("p1", "p2")...)
@@ -38,6 +42,9 @@ func TestClusterDaemonKilledIsNodeDeath(t *testing.T) {
 		assert.Contains(t, l, "members=1@1,1@2 ", "the group keeps the survivors")
 	}
 	t.Logf("node death reached the survivors in %v", took)
+	require.Eventually(t, func() bool { return strings.Contains(w.String(), "node 3 (node3) health alive -> dead") }, wait,
+		10*time.Millisecond, "hagsctl watch reports node 3's death live; it printed:\n%s", w.String())
+	assert.Contains(t, w.String(), "group g providers 3 -> 2", "hagsctl watch reports the failure leave")
 	act(t, func() { require.NoError(t, m.clients["p2"].Send("state 1 after")) },
 		`^APPROVED .*proto=STATE_VALUE_CHANGE .*state="after"`, m.all("p1", "p2")...)
 	// p3's process lost its daemon.

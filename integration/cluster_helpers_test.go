@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -179,4 +180,37 @@ func (m *multi) leader() int {
 	}
 	m.t.Fatal("no daemon reports a leader")
 	return -1
+}
+
+// output collects a process's standard output.
+type output struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
+}
+
+// watch runs "hagsctl watch" against node i until the test ends.
+func (m *multi) watch(i int) *output {
+	m.t.Helper()
+	out := &output{}
+	cmd := exec.Command(filepath.Join(bin, "hagsctl"), "--socket", m.sockets[i], "--interval", "50ms", "watch")
+	cmd.Stdout = out
+	cmd.Stderr = out
+	require.NoError(m.t, cmd.Start(), "hagsctl watch starts")
+	m.t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	return out
 }

@@ -19,6 +19,10 @@ func printText(w io.Writer, q wire.AdminQuery, rep *wire.AdminReply) error {
 	switch q.What {
 	case "status":
 		writeStatus(tw, rep.Status)
+	case "nodes":
+		if rep.Status != nil {
+			writeNodes(tw, rep.Status.Nodes)
+		}
 	case "groups":
 		writeGroups(tw, rep.Groups)
 	case "group":
@@ -39,8 +43,13 @@ func writeStatus(w io.Writer, s *wire.Status) {
 	fmt.Fprintf(w, "started\t%s\n", time.Unix(s.StartedUnix, 0).UTC().Format(time.RFC3339))
 	fmt.Fprintf(w, "clients\t%d\n", s.Clients)
 	fmt.Fprintf(w, "groups\t%d\n", s.Groups)
-	fmt.Fprintf(w, "\nNODE\tNAME\tADDRESS\tROLE\tHEALTH\n")
-	for _, n := range s.Nodes {
+	fmt.Fprintf(w, "\n")
+	writeNodes(w, s.Nodes)
+}
+
+func writeNodes(w io.Writer, nodes []wire.NodeStatus) {
+	fmt.Fprintf(w, "NODE\tNAME\tADDRESS\tROLE\tHEALTH\n")
+	for _, n := range nodes {
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\n", n.Node, dash(n.Name), dash(n.Address), n.Role, n.Health)
 	}
 }

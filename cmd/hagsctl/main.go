@@ -3,6 +3,8 @@
 // queued changes.
 //
 //	hagsctl [--socket PATH] [--json] status
+//	hagsctl [--socket PATH] [--json] nodes
+//	hagsctl [--socket PATH] [--interval D] watch
 //	hagsctl [--socket PATH] [--json] groups
 //	hagsctl [--socket PATH] [--json] group NAME
 //	hagsctl domain init|add-node --dir DIR ...
@@ -20,6 +22,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/openhags/hags/daemon"
@@ -34,6 +38,8 @@ func main() {
 const usage = `usage: hagsctl [--socket PATH] [--json] [--timeout D] COMMAND
 commands:
   status        the daemon, its domain and nodes
+  nodes         the domain's nodes: role (leader, voter, follower) and health
+  watch         follow changes of nodes and groups live, until interrupted
   groups        every group: providers, subscribers, running protocol
   group NAME    one group: attributes, state value, providers, subscribers, protocol, queue
   domain ...    create the domain's keys and certificates (hagsctl domain --help)
@@ -55,7 +61,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	socket := fs.String("socket", defaultSocket(), "the daemon's socket (default $HA_GS_SOCKET or the domain's)")
 	asJSON := fs.Bool("json", false, "print JSON instead of text")
-	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long")
+	timeout := fs.Duration("timeout", 10*time.Second, "give up after this long (watch: on each query)")
+	interval := fs.Duration("interval", 250*time.Millisecond, "watch: how often to look")
 	// Flags may come before or after the command and its argument.
 	var pos []string
 	for {
@@ -75,6 +82,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(pos) == 1 && (pos[0] == "status" || pos[0] == "groups"):
 		q.What = pos[0]
+	case len(pos) == 1 && pos[0] == "nodes":
+		q.What = "nodes" // answered from status
+	case len(pos) == 1 && pos[0] == "watch":
+		return runWatch(*socket, *interval, *timeout, stdout, stderr)
 	case len(pos) == 2 && pos[0] == "group":
 		q.What, q.Group = "group", pos[1]
 	default:
@@ -90,7 +101,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer conn.Close()
-	rep, err := conn.Query(ctx, q)
+	asked := q
+	if q.What == "nodes" {
+		asked.What = "status"
+	}
+	rep, err := conn.Query(ctx, asked)
 	if err != nil {
 		fmt.Fprintln(stderr, "hagsctl:", err)
 		return 1
@@ -112,6 +127,11 @@ func printJSON(w io.Writer, q wire.AdminQuery, rep *wire.AdminReply) error {
 	switch q.What {
 	case "status":
 		v = rep.Status
+	case "nodes":
+		v = []wire.NodeStatus{}
+		if rep.Status != nil && rep.Status.Nodes != nil {
+			v = rep.Status.Nodes
+		}
 	case "groups":
 		v = rep.Groups
 		if rep.Groups == nil {
@@ -134,4 +154,29 @@ func groupJSON(d *wire.GroupDetail) any {
 		*wire.GroupDetail
 		StateText string `json:"StateText"`
 	}{d, formatState(d.State)}
+}
+
+// runWatch runs "hagsctl watch" until SIGINT or SIGTERM (0) or until the
+// daemon's session ends (1).
+func runWatch(socket string, interval, timeout time.Duration, stdout, stderr io.Writer) int {
+	if interval <= 0 {
+		fmt.Fprintln(stderr, "hagsctl: --interval must be positive")
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	conn, err := ipc.DialAdmin(dctx, socket, "hagsctl")
+	cancel()
+	if err != nil {
+		fmt.Fprintln(stderr, "hagsctl:", err)
+		return 1
+	}
+	defer conn.Close()
+	go func() { <-ctx.Done(); conn.Close() }()
+	if err := watch(ctx, conn, interval, timeout, stdout); err != nil {
+		fmt.Fprintln(stderr, "hagsctl:", err)
+		return 1
+	}
+	return 0
 }
