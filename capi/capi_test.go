@@ -10,6 +10,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -652,4 +656,52 @@ func TestMakeInstall(t *testing.T) {
 		require.NoError(t, err, "%s runs:\n%s", prog, out)
 		assert.Equal(t, "ready node=1\nnode 1\nbye\n", string(out), "%s talks to the daemon", prog)
 	}
+}
+
+// TestEveryExportRecovers checks, in the source, that each //export
+// function's first statement defers a recover, so that no Go panic can
+// unwind into the host program.
+func TestEveryExportRecovers(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, parser.ParseComments)
+	require.NoError(t, err)
+	exports := 0
+	for _, p := range pkgs {
+		for _, f := range p.Files {
+			for _, d := range f.Decls {
+				fn, ok := d.(*ast.FuncDecl)
+				if !ok || fn.Doc == nil || !hasExport(fn.Doc) {
+					continue
+				}
+				exports++
+				require.NotEmpty(t, fn.Body.List, "%s has a body", fn.Name.Name)
+				def, ok := fn.Body.List[0].(*ast.DeferStmt)
+				require.True(t, ok, "%s starts with a deferred recover", fn.Name.Name)
+				if lit, isLit := def.Call.Fun.(*ast.FuncLit); isLit {
+					recovers := false
+					ast.Inspect(lit, func(n ast.Node) bool {
+						if c, ok := n.(*ast.CallExpr); ok {
+							if id, ok := c.Fun.(*ast.Ident); ok && id.Name == "recover" {
+								recovers = true
+							}
+						}
+						return true
+					})
+					assert.True(t, recovers, "%s's deferred func calls recover", fn.Name.Name)
+					continue
+				}
+				assert.Equal(t, "recoverRC", fmt.Sprint(def.Call.Fun), "%s defers recoverRC first", fn.Name.Name)
+			}
+		}
+	}
+	assert.Equal(t, 16, exports, "every public function has its export")
+}
+
+func hasExport(g *ast.CommentGroup) bool {
+	for _, c := range g.List {
+		if strings.HasPrefix(c.Text, "//export ") {
+			return true
+		}
+	}
+	return false
 }
