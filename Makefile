@@ -19,7 +19,7 @@ SONAME   := libha_gs.so.1
 # Only ha_gs_* is exported (version script), under the soname libha_gs.so.1.
 CAPI_LDFLAGS := -extldflags '-Wl,--version-script=$(CURDIR)/capi/libha_gs.map -Wl,-soname,$(SONAME)'
 
-.PHONY: help build lib install test race lint demo fuzz clean
+.PHONY: help build lib install test race lint demo demo-cluster fuzz clean
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,6 +67,9 @@ lint: ## gofmt, go vet, import boundaries, go.mod tidiness
 
 demo: build ## start a one-node hagsd and real client processes; show what each saw
 	$(BIN)/demo --bin $(BIN)
+
+demo-cluster: build ## three hagsd on loopback, a provider on each; kill one daemon, the others see the failure leave
+	$(GO) run ./examples/go/democluster --bin $(BIN)
 
 fuzz: ## time-boxed fuzzing of every Fuzz target (FUZZTIME each, default 30s)
 	@set -e; for pkg in $$($(GO) list ./...); do \

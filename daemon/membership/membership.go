@@ -97,8 +97,8 @@ type Timing struct {
 // second).
 func LANTiming() Timing {
 	return Timing{
-		ProbeInterval:  250 * time.Millisecond,
-		ProbeTimeout:   150 * time.Millisecond,
+		ProbeInterval:  200 * time.Millisecond,
+		ProbeTimeout:   100 * time.Millisecond,
 		SuspicionMult:  2,
 		GossipInterval: 100 * time.Millisecond,
 		TCPTimeout:     2 * time.Second,
