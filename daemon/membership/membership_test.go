@@ -31,15 +31,33 @@ func freeAddrs(t *testing.T, n int) []string {
 }
 
 // watcher collects OnChange calls.
-type watcher chan Member
+type watcher struct {
+	ch   chan Member
+	seen []Member
+}
 
-func (w watcher) waitFor(t *testing.T, node int32, h Health) Member {
+// waitFor returns the first record of node with health h reported since
+// the start, waiting for it if need be.
+func (w *watcher) waitFor(t *testing.T, node int32, h Health) Member {
 	t.Helper()
+	return w.waitForInc(t, node, h, 0)
+}
+
+// waitForInc is waitFor for incarnation inc (0: any).
+func (w *watcher) waitForInc(t *testing.T, node int32, h Health, inc uint64) Member {
+	t.Helper()
+	match := func(m Member) bool { return m.Node == node && m.Health == h && (inc == 0 || m.Inc == inc) }
+	for _, m := range w.seen {
+		if match(m) {
+			return m
+		}
+	}
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
-		case m := <-w:
-			if m.Node == node && m.Health == h {
+		case m := <-w.ch:
+			w.seen = append(w.seen, m)
+			if match(m) {
 				return m
 			}
 		case <-deadline:
@@ -49,13 +67,13 @@ func (w watcher) waitFor(t *testing.T, node int32, h Health) Member {
 	}
 }
 
-func start(t *testing.T, node int32, inc uint64, addrs []string) (*Membership, watcher) {
+func start(t *testing.T, node int32, inc uint64, addrs []string) (*Membership, *watcher) {
 	t.Helper()
-	w := make(watcher, 64)
+	w := &watcher{ch: make(chan Member, 64)}
 	m, err := New(Config{
 		Node: node, Name: fmt.Sprintf("n%d", node), Inc: inc, RaftAddr: fmt.Sprintf("raft-%d", node),
 		Bind: addrs[node-1], Join: addrs,
-		OnChange: func(mem Member) { w <- mem },
+		OnChange: func(mem Member) { w.ch <- mem },
 	})
 	require.NoError(t, err, "membership %d starts", node)
 	return m, w
@@ -96,7 +114,7 @@ func TestDeathAndLeaveAreReported(t *testing.T) {
 
 	// Node 2 comes back as a new incarnation on the same address.
 	m2b, _ = start(t, 2, 21, addrs)
-	back := w1.waitFor(t, 2, HealthAlive)
+	back := w1.waitForInc(t, 2, HealthAlive, 21)
 	assert.Equal(t, uint64(21), back.Inc, "the restarted daemon is seen with its new incarnation")
 	assert.True(t, m1.Alive(2, 21), "the new incarnation is alive")
 }
