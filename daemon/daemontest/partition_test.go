@@ -1,0 +1,140 @@
+package daemontest_test
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhags/hags/daemon/daemontest"
+	"github.com/openhags/hags/internal/wire"
+)
+
+// lastApproval returns the last approved notification, if any.
+func lastApproval(ns []wire.Notification) (wire.Notification, bool) {
+	for i := len(ns) - 1; i >= 0; i-- {
+		if ns[i].Type == wire.ApprovedNotification {
+			return ns[i], true
+		}
+	}
+	return wire.Notification{}, false
+}
+
+// failedNode waits until cl has seen node's provider (instance inst) leave
+// with NODE_DIED.
+func failedNode(cl *daemontest.Client, inst, node int32) bool {
+	return cl.Wait(time.Minute, func(ns []wire.Notification) bool {
+		return slices.ContainsFunc(ns, func(n wire.Notification) bool {
+			return n.Type == wire.ApprovedNotification && n.Protocol == wire.FailureLeaveProtocol && n.Proposal != nil &&
+				slices.Contains(n.Proposal.Changing, wire.Provider{Instance: inst, Node: node}) &&
+				len(n.Proposal.LeaveInfo) > 0 && n.Proposal.LeaveInfo[0].Reason == wire.ProviderNodeDied
+		})
+	})
+}
+
+// joinEach starts a provider on every slot (instance = slot+1) and waits
+// until each has seen its own join.
+func joinEach(t *testing.T, c *daemontest.Cluster) []*daemontest.Client {
+	var cls []*daemontest.Client
+	for i := range c.Size() {
+		cl := c.Client(i, "p", "")
+		require.NoError(t, cl.Send(join("g", 1, int32(i+1))))
+		require.True(t, cl.Wait(time.Minute, func(ns []wire.Notification) bool {
+			n, ok := lastApproval(ns)
+			return ok && n.Proposal != nil && slices.Contains(n.Proposal.Changing, wire.Provider{Instance: int32(i + 1), Node: int32(i + 1)})
+		}), "provider %d's join is approved", i+1)
+		cls = append(cls, cl)
+	}
+	return cls
+}
+
+// TestIsolatedNodeStopsServing: a node cut off from the others (first a
+// follower, then the leader) ends its clients' sessions with NOT_OK and
+// refuses new ones; the majority fails its provider and goes on; once
+// healed, the node is admitted again and serves new clients.
+func TestIsolatedNodeStopsServing(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := daemontest.NewCluster(t, daemontest.Options{Nodes: 3, Seed: 7})
+		cls := joinEach(t, c)
+		insts := []int32{1, 2, 3} // each slot's provider's instance
+		leader := c.Leader()
+		require.GreaterOrEqual(t, leader, 0, "the domain has a leader")
+		for round, victim := range []int{(leader + 1) % 3, leader} {
+			c.Isolate(victim)
+			require.True(t, cls[victim].Wait(time.Minute, func([]wire.Notification) bool { return false }) ||
+				cls[victim].Lost() != nil, "the client of the node cut off loses its session")
+			assert.Contains(t, cls[victim].Lost().Error(), "NOT_OK", "the session ends with NOT_OK")
+			_, err := c.Dial(victim, "late", "")
+			assert.ErrorIs(t, err, daemontest.ErrRefused, "a node cut off refuses new clients")
+			if err != nil {
+				assert.True(t, strings.Contains(err.Error(), "NOT_OK"), "the refusal says NOT_OK: %v", err)
+			}
+			for i, cl := range cls {
+				if i != victim {
+					assert.True(t, failedNode(cl, insts[victim], int32(victim+1)),
+						"round %d: the majority fails node %d's provider", round, victim+1)
+				}
+			}
+
+			c.Heal()
+			c.WaitAdmitted(victim, time.Minute)
+			back := c.Client(victim, "back", "")
+			inst := int32(victim+1) + int32(3*(round+1))
+			require.NoError(t, back.Send(join("g", 1, inst)))
+			for i, cl := range append(slices.Clone(cls), back) {
+				if i == victim {
+					continue
+				}
+				assert.True(t, cl.Wait(time.Minute, func(ns []wire.Notification) bool {
+					n, ok := lastApproval(ns)
+					return ok && n.Protocol == wire.JoinProtocol && slices.Contains(n.Proposal.Changing, wire.Provider{Instance: inst, Node: int32(victim + 1)})
+				}), "round %d: the healed node's new provider joins, seen by everyone", round)
+			}
+			cls[victim], insts[victim] = back, inst
+		}
+	})
+}
+
+// TestDeadVoterIsReplaced: with three voters and two followers, a crashed
+// voter is replaced by a follower after ReplaceAfter, and the domain then
+// survives the death of another original voter.
+func TestDeadVoterIsReplaced(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := daemontest.NewCluster(t, daemontest.Options{Nodes: 5, Voters: 3, Seed: 3, ReplaceAfter: time.Second})
+		cls := joinEach(t, c)
+		leader := c.Leader()
+		victims := []int{}
+		for i := range 3 {
+			if i != leader {
+				victims = append(victims, i)
+			}
+		}
+		c.Crash(victims[0])
+		for i, cl := range cls {
+			if i != victims[0] {
+				require.True(t, failedNode(cl, int32(victims[0]+1), int32(victims[0]+1)), "the crash is a failure leave at %d", i+1)
+			}
+		}
+		time.Sleep(5 * time.Second)
+		voters := 0
+		for i := range 5 {
+			if r := c.Role(leader, i); r == "voter" || r == "leader" {
+				voters++
+			}
+		}
+		assert.Equal(t, 3, voters, "a follower took the dead voter's place")
+		assert.Contains(t, []string{"", "none"}, c.Role(leader, victims[0]), "the dead voter left the configuration")
+
+		c.Crash(victims[1])
+		for i, cl := range cls {
+			if i != victims[0] && i != victims[1] {
+				require.True(t, failedNode(cl, int32(victims[1]+1), int32(victims[1]+1)),
+					"with the replacement, the second voter's death is still agreed on (seen at %d)", i+1)
+			}
+		}
+	})
+}
