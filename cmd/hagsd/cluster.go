@@ -222,13 +222,16 @@ func (o *options) clusterConfig() (*daemon.Cluster, error) {
 // secure loads the domain's keys from --pki-dir, when given: the node's
 // certificate for mutual TLS between daemons (the listener on Addr becomes
 // a TLS stream layer) and the gossip key.
-func secure(c *daemon.Cluster, dir string, node int32, log *slog.Logger) error {
+func secure(c *daemon.Cluster, dir, domain string, node int32, log *slog.Logger) error {
 	if dir == "" {
 		return nil
 	}
 	id, err := pki.LoadNode(dir, c.Name)
 	if err != nil {
 		return fmt.Errorf("--pki-dir: %w", err)
+	}
+	if id.Domain != domain {
+		return fmt.Errorf("--pki-dir: the keys are for domain %q, not %q", id.Domain, domain)
 	}
 	if id.Node.Number != node {
 		return fmt.Errorf("--pki-dir: the certificate of %s is for node %d, not %d", c.Name, id.Node.Number, node)
@@ -243,5 +246,6 @@ func secure(c *daemon.Cluster, dir string, node int32, log *slog.Logger) error {
 	}
 	c.Stream = agreement.NewTLSStreamLayer(ln, nil, id.TLSConfig(), agreement.WithTLSLogger(log.With("component", "tls")))
 	c.GossipKey = key
+	log.Info("daemons talk over mutual TLS; gossip is encrypted", "pki_dir", dir, "certificate", c.Name)
 	return nil
 }

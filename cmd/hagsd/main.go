@@ -109,7 +109,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	if cluster != nil {
-		if err := secure(cluster, o.cluster.pkiDir, int32(o.node), log); err != nil {
+		if err := secure(cluster, o.cluster.pkiDir, o.domain, int32(o.node), log); err != nil {
 			log.Error("cannot start", "err", err)
 			return 1
 		}
