@@ -19,6 +19,12 @@
 // A one-node domain runs the same path: a single voter on an in-memory
 // transport and store, which elects itself at once.
 //
+// Locks: the FSM's lock (the engine and the node table), the forwarder's
+// queue lock, and the Agreement's small locks (stamp, peers, deaths asked
+// for) are each held only for a few statements; none is taken while
+// another is held, and none is held while raft, the engine's owner or a
+// callback (Deliver, OnLeadership, OnPeers) is called.
+//
 // docs/design/domain.md explains the design, the timings and what is kept
 // on disk.
 package agreement

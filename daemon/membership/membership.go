@@ -9,6 +9,10 @@
 // from a goroutine of its own (never from memberlist's, whose locks are
 // held while it calls its delegates).
 //
+// Lock order: memberlist calls the event delegate with its own node lock
+// held, and the delegate takes Membership's lock; so Membership never calls
+// memberlist while holding its lock.
+//
 // docs/design/domain.md explains the timings.
 package membership
 
