@@ -44,7 +44,8 @@ func TestClusterDaemonKilledIsNodeDeath(t *testing.T) {
 	t.Logf("node death reached the survivors in %v", took)
 	require.Eventually(t, func() bool { return strings.Contains(w.String(), "node 3 (node3) health alive -> dead") }, wait,
 		10*time.Millisecond, "hagsctl watch reports node 3's death live; it printed:\n%s", w.String())
-	assert.Contains(t, w.String(), "group g providers 3 -> 2", "hagsctl watch reports the failure leave")
+	require.Eventually(t, func() bool { return strings.Contains(w.String(), "group g providers 3 -> 2") }, wait,
+		10*time.Millisecond, "hagsctl watch reports the failure leave; it printed:\n%s", w.String())
 	act(t, func() { require.NoError(t, m.clients["p2"].Send("state 1 after")) },
 		`^APPROVED .*proto=STATE_VALUE_CHANGE .*state="after"`, m.all("p1", "p2")...)
 	// p3's process lost its daemon.
