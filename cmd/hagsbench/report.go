@@ -1,0 +1,379 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// machine describes where the numbers were taken.
+type machine struct {
+	CPU        string `json:"cpu"`
+	Cores      int    `json:"cores"`
+	MemoryMiB  int64  `json:"memory_mib"`
+	Kernel     string `json:"kernel"`
+	GoVersion  string `json:"go"`
+	Corosync   string `json:"corosync,omitempty"`
+	LoadBefore string `json:"load_before"`
+	LoadAfter  string `json:"load_after"`
+	Started    string `json:"started"`
+	Seconds    int    `json:"seconds"`
+	Mode       string `json:"mode"` // quick or full
+}
+
+// row is one scenario at one point, for every system measured. Latencies
+// are in microseconds; ratios are hags / Corosync (for h, libha_gs / gsapi).
+type row struct {
+	Name   string `json:"name"`
+	N      int    `json:"n"`
+	Phases *int   `json:"phases,omitempty"`
+	Unit   string `json:"unit"`
+
+	HagsSamples     int      `json:"hags_samples,omitempty"`
+	HagsP50         *float64 `json:"hags_p50_us,omitempty"`
+	HagsP99         *float64 `json:"hags_p99_us,omitempty"`
+	CorosyncSamples int      `json:"corosync_samples,omitempty"`
+	CorosyncP50     *float64 `json:"corosync_p50_us,omitempty"`
+	CorosyncP99     *float64 `json:"corosync_p99_us,omitempty"`
+	RatioP50        *float64 `json:"ratio_p50,omitempty"`
+
+	GsapiSamples int      `json:"gsapi_samples,omitempty"`
+	GsapiP50     *float64 `json:"gsapi_p50_us,omitempty"`
+	GsapiP99     *float64 `json:"gsapi_p99_us,omitempty"`
+
+	HagsOps     *float64  `json:"hags_ops_per_s,omitempty"`
+	CorosyncOps *float64  `json:"corosync_ops_per_s,omitempty"`
+	HagsRuns    []float64 `json:"hags_runs,omitempty"`
+	CorosyncRun []float64 `json:"corosync_runs,omitempty"`
+	RatioOps    *float64  `json:"ratio_ops,omitempty"`
+
+	HagsBytes *float64 `json:"hags_bytes,omitempty"`
+	RSS       []int64  `json:"rss_bytes,omitempty"`
+
+	Target string `json:"target,omitempty"`
+	Met    *bool  `json:"met,omitempty"`
+
+	samples map[string][]int64
+}
+
+// report is everything a run measured.
+type report struct {
+	Machine   machine  `json:"machine"`
+	Scenarios []*row   `json:"scenarios"`
+	Notes     []string `json:"notes,omitempty"`
+
+	started time.Time
+}
+
+func newReport(cfg *config) *report {
+	r := &report{started: time.Now()}
+	r.Machine = machine{
+		CPU:        cpuModel(),
+		Cores:      runtime.NumCPU(),
+		MemoryMiB:  memTotalMiB(),
+		Kernel:     firstLine("/proc/sys/kernel/osrelease"),
+		GoVersion:  runtime.Version(),
+		LoadBefore: firstLine("/proc/loadavg"),
+		Started:    r.started.UTC().Format(time.RFC3339),
+		Mode:       "full",
+	}
+	if cfg.quick {
+		r.Machine.Mode = "quick"
+	}
+	if cfg.compare {
+		r.Machine.Corosync = corosyncVersion()
+	}
+	return r
+}
+
+func (r *report) note(format string, args ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) }
+
+func (r *report) find(name string, n, phases int, unit string) *row {
+	for _, x := range r.Scenarios {
+		if x.Name == name && x.N == n && (x.Phases == nil && phases < 0 || x.Phases != nil && *x.Phases == phases) {
+			return x
+		}
+	}
+	x := &row{Name: name, N: n, Unit: unit, samples: map[string][]int64{}}
+	if phases >= 0 {
+		x.Phases = &phases
+	}
+	r.Scenarios = append(r.Scenarios, x)
+	return x
+}
+
+// phasesOf says whether a scenario records its phase count.
+func phasesOf(name string, k int) int {
+	if strings.HasPrefix(name, "c.") {
+		return k
+	}
+	return -1
+}
+
+// add records latency samples (nanoseconds) of one system.
+func (r *report) add(name string, n, phases int, sys string, ns []int64) {
+	x := r.find(name, n, phasesOf(name, phases), "us")
+	x.samples[sys] = append(x.samples[sys], ns...)
+}
+
+// addRate records one throughput measurement of one system.
+func (r *report) addRate(name string, n int, sys string, opsPerSec float64) {
+	x := r.find(name, n, -1, "ops/s")
+	switch sys {
+	case "hags":
+		x.HagsRuns = append(x.HagsRuns, math.Round(opsPerSec))
+	case "corosync":
+		x.CorosyncRun = append(x.CorosyncRun, math.Round(opsPerSec))
+	}
+}
+
+// addMemory records scenario (g).
+func (r *report) addMemory(groups, perGroup int, perGroupB, perProvB float64, rss []int64) {
+	g := r.find("g.rss_per_group", groups, -1, "bytes")
+	g.HagsBytes, g.RSS = ptr(math.Round(perGroupB)), rss
+	p := r.find("g.rss_per_provider", groups*perGroup, -1, "bytes")
+	p.HagsBytes, p.RSS = ptr(math.Round(perProvB)), rss
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func round1(v float64) *float64 { return ptr(math.Round(v*10) / 10) }
+
+// finish computes the summaries, ratios and targets.
+func (r *report) finish() {
+	r.Machine.LoadAfter = firstLine("/proc/loadavg")
+	r.Machine.Seconds = int(time.Since(r.started).Seconds())
+	for _, x := range r.Scenarios {
+		if s := x.samples["hags"]; len(s) > 0 {
+			sum := summarize(s)
+			x.HagsSamples, x.HagsP50, x.HagsP99 = sum.N, round1(sum.P50), round1(sum.P99)
+		}
+		if s := x.samples["corosync"]; len(s) > 0 {
+			sum := summarize(s)
+			x.CorosyncSamples, x.CorosyncP50, x.CorosyncP99 = sum.N, round1(sum.P50), round1(sum.P99)
+		}
+		if x.Name == "h.join_self" {
+			// (h) compares the two clients of hags: hags_* is libha_gs.
+			if s := x.samples["hags"]; len(s) > 0 {
+				sum := summarize(s)
+				x.GsapiSamples, x.GsapiP50, x.GsapiP99 = sum.N, round1(sum.P50), round1(sum.P99)
+			}
+			x.HagsSamples, x.HagsP50, x.HagsP99 = 0, nil, nil
+			if s := x.samples["libha_gs"]; len(s) > 0 {
+				sum := summarize(s)
+				x.HagsSamples, x.HagsP50, x.HagsP99 = sum.N, round1(sum.P50), round1(sum.P99)
+			}
+			if x.HagsP50 != nil && x.GsapiP50 != nil && *x.GsapiP50 > 0 {
+				x.RatioP50 = ptr(math.Round(*x.HagsP50 / *x.GsapiP50 * 100) / 100)
+			}
+			continue
+		}
+		if x.HagsP50 != nil && x.CorosyncP50 != nil && *x.CorosyncP50 > 0 {
+			x.RatioP50 = ptr(math.Round(*x.HagsP50 / *x.CorosyncP50 * 1000) / 1000)
+		}
+		if len(x.HagsRuns) > 0 {
+			x.HagsOps = ptr(median(x.HagsRuns))
+		}
+		if len(x.CorosyncRun) > 0 {
+			x.CorosyncOps = ptr(median(x.CorosyncRun))
+		}
+		if x.HagsOps != nil && x.CorosyncOps != nil && *x.CorosyncOps > 0 {
+			x.RatioOps = ptr(math.Round(*x.HagsOps / *x.CorosyncOps * 1000) / 1000)
+		}
+		x.judge()
+	}
+	// Keep the file in a stable order: by scenario, then point.
+	slices.SortStableFunc(r.Scenarios, func(a, b *row) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if a.N != b.N {
+			return a.N - b.N
+		}
+		pa, pb := -1, -1
+		if a.Phases != nil {
+			pa = *a.Phases
+		}
+		if b.Phases != nil {
+			pb = *b.Phases
+		}
+		return pa - pb
+	})
+}
+
+// judge sets the issue's target for the row, and whether it is met, when
+// the row has one and the numbers to judge it.
+func (x *row) judge() {
+	set := func(target string, met bool) { x.Target, x.Met = target, &met }
+	switch {
+	case x.Name == "b.join_seen_by_all" && (x.N == 8 || x.N == 32):
+		if x.RatioP50 != nil {
+			set("<= 0.7x Corosync p50", *x.RatioP50 <= 0.7)
+		} else {
+			x.Target = "<= 0.7x Corosync p50"
+		}
+	case x.Name == "e.sigkill_seen_by_all" && x.N == 8:
+		if x.RatioP50 != nil {
+			set("<= 0.3x Corosync p50", *x.RatioP50 <= 0.3)
+		} else {
+			x.Target = "<= 0.3x Corosync p50"
+		}
+	case x.Name == "d.protocols_per_s":
+		if x.RatioOps != nil {
+			set(">= 1.0x Corosync", *x.RatioOps >= 1.0)
+		} else {
+			x.Target = ">= 1.0x Corosync"
+		}
+	case x.Name == "c.nphase" && x.N == 8 && x.Phases != nil && *x.Phases == 1:
+		if x.HagsP50 != nil {
+			set("<= 300 us p50", *x.HagsP50 <= 300)
+		}
+	case x.Name == "f.node_death_seen_by_survivors":
+		if x.HagsP50 != nil {
+			set("<= 1 s median (hags)", *x.HagsP50 <= 1e6)
+		}
+	case x.Name == "g.rss_per_provider":
+		if x.HagsBytes != nil {
+			set("<= 1024 bytes", *x.HagsBytes <= 1024)
+		}
+	case x.Name == "g.rss_per_group":
+		if x.HagsBytes != nil {
+			set("<= 4096 bytes", *x.HagsBytes <= 4096)
+		}
+	}
+}
+
+// write saves latest.json, latest.txt and the plots in dir.
+func (r *report) write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "latest.json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "latest.txt"), []byte(r.table()), 0o644); err != nil {
+		return err
+	}
+	return r.plots(dir)
+}
+
+func fmtUs(v *float64) string {
+	switch {
+	case v == nil:
+		return "-"
+	case *v >= 1e6:
+		return fmt.Sprintf("%.2f s", *v/1e6)
+	case *v >= 1e4:
+		return fmt.Sprintf("%.1f ms", *v/1e3)
+	}
+	return fmt.Sprintf("%.0f µs", *v)
+}
+
+func fmtF(v *float64, unit string) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f %s", *v, unit)
+}
+
+func fmtRatio(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", *v)
+}
+
+// table renders the results as text.
+func (r *report) table() string {
+	var b bytes.Buffer
+	m := r.Machine
+	fmt.Fprintf(&b, "hagsbench (%s): %s, %d cores, %d MiB, Linux %s, %s", m.Mode, m.CPU, m.Cores, m.MemoryMiB, m.Kernel, m.GoVersion)
+	if m.Corosync != "" {
+		fmt.Fprintf(&b, ", %s", m.Corosync)
+	}
+	fmt.Fprintf(&b, "\nload average before: %s; after: %s; %d s\n\n", m.LoadBefore, m.LoadAfter, m.Seconds)
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "scenario\tn\tphases\thags p50\thags p99\tcorosync p50\tcorosync p99\tratio\ttarget\tmet\t")
+	for _, x := range r.Scenarios {
+		ph := ""
+		if x.Phases != nil {
+			ph = fmt.Sprint(*x.Phases)
+		}
+		met := ""
+		if x.Met != nil {
+			met = map[bool]string{true: "yes", false: "NO"}[*x.Met]
+		}
+		switch x.Unit {
+		case "ops/s":
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t\t%s\t\t%s\t%s\t%s\t\n", x.Name, x.N, ph,
+				fmtF(x.HagsOps, "/s"), fmtF(x.CorosyncOps, "/s"), fmtRatio(x.RatioOps), x.Target, met)
+		case "bytes":
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t\t\t\t\t%s\t%s\t\n", x.Name, x.N, ph, fmtF(x.HagsBytes, "B"), x.Target, met)
+		default:
+			if x.Name == "h.join_self" {
+				fmt.Fprintf(w, "%s (libha_gs vs gsapi)\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.N, ph,
+					fmtUs(x.HagsP50), fmtUs(x.HagsP99), fmtUs(x.GsapiP50), fmtUs(x.GsapiP99), fmtRatio(x.RatioP50), x.Target, met)
+				continue
+			}
+			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.N, ph,
+				fmtUs(x.HagsP50), fmtUs(x.HagsP99), fmtUs(x.CorosyncP50), fmtUs(x.CorosyncP99), fmtRatio(x.RatioP50), x.Target, met)
+		}
+	}
+	_ = w.Flush()
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "\nnote: %s", n)
+	}
+	if len(r.Notes) > 0 {
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func firstLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
+
+func memTotalMiB() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "MemTotal:" {
+			var kb int64
+			_, _ = fmt.Sscan(f[1], &kb)
+			return kb / 1024
+		}
+	}
+	return 0
+}
