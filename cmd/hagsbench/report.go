@@ -94,7 +94,9 @@ func newReport(cfg *config) *report {
 	return r
 }
 
-func (r *report) note(format string, args ...any) { r.Notes = append(r.Notes, fmt.Sprintf(format, args...)) }
+func (r *report) note(format string, args ...any) {
+	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
+}
 
 func (r *report) find(name string, n, phases int, unit string) *row {
 	for _, x := range r.Scenarios {
