@@ -16,10 +16,12 @@ PREFIX   ?= /usr/local
 DESTDIR  ?=
 LIBVER   := 1.0.0
 SONAME   := libha_gs.so.1
+CC       ?= cc
+BENCHBIN := $(BUILD)/bench
 # Only ha_gs_* is exported (version script), under the soname libha_gs.so.1.
 CAPI_LDFLAGS := -extldflags '-Wl,--version-script=$(CURDIR)/capi/libha_gs.map -Wl,-soname,$(SONAME)'
 
-.PHONY: help build lib install test race lint demo demo-cluster fuzz clean
+.PHONY: help build lib install test race lint demo demo-cluster fuzz clean bench-tools bench bench-compare
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -76,6 +78,27 @@ fuzz: ## time-boxed fuzzing of every Fuzz target (FUZZTIME each, default 30s)
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME); \
 	  done; done
+
+bench-tools: build ## build/bench: hagsbench and the libha_gs client of scenario (h)
+	@mkdir -p $(BENCHBIN)
+	$(GO) build -o $(BENCHBIN)/ ./cmd/hagsbench
+	$(CC) -O2 -Wall -Wextra -I include -o $(BENCHBIN)/gsbench bench/gsbench.c -L $(LIB) -lha_gs -Wl,-rpath,$(CURDIR)/$(LIB)
+
+bench: bench-tools ## hags alone, quickly (under 2 minutes): bench/results/quick/
+	$(BENCHBIN)/hagsbench --quick --out bench/results/quick
+
+bench-compare: bench-tools ## install Debian's corosync and libcpg-dev, run hags and Corosync alternately: bench/results/
+	@if command -v corosync >/dev/null && [ -f /usr/include/corosync/cpg.h ]; then \
+	  echo "corosync and libcpg-dev are installed"; \
+	elif ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y corosync libcpg-dev; }; then \
+	  echo "bench-compare: CANNOT INSTALL corosync and libcpg-dev: Corosync will not be measured, hags will"; \
+	fi
+	@rm -f $(BENCHBIN)/cpgbench
+	@if [ -f /usr/include/corosync/cpg.h ]; then \
+	  echo "$(CC) -O2 -Wall -Wextra -o $(BENCHBIN)/cpgbench bench/cpgbench.c -lcpg"; \
+	  $(CC) -O2 -Wall -Wextra -o $(BENCHBIN)/cpgbench bench/cpgbench.c -lcpg; \
+	fi
+	$(BENCHBIN)/hagsbench --compare --out bench/results
 
 clean: ## remove build outputs
 	rm -rf $(BUILD)

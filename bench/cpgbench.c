@@ -196,6 +196,12 @@ static void do_join(int slot, const char *group)
         emit("err join: group name too long");
         return;
     }
+    if (m != NULL && !m->joined) {
+        /* A connection that has left cannot join again: use a new one. */
+        cpg_finalize(m->handle);
+        m->used = 0;
+        m = NULL;
+    }
     if (m == NULL) {
         for (i = 0; i < MAX_MEMBERS && members[i].used; i++)
             ;
@@ -243,6 +249,7 @@ static void do_goodbye(int slot, const char *group)
     rc = cpg_leave(m->handle, &m->name);
     if (rc != CS_OK)
         emit("err cpg_leave %s: %d", group, (int)rc);
+    m->joined = 0; /* the next join of this slot and group takes a new connection */
 }
 
 static void do_loop(int ms, int slot, char **groups, int ngroups)
