@@ -119,6 +119,7 @@ func TestDeadVoterIsReplaced(t *testing.T) {
 				require.True(t, failedNode(cl, int32(victims[0]+1), int32(victims[0]+1)), "the crash is a failure leave at %d", i+1)
 			}
 		}
+		// Simulated time (synctest): give the leader its replace-after delay.
 		time.Sleep(5 * time.Second)
 		voters := 0
 		for i := range 5 {

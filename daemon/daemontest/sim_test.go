@@ -198,6 +198,7 @@ func runScenario(t *testing.T, nodes, voters int, seed int64) {
 		}
 		for k := range 40 {
 			s.step(k)
+			// Simulated time (synctest): a random pause between faults is the schedule.
 			time.Sleep(time.Duration(s.rng.Intn(1500)) * time.Millisecond)
 		}
 		// Quiet down: no faults, every node back, a provider on each.
@@ -206,12 +207,14 @@ func runScenario(t *testing.T, nodes, voters int, seed int64) {
 		for i := range nodes {
 			c.WaitAdmitted(i, time.Minute)
 		}
+		// Simulated time (synctest): let failure leaves and re-admissions settle.
 		time.Sleep(10 * time.Second)
 		for i := range nodes {
 			if s.addProvider(i) == nil {
 				t.Fatalf("node %d refuses clients after the faults ended", i+1)
 			}
 		}
+		// Simulated time (synctest): let the new providers' joins be approved everywhere.
 		time.Sleep(10 * time.Second)
 
 		// Each survivor proposes a last change; every survivor must see
