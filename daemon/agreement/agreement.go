@@ -113,6 +113,16 @@ type Config struct {
 	// Store, when set, replaces DataDir: raft's log, term and vote
 	// (simulations keep an in-memory one across a simulated restart).
 	Store Storage
+	// Snapshots, when set, keeps raft's snapshots (simulations keep an
+	// in-memory one across a simulated restart, next to Store). Without
+	// it a domain of several nodes keeps them under DataDir/snapshots, or
+	// in memory when DataDir is empty and Store unset; with Store set and
+	// no Snapshots nothing is snapshotted, since a log trimmed without
+	// its snapshot kept could not be replayed.
+	Snapshots raft.SnapshotStore
+	// Snapshot says when a domain of several nodes snapshots the engine
+	// and trims its log; zero fields take DefaultSnapshotPolicy's.
+	Snapshot SnapshotPolicy
 	// Timing: zero means LANTiming, or LocalTiming for a one-node domain.
 	Timing Timing
 	// AdmitCheck, on the leader, says whether a node's admission may be
@@ -124,6 +134,50 @@ type Config struct {
 	// OnPeers is called (from the Agreement's own goroutine) when the
 	// leader finds a peer unreachable or reachable again. nil: none.
 	OnPeers func()
+}
+
+// SnapshotPolicy says when raft snapshots the engine and trims its log
+// (docs/design/domain.md, "What is kept on disk").
+type SnapshotPolicy struct {
+	// Threshold is how many entries the log must have gained since the
+	// last snapshot before a new one is taken (raft SnapshotThreshold).
+	Threshold uint64
+	// Interval is how often raft checks the threshold; each check comes
+	// after a random pause of one to two intervals (raft
+	// SnapshotInterval).
+	Interval time.Duration
+	// Trailing is how many entries before a snapshot stay in the log, so
+	// that a follower a little behind catches up from the log rather than
+	// from a whole snapshot (raft TrailingLogs).
+	Trailing uint64
+	// Retain is how many snapshots DataDir keeps (the newest; at least 1).
+	Retain int
+}
+
+// DefaultSnapshotPolicy is the policy of a domain of several nodes: a
+// snapshot every 8192 entries (a few MiB of log, at a few hundred bytes an
+// entry), checked every 30 to 60 s, keeping 2048 entries behind it and
+// the last two snapshots.
+func DefaultSnapshotPolicy() SnapshotPolicy {
+	return SnapshotPolicy{Threshold: 8192, Interval: 30 * time.Second, Trailing: 2048, Retain: 2}
+}
+
+// withDefaults fills zero fields from DefaultSnapshotPolicy.
+func (p SnapshotPolicy) withDefaults() SnapshotPolicy {
+	d := DefaultSnapshotPolicy()
+	if p.Threshold == 0 {
+		p.Threshold = d.Threshold
+	}
+	if p.Interval == 0 {
+		p.Interval = d.Interval
+	}
+	if p.Trailing == 0 {
+		p.Trailing = d.Trailing
+	}
+	if p.Retain <= 0 {
+		p.Retain = d.Retain
+	}
+	return p
 }
 
 // Storage is raft's log, term and vote in one place.
@@ -264,33 +318,62 @@ func (a *Agreement) start(single bool) error {
 	rc.ShutdownOnRemove = false // a replaced voter stays on as a follower
 	rc.MaxAppendEntries = 32    // keeps one exchange well within Timing.IO
 	rc.Logger = newHCLogger("raft", a.log)
+	// Snapshots: a one-node domain's are empty and only trim its
+	// in-memory log (FSM.discardSnapshots); a domain of several nodes
+	// snapshots the engine when it can, and the snapshot store is as
+	// durable as the log.
 	rc.SnapshotInterval = time.Hour
 	rc.SnapshotThreshold = math.MaxUint64
-	if single {
-		// Empty snapshots trim the in-memory log (FSM.discardSnapshots).
+	var logs raft.LogStore
+	var stable raft.StableStore
+	switch {
+	case cfg.Store != nil:
+		logs, stable = cfg.Store, cfg.Store
+	case a.store != nil:
+		logs, stable = a.store, a.store
+	default:
+		mem := raft.NewInmemStore()
+		logs, stable = mem, mem
+	}
+	var snaps raft.SnapshotStore
+	_, canSnapshot := cfg.Engine.(Snapshotter)
+	switch {
+	case single:
+		// Empty snapshots trim the log (FSM.discardSnapshots).
 		a.fsm.discardSnapshots = true
 		rc.SnapshotInterval = 5 * time.Second
 		rc.SnapshotThreshold = 4096
 		rc.TrailingLogs = 256
+		snaps = raft.NewDiscardSnapshotStore()
+		if cfg.Store == nil && a.store == nil {
+			snaps = raft.NewInmemSnapshotStore()
+		}
+	case !canSnapshot:
+	case cfg.Snapshots != nil:
+		snaps = cfg.Snapshots
+	case cfg.Store != nil:
+		// A caller-kept log without a caller-kept snapshot store: a
+		// trimmed log could not be replayed after a restart.
+	case a.store != nil:
+		fs, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.Snapshot.withDefaults().Retain, newHCLogger("snapshots", a.log))
+		if err != nil {
+			return fmt.Errorf("agreement: snapshot store: %w", err)
+		}
+		snaps = fs
+	default:
+		snaps = raft.NewInmemSnapshotStore()
+	}
+	if !single {
+		if snaps != nil {
+			p := cfg.Snapshot.withDefaults()
+			rc.SnapshotThreshold, rc.SnapshotInterval, rc.TrailingLogs = p.Threshold, p.Interval, p.Trailing
+		} else {
+			// The log is kept whole; raft wants a store all the same.
+			snaps = raft.NewDiscardSnapshotStore()
+		}
 	}
 	if err := raft.ValidateConfig(rc); err != nil {
 		return fmt.Errorf("agreement: %w", err)
-	}
-
-	var logs raft.LogStore
-	var stable raft.StableStore
-	var snaps raft.SnapshotStore
-	if cfg.Store != nil {
-		logs, stable = cfg.Store, cfg.Store
-		snaps = raft.NewDiscardSnapshotStore()
-	} else if a.store != nil {
-		logs, stable = a.store, a.store
-		// Never written (the FSM refuses to snapshot), but raft wants one.
-		snaps = raft.NewDiscardSnapshotStore()
-	} else {
-		mem := raft.NewInmemStore()
-		logs, stable = mem, mem
-		snaps = raft.NewInmemSnapshotStore()
 	}
 
 	voters := cfg.Voters

@@ -1,14 +1,17 @@
 package agreement
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"sync"
 
 	"github.com/hashicorp/raft"
+	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/openhags/hags/daemon/protocol"
 )
@@ -109,6 +112,9 @@ type FSM struct {
 	nodes map[int32]*NodeState
 	last  int64 // time of the latest entry applied
 	index uint64
+	// epoch is this incarnation's admission as last handed to deliver
+	// (0: not admitted, or out of the domain since).
+	epoch uint64
 }
 
 // NewFSM returns an FSM for daemon self (incarnation inc) stepping eng.
@@ -127,6 +133,12 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	f.mu.Lock()
 	res, app := f.apply(l.Index, e)
+	if app.Admitted != 0 {
+		f.epoch = app.Admitted
+	}
+	if app.Down {
+		f.epoch = 0
+	}
 	f.mu.Unlock()
 	if res.Status == StatusStale {
 		f.log.Debug("stale log entry dropped", "index", l.Index, "kind", e.Kind, "from", e.Node, "inc", e.Inc, "epoch", e.Epoch)
@@ -265,6 +277,11 @@ func (f *FSM) Node(node int32) (NodeState, bool) {
 func (f *FSM) Nodes() []NodeState {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.sortedNodes()
+}
+
+// sortedNodes is Nodes under f.mu.
+func (f *FSM) sortedNodes() []NodeState {
 	out := make([]NodeState, 0, len(f.nodes))
 	for _, rec := range f.nodes {
 		out = append(out, *rec)
@@ -280,23 +297,179 @@ func (f *FSM) AppliedIndex() uint64 {
 	return f.index
 }
 
-// Snapshot is called by raft to compact its log. Only a one-node domain
-// snapshots (an empty snapshot: see discardSnapshots); a domain of several
-// nodes keeps its log whole, since the engine's state cannot be written
-// out yet (docs/design/domain.md).
-func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
-	if !f.discardSnapshots {
-		return nil, errSnapshotUnsupported
-	}
-	return emptySnapshot{}, nil
+// Snapshotter is what the FSM needs of an engine to write it into a raft
+// snapshot and read it back; protocol.Engine has it. An engine without it
+// is never snapshotted in a domain of several nodes, and the log is kept
+// whole.
+type Snapshotter interface {
+	// Snapshot writes the engine's whole state.
+	Snapshot() ([]byte, error)
+	// Load replaces the engine's state with a snapshot's, in place (the
+	// daemon's admin queries keep a pointer to the engine).
+	Load(data []byte) error
+	// Serves reports whether the engine holds anything of node (its
+	// clients, scripts it waits for there).
+	Serves(node int32) bool
 }
 
-// Restore is called by raft to replace the state with a snapshot; no
-// snapshot this FSM writes can be restored.
-func (f *FSM) Restore(rc io.ReadCloser) error {
-	rc.Close()
-	return errSnapshotUnsupported
+// fsmSnapshotVersion is the first byte of the FSM's snapshots.
+const fsmSnapshotVersion = 1
+
+// fsmState is what a snapshot of the FSM holds: the engine and everything
+// the FSM keeps for applying entries exactly once.
+type fsmState struct {
+	_      struct{}  `msgpack:",as_array"`
+	Index  uint64    `msgpack:"index"` // the last entry applied
+	Last   int64     `msgpack:"last"`  // its time
+	Nodes  []fsmNode `msgpack:"nodes"` // by node number
+	Engine []byte    `msgpack:"engine"`
 }
+
+type fsmNode struct {
+	_     struct{} `msgpack:",as_array"`
+	Node  int32    `msgpack:"n"`
+	Inc   uint64   `msgpack:"i"`
+	Epoch uint64   `msgpack:"e"`
+	Seq   uint64   `msgpack:"s"`
+	Up    bool     `msgpack:"up"`
+}
+
+var errSnapshotData = errors.New("agreement: bad snapshot")
+
+// Snapshot is called by raft to compact its log. A one-node domain's
+// snapshots are empty (see discardSnapshots). Otherwise the engine's state
+// and the node table are written out here, under the lock, so that they
+// match the applied index raft records with the snapshot; Persist only
+// writes the bytes.
+func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	if f.discardSnapshots {
+		return emptySnapshot{}, nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	data, err := f.encodeLocked()
+	if err != nil {
+		return nil, err
+	}
+	return &fsmSnapshot{data: data}, nil
+}
+
+// encodeLocked writes the FSM's state; f.mu is held.
+func (f *FSM) encodeLocked() ([]byte, error) {
+	sn, ok := f.eng.(Snapshotter)
+	if !ok {
+		return nil, errSnapshotUnsupported
+	}
+	eng, err := sn.Snapshot()
+	if err != nil {
+		return nil, fmt.Errorf("agreement: snapshot the engine: %w", err)
+	}
+	st := fsmState{Index: f.index, Last: f.last, Engine: eng}
+	for _, n := range f.sortedNodes() {
+		st.Nodes = append(st.Nodes, fsmNode{Node: n.Node, Inc: n.Inc, Epoch: n.Epoch, Seq: n.Seq, Up: n.Up})
+	}
+	var buf bytes.Buffer
+	buf.WriteByte(fsmSnapshotVersion)
+	if err := msgpack.NewEncoder(&buf).Encode(&st); err != nil {
+		return nil, fmt.Errorf("agreement: encode snapshot: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// decodeFSMState parses a snapshot written by encodeLocked.
+func decodeFSMState(data []byte) (*fsmState, error) {
+	if len(data) == 0 || data[0] != fsmSnapshotVersion {
+		return nil, fmt.Errorf("%w: unknown version (%d bytes)", errSnapshotData, len(data))
+	}
+	rd := bytes.NewReader(data[1:])
+	st := new(fsmState)
+	if err := msgpack.NewDecoder(rd).Decode(st); err != nil {
+		return nil, fmt.Errorf("%w: %w", errSnapshotData, err)
+	}
+	if rd.Len() > 0 {
+		return nil, fmt.Errorf("%w: trailing bytes", errSnapshotData)
+	}
+	seen := make(map[int32]bool, len(st.Nodes))
+	for _, n := range st.Nodes {
+		if seen[n.Node] {
+			return nil, fmt.Errorf("%w: node %d twice", errSnapshotData, n.Node)
+		}
+		seen[n.Node] = true
+	}
+	return st, nil
+}
+
+// Restore replaces the FSM's state with a snapshot's: raft calls it when
+// the daemon starts with a snapshot on disk, and when the leader sends one
+// (InstallSnapshot) to a daemon too far behind for its log.
+//
+// A running daemon that restores skips entries, and so the effects they
+// had for it. Its standing is read from the restored node table: if this
+// incarnation is up there and the engine holds nothing of this node, it
+// is admitted (Applied.Admitted, when it did not know); if the engine
+// holds clients or scripts of this node, whose notifications it may have
+// missed, or the table no longer has it up, it is out of the domain
+// (Applied.Down), and asks to be admitted again, which fails what it had.
+func (f *FSM) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	data, err := io.ReadAll(rc)
+	if err != nil {
+		return fmt.Errorf("agreement: read snapshot: %w", err)
+	}
+	st, err := decodeFSMState(data)
+	if err != nil {
+		return err
+	}
+	sn, ok := f.eng.(Snapshotter)
+	if !ok {
+		return errSnapshotUnsupported
+	}
+	f.mu.Lock()
+	if err := sn.Load(st.Engine); err != nil {
+		f.mu.Unlock()
+		return fmt.Errorf("agreement: restore the engine: %w", err)
+	}
+	f.nodes = make(map[int32]*NodeState, len(st.Nodes))
+	for _, n := range st.Nodes {
+		f.nodes[n.Node] = &NodeState{Node: n.Node, Inc: n.Inc, Epoch: n.Epoch, Seq: n.Seq, Up: n.Up}
+	}
+	f.index, f.last = st.Index, st.Last
+	app := Applied{Index: st.Index}
+	rec := f.nodes[f.self]
+	switch up := rec != nil && rec.Up && rec.Inc == f.selfInc; {
+	case up && sn.Serves(f.self):
+		app.Down = true
+	case up && rec.Epoch != f.epoch:
+		app.Admitted = rec.Epoch
+	case !up && (f.epoch != 0 || rec != nil && rec.Inc > f.selfInc):
+		app.Down = true
+	}
+	if app.Down {
+		f.epoch = 0
+	} else if app.Admitted != 0 {
+		f.epoch = app.Admitted
+	}
+	f.mu.Unlock()
+	f.log.Info("state restored from a snapshot", "index", st.Index, "nodes", len(st.Nodes),
+		"admitted", app.Admitted, "down", app.Down)
+	f.deliver(app, app.Admitted != 0 || app.Down)
+	return nil
+}
+
+// fsmSnapshot is a snapshot already encoded; Persist writes it.
+type fsmSnapshot struct{ data []byte }
+
+// Persist writes the snapshot to raft's sink.
+func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := sink.Write(s.data); err != nil {
+		sink.Cancel()
+		return fmt.Errorf("agreement: write snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+// Release is a no-op: the snapshot holds no resource.
+func (s *fsmSnapshot) Release() {}
 
 type emptySnapshot struct{}
 
