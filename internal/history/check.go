@@ -346,7 +346,7 @@ func (gc *groupCheck) deaths() {
 				continue
 			}
 			f := fate[p]
-			if f == Running {
+			if f == Running || f == Stalled {
 				gc.fail(RuleLeave, &p, "failed with %s while its process runs (%q)", li.Reason, k)
 				continue
 			}
@@ -362,7 +362,7 @@ func (gc *groupCheck) deaths() {
 	last := gc.recs[final[len(final)-1]]
 	var want []wire.Provider
 	for _, h := range gc.hs {
-		if h.Fate == Running && member(h) {
+		if (h.Fate == Running || h.Fate == Stalled) && member(h) {
 			want = append(want, h.Provider)
 		}
 	}
@@ -441,7 +441,7 @@ func checkScripts(in Input, groups map[string]*groupCheck) []error {
 		}
 		for _, h := range gc.hs {
 			p := h.Provider
-			if gc.in.Quiesced && h.Fate == Running && member(h) && len(runs[runKey{g, p, ScriptExpel}]) > 0 {
+			if gc.in.Quiesced && (h.Fate == Running || h.Fate == Stalled) && member(h) && len(runs[runKey{g, p, ScriptExpel}]) > 0 {
 				fail(g, &p, "its expel script ran, yet it is a member at the end")
 			}
 		}

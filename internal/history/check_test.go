@@ -272,3 +272,21 @@ func TestFromNotification(t *testing.T) {
 	recs := Records("g", []wire.Notification{*n, {Type: wire.ApprovedNotification, Group: "other", Proposal: &wire.Proposal{}}})
 	assert.Len(t, recs, 1, "Records keeps the named group's approvals only")
 }
+
+func TestStalledProviderStaysAMember(t *testing.T) {
+	in, _ := goodRun()
+	in.Histories[3].Fate = Stalled
+	in.Histories[3].Records = in.Histories[3].Records[:2] // stopped dispatching early
+	_, err := Check(in)
+	require.NoError(t, err, "a stalled provider may miss the end, as long as it stays a member")
+
+	var g group
+	recs := []Record{g.join(p1), g.join(p2), g.remove(wire.FailureLeaveProtocol, wire.ProviderProcessDied, p2), g.setState("z")}
+	in = Input{Histories: []History{
+		{Group: "g", Provider: p1, Fate: Running, Records: recs},
+		{Group: "g", Provider: p2, Fate: Stalled, Records: recs[1:2]},
+	}, Quiesced: true, Complete: true}
+	_, err = Check(in)
+	require.Error(t, err, "a stalled provider must not be failed")
+	assert.Contains(t, rules(t, err), RuleLeave)
+}

@@ -54,7 +54,9 @@
 //     PROVIDER_EXPELLED, whatever the fate. When the run is quiesced and
 //     complete (Input.Complete: every provider that ever asked to join has a
 //     History), the last membership of the survivors' chain is exactly the
-//     running providers that are still members: every death became a leave.
+//     running (or stalled) providers that are still members: every death
+//     became a leave. A Stalled provider (alive, but no longer dispatching)
+//     must stay a member without having seen the end.
 //  6. Scripts once (Input.Scripts is the complete list of the scripts that
 //     ran). No script id ran twice and no provider's script ran twice for
 //     the same reason in the same group. Every provider shown expelled with

@@ -154,9 +154,13 @@ const (
 	NodeLost
 	// Lost: the session ended for a reason the test does not know.
 	Lost
+	// Stalled: the process and its session last, but it stopped
+	// dispatching, so it received less than the others: it must still be
+	// a member at the end, but need not have seen the end.
+	Stalled
 )
 
-var fateNames = [...]string{"running", "killed", "said-goodbye", "node-lost", "lost"}
+var fateNames = [...]string{"running", "killed", "said-goodbye", "node-lost", "lost", "stalled"}
 
 // String names the fate.
 func (f Fate) String() string {
@@ -167,8 +171,8 @@ func (f Fate) String() string {
 }
 
 // failureReason is the leave reason a failure leave must give a provider of
-// fate f; ok is false when any reason will do (Lost) and for Running, which
-// no failure leave may name.
+// fate f; ok is false when any reason will do (Lost) and for Running and
+// Stalled, which no failure leave may name.
 func (f Fate) failureReason() (reason wire.LeaveReason, ok bool) {
 	switch f {
 	case Killed:
