@@ -136,6 +136,12 @@ type Cluster struct {
 	// Store replaces DataDir with raft state kept by the caller
 	// (simulations keep it across a simulated restart).
 	Store agreement.Storage
+	// Snapshots keeps raft's snapshots for the caller, next to Store;
+	// nil: under DataDir (docs/design/domain.md).
+	Snapshots raft.SnapshotStore
+	// Snapshot says when the engine is snapshotted and the log trimmed;
+	// zero fields: agreement.DefaultSnapshotPolicy.
+	Snapshot agreement.SnapshotPolicy
 	// Timing of raft; zero: agreement.LANTiming.
 	Timing agreement.Timing
 
@@ -291,6 +297,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		}
 		acfg.Voters, acfg.Addr, acfg.DataDir, acfg.Store = c.Voters, c.Addr, c.DataDir, c.Store
 		acfg.Stream, acfg.Transport, acfg.Timing = c.Stream, c.Transport, c.Timing
+		acfg.Snapshots, acfg.Snapshot = c.Snapshots, c.Snapshot
 		acfg.AdmitCheck = n.admitCheck
 		acfg.OnLeadership = func(bool) { n.wakeDomain() }
 		acfg.OnPeers = n.wakeDomain

@@ -43,6 +43,9 @@ type Options struct {
 	// Logs sends the daemons' logs to t.Log (noisy); otherwise they are
 	// discarded.
 	Logs bool
+	// Snapshot is every daemon's snapshot policy (tests lower the
+	// thresholds); zero fields: agreement.DefaultSnapshotPolicy.
+	Snapshot agreement.SnapshotPolicy
 }
 
 // Cluster is a simulated domain.
@@ -67,6 +70,7 @@ type Node struct {
 	Host    string
 	Daemon  *daemon.Node
 	store   *raft.InmemStore
+	snaps   *raft.InmemSnapshotStore
 	clients *simnet.ClientListener
 	served  chan error
 }
@@ -88,7 +92,7 @@ func NewCluster(t testing.TB, opts Options) *Cluster {
 			c.voters = append(c.voters, agreement.Server{Node: int32(i + 1), Addr: host + ":7100"})
 		}
 		c.gossip = append(c.gossip, host+":7101")
-		c.nodes = append(c.nodes, &Node{Index: i, Host: host, store: raft.NewInmemStore()})
+		c.nodes = append(c.nodes, &Node{Index: i, Host: host, store: raft.NewInmemStore(), snaps: raft.NewInmemSnapshotStore()})
 	}
 	t.Cleanup(c.Close)
 	for i := range c.nodes {
@@ -133,6 +137,8 @@ func (c *Cluster) start(i int) {
 			Voters:          c.voters,
 			Stream:          stream,
 			Store:           n.store,
+			Snapshots:       n.snaps,
+			Snapshot:        c.opts.Snapshot,
 			Gossip:          n.Host + ":7101",
 			Join:            c.gossip,
 			GossipTransport: gossip,
@@ -192,6 +198,22 @@ func (c *Cluster) Restart(i int) {
 
 // Isolate partitions slot i from every other host.
 func (c *Cluster) Isolate(i int) { c.Net.Partition([]string{c.nodes[i].Host}) }
+
+// RaftLog returns the first and last index of slot i's raft log (kept
+// across its restarts).
+func (c *Cluster) RaftLog(i int) (first, last uint64) {
+	n := c.nodes[i]
+	first, _ = n.store.FirstIndex()
+	last, _ = n.store.LastIndex()
+	return first, last
+}
+
+// Snapshots returns the raft snapshots slot i keeps, newest first: the
+// ones it took, and the one a leader sent it.
+func (c *Cluster) Snapshots(i int) []*raft.SnapshotMeta {
+	metas, _ := c.nodes[i].snaps.List()
+	return metas
+}
 
 // Heal ends every partition.
 func (c *Cluster) Heal() { c.Net.Heal() }
