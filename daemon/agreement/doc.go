@@ -16,6 +16,11 @@
 // effects aimed at it (Applied, through Config.Deliver): notifications for
 // its clients, deactivate scripts for its providers.
 //
+// In a domain of several nodes raft snapshots the FSM (the engine's state
+// and the node table) every SnapshotPolicy.Threshold entries and trims its
+// log; a daemon too far behind receives the leader's snapshot, restores it
+// in place, and learns from it whether it is still admitted.
+//
 // A one-node domain runs the same path: a single voter on an in-memory
 // transport and store, which elects itself at once.
 //

@@ -203,3 +203,26 @@ func TestFSMWithoutSnapshotter(t *testing.T) {
 	require.NoError(t, snap.Persist(&sink))
 	assert.Zero(t, sink.Len(), "a one-node domain's snapshot is empty")
 }
+
+// TestFSMSnapshotThroughFileStore: a snapshot persisted to raft's file
+// store under a data directory, as a restarting daemon finds it, restores
+// the same state.
+func TestFSMSnapshotThroughFileStore(t *testing.T) {
+	orig := busyDomain(t, 1, 7)
+	store, err := raft.NewFileSnapshotStoreWithLogger(t.TempDir(), 2, newHCLogger("snapshots", slog.New(slog.NewTextHandler(io.Discard, nil))))
+	require.NoError(t, err)
+	sink, err := store.Create(raft.SnapshotVersionMax, orig.idx, 1, raft.Configuration{}, 1, nil)
+	require.NoError(t, err)
+	snap, err := orig.fsm.Snapshot()
+	require.NoError(t, err)
+	require.NoError(t, snap.Persist(sink), "the snapshot must persist to the file store")
+
+	metas, err := store.List()
+	require.NoError(t, err)
+	require.Len(t, metas, 1, "the file store must hold the snapshot")
+	_, rc, err := store.Open(metas[0].ID)
+	require.NoError(t, err)
+	restarted := newEngineFSM(t, 1, 8)
+	require.NoError(t, restarted.fsm.Restore(rc), "the stored snapshot must restore")
+	assert.Equal(t, orig.snapshot(), restarted.snapshot(), "the restored state must be the one persisted")
+}
