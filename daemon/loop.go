@@ -171,6 +171,16 @@ func (n *Node) deliver(e *protocol.Effect) {
 		n.log.Info("delayed error reported to client", "ffdc_id", note.FFDC, "code", note.Code.String(),
 			"group", note.Group, "token", note.Token)
 	}
+	// A notification for several recipients (every provider of a group)
+	// is encoded once, and each frame gets the recipient's token spliced
+	// in: encoding is most of the cost of a delivery.
+	var frames *wire.NotificationFrames
+	if local := n.localRecipients(e.To); local > 1 {
+		var err error
+		if frames, err = wire.NewNotificationFrames(&note); err != nil {
+			n.log.Error("cannot encode notification once; encoding it for each recipient", "group", note.Group, "type", note.Type, "err", err)
+		}
+	}
 	for _, r := range e.To {
 		if r.Client.Node != n.cfg.Node {
 			continue
@@ -179,11 +189,16 @@ func (n *Node) deliver(e *protocol.Effect) {
 		if s == nil {
 			continue // the session ended; its disconnect is already ordered
 		}
-		note.Token = r.Token
-		frame, err := wire.AppendFrame(nil, wire.MsgNotification, &note)
-		if err != nil {
-			s.log.Error("cannot encode notification; dropped", "group", note.Group, "type", note.Type, "err", err)
-			continue
+		var frame []byte
+		if frames != nil {
+			frame = frames.Append(nil, r.Token)
+		} else {
+			note.Token = r.Token
+			var err error
+			if frame, err = wire.AppendFrame(nil, wire.MsgNotification, &note); err != nil {
+				s.log.Error("cannot encode notification; dropped", "group", note.Group, "type", note.Type, "err", err)
+				continue
+			}
 		}
 		if err := s.out.Put(frame); err != nil {
 			if errors.Is(err, ipc.ErrOutboxFull) {
@@ -191,6 +206,17 @@ func (n *Node) deliver(e *protocol.Effect) {
 			}
 		}
 	}
+}
+
+// localRecipients counts the recipients on this node.
+func (n *Node) localRecipients(to []protocol.Recipient) int {
+	c := 0
+	for _, r := range to {
+		if r.Client.Node == n.cfg.Node {
+			c++
+		}
+	}
+	return c
 }
 
 // runScript hands a deactivate script to the ScriptRunner. Its outcome comes
