@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 }
 
 // startDaemon runs a one-node hags daemon in the test process.
-func startDaemon(t *testing.T) string {
+func startDaemon(t testing.TB) string {
 	t.Helper()
 	socket := filepath.Join(t.TempDir(), "hagsd.sock")
 	node, err := daemon.New(daemon.Config{Domain: "benchtest", Socket: socket})

@@ -59,6 +59,7 @@ func startHags(cfg *config, dir string) (*hagsSystem, error) {
 	return &hagsSystem{
 		label: "hags", dir: sub, socket: socket, d: d,
 		client: []string{cfg.self, "client", "--socket", socket},
+		env:    strings.Fields(os.Getenv("HAGSBENCH_CLIENT_ENV")),
 	}, nil
 }
 
