@@ -42,10 +42,15 @@ type Client struct {
 	wmu sync.Mutex // serializes writes: one whole frame per Write
 	dmu sync.Mutex // serializes delivery: one notification at a time
 
-	mu       sync.Mutex // guards everything below
-	closed   bool
-	lostErr  error // why the connection was lost; nil while it is up
-	efd      int   // eventfd; -1 after Close
+	mu      sync.Mutex // guards everything below
+	closed  bool
+	lostErr error // why the connection was lost; nil while it is up
+	efd     int   // eventfd; -1 after Close
+	// fdShown: Fd has been called, so the eventfd must follow the queue.
+	// Until then nobody can poll it, and the two system calls per
+	// notification that keep it in step are saved (Run and Dispatch wait
+	// on channels).
+	fdShown  bool
 	queue    []entry
 	head     int
 	nextTok  Token
@@ -210,6 +215,12 @@ func (c *Client) Domain() string { return c.welcome.Domain }
 func (c *Client) Fd() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.fdShown && c.efd >= 0 {
+		c.fdShown = true
+		if c.head < len(c.queue) || c.lostErr != nil {
+			c.signalFd()
+		}
+	}
 	return c.efd
 }
 
@@ -363,7 +374,7 @@ func (c *Client) push(e entry) {
 
 // signalFd makes the eventfd readable; the caller holds c.mu.
 func (c *Client) signalFd() {
-	if c.efd < 0 {
+	if c.efd < 0 || !c.fdShown {
 		return
 	}
 	var b [8]byte
@@ -373,7 +384,7 @@ func (c *Client) signalFd() {
 
 // drainFd makes the eventfd unreadable; the caller holds c.mu.
 func (c *Client) drainFd() {
-	if c.efd < 0 {
+	if c.efd < 0 || !c.fdShown {
 		return
 	}
 	var b [8]byte

@@ -2,12 +2,14 @@ package gsapi_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -123,6 +125,31 @@ func TestFdReadableExactlyWhenPending(t *testing.T) {
 	waitReadable(t, fd)
 	require.NoError(t, c.Dispatch(gsapi.NonBlocking))
 	assert.Equal(t, []int32{tok, 1, tok, 2, tok, 3, tok, 4}, got, "the new notification should be delivered")
+}
+
+// TestFdAskedForLate: the library keeps the descriptor in step with the
+// queue only once Fd has been called; a program that asks for it with
+// notifications already pending, or after a loss, finds it readable.
+func TestFdAskedForLate(t *testing.T) {
+	c, f := dial(t)
+	tok, err := c.Subscribe(gsapi.SubscribeRequest{Group: "g", Control: gsapi.SubscribeStateValue,
+		Callback: func(*gsapi.Notification) {}})
+	require.NoError(t, err)
+	f.nextRequest(wire.OpSubscribe)
+	f.notify(wire.Notification{Type: wire.SubscriptionNotification, Token: tok, Seq: 1})
+	waitPending(t, c, 1)
+	fd := c.Fd()
+	assert.True(t, readable(t, fd), "a descriptor first asked for while a notification is pending should be readable")
+	require.NoError(t, c.Dispatch(gsapi.NonBlocking))
+	assert.False(t, readable(t, fd), "the descriptor should not be readable once everything is delivered")
+
+	c2, f2 := dial(t)
+	f2.hangUp()
+	require.Eventually(t, func() bool {
+		_, err := c2.Subscribe(gsapi.SubscribeRequest{Group: "g", Control: gsapi.SubscribeStateValue})
+		return errors.Is(err, gsapi.ErrNotOK)
+	}, 10*time.Second, time.Millisecond, "the client should learn of the loss")
+	assert.True(t, readable(t, c2.Fd()), "a descriptor first asked for after a loss should be readable, so pollers learn of it")
 }
 
 func TestBlockingDispatchDeliversAndReturnsOnClose(t *testing.T) {
