@@ -47,3 +47,15 @@ func BenchmarkNPhase8(b *testing.B) {
 		b.ReportMetric(summarize(v[1]).P50, "p50-µs")
 	}
 }
+
+func BenchmarkThroughput64Groups(b *testing.B) {
+	sys := testSystem{socket: startDaemon(b)}
+	r := &runner{ctx: b.Context(), cfg: &config{}, h: newHub(), timeout: 20 * time.Second, logf: b.Logf}
+	for b.Loop() {
+		rate, err := r.throughput(sys, 64, 3*time.Second)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(rate, "protocols/s")
+	}
+}

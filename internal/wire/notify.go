@@ -1,9 +1,11 @@
 package wire
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 )
 
 // NotificationFrames encodes one notification once for many recipients
@@ -16,8 +18,7 @@ type NotificationFrames struct {
 	head, tail []byte // the body before and after the token's value
 }
 
-// errTokenNotFound means the two trial encodings did not differ in exactly
-// one byte, so the token's place is unknown.
+// errTokenNotFound means the token's place in the encoding was not found.
 var errTokenNotFound = errors.New("wire: token not found in the encoded notification")
 
 // NewNotificationFrames encodes n (whose Token is ignored). The frames it
@@ -25,38 +26,34 @@ var errTokenNotFound = errors.New("wire: token not found in the encoded notifica
 // with n.Token set to the recipient's token.
 func NewNotificationFrames(n *Notification) (*NotificationFrames, error) {
 	c := *n
-	c.Token = 0
-	zero, err := AppendFrame(nil, MsgNotification, &c)
+	c.Token = tokenMark
+	b, err := AppendFrame(nil, MsgNotification, &c)
 	if err != nil {
 		return nil, err
 	}
-	if len(zero)-lengthSize+4 > MaxFrameSize { // a larger token takes up to 4 more bytes
-		return nil, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, len(zero)-lengthSize)
+	if len(b)-lengthSize > MaxFrameSize { // a token takes at most as many bytes as the mark
+		return nil, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, len(b)-lengthSize)
 	}
-	c.Token = 1
-	one, err := AppendFrame(nil, MsgNotification, &c)
-	if err != nil {
-		return nil, err
-	}
-	// Both tokens encode as a single positive fixint, so the encodings
-	// differ in exactly the byte that holds the token.
-	at := -1
-	if len(zero) == len(one) {
-		for i := lengthSize + headerSize; i < len(zero); i++ {
-			if zero[i] != one[i] {
-				if at >= 0 {
-					at = -1
-					break
-				}
-				at = i
-			}
-		}
-	}
-	if at < 0 || zero[at] != 0 || one[at] != 1 {
+	// The encoder writes a struct's fields in order, and only the map's
+	// header and the small "type" field come before "tok": the first
+	// "tok" key followed by the mark is the token's place.
+	body := b[lengthSize+headerSize:]
+	at := bytes.Index(body, tokenKeyAndMark)
+	if at < 0 {
 		return nil, fmt.Errorf("%w (type %d)", errTokenNotFound, n.Type)
 	}
-	return &NotificationFrames{head: zero[lengthSize+headerSize : at], tail: zero[at+1:]}, nil
+	at += len(tokenKey)
+	return &NotificationFrames{head: body[:at], tail: body[at+len(tokenKeyAndMark)-len(tokenKey):]}, nil
 }
+
+// tokenMark is the token encoded in NewNotificationFrames's one encoding:
+// the largest int32, which the compact encoder writes in five bytes.
+const tokenMark = math.MaxInt32
+
+var (
+	tokenKey        = []byte{0xa3, 't', 'o', 'k'} // "tok" as a msgpack fixstr
+	tokenKeyAndMark = append(append([]byte(nil), tokenKey...), appendCompactInt(nil, tokenMark)...)
+)
 
 // Append appends the frame for the recipient whose token is tok.
 func (f *NotificationFrames) Append(dst []byte, tok int32) []byte {
