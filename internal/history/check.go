@@ -238,7 +238,7 @@ func (gc *groupCheck) joins() {
 		}
 		for j := range h.Records {
 			r := &h.Records[j]
-			if r.removes(p) {
+			if r.Removes(p) {
 				if j != len(h.Records)-1 {
 					gc.fail(RuleJoin, &p, "received %q after its own removal %q", gc.keys[i][j+1], gc.keys[i][j])
 				}
@@ -257,7 +257,7 @@ func member(h *History) bool {
 	if len(h.Records) == 0 {
 		return false
 	}
-	return !h.Records[len(h.Records)-1].removes(h.Provider)
+	return !h.Records[len(h.Records)-1].Removes(h.Provider)
 }
 
 // survive checks rule 4.

@@ -101,8 +101,9 @@ func (r *Record) Key() string {
 // String is Key.
 func (r *Record) String() string { return r.Key() }
 
-// removes reports whether the record ends p's membership.
-func (r *Record) removes(p wire.Provider) bool {
+// Removes reports whether the record ends p's membership (p leaves, fails
+// or is expelled by it).
+func (r *Record) Removes(p wire.Provider) bool {
 	return removal(r.Kind) && slices.Contains(r.Changing, p)
 }
 
