@@ -69,10 +69,18 @@ func (n *Node) wakeDomain() {
 
 // admitCheck is the agreement's AdmitCheck: the leader admits a node only
 // while the failure detector sees that incarnation alive, so that a node
-// just declared dead is not admitted again before it is heard from.
+// just declared dead is not admitted again before it is heard from, and
+// while raft's heartbeats reach it. declareDead judges a node by both
+// signals; admitting it on the detector's word alone, while raft's
+// heartbeats still back off after a partition, had the leader declare it
+// down again a moment later, ending the sessions of clients that had just
+// connected to it.
 func (n *Node) admitCheck(node int32, inc uint64) bool {
 	if node == n.cfg.Node {
 		return true
+	}
+	if _, failing := n.agr.Unreachable(node); failing {
+		return false
 	}
 	m := n.mem.Load()
 	return m == nil || m.Alive(node, inc)

@@ -294,7 +294,8 @@ func New(cfg Config) (*Agreement, error) {
 	a.g.Go(func() error { return a.lead(a.ctx) })
 	obs := raft.NewObserver(a.observed, false, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
-		case raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation, raft.LeaderObservation:
+		case raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation, raft.LeaderObservation,
+			raft.PeerObservation:
 			return true
 		}
 		return false
@@ -560,6 +561,11 @@ func (a *Agreement) watchPeers(ctx context.Context) error {
 				delete(a.unreachable, d.PeerID)
 			case raft.LeaderObservation:
 				clear(a.unreachable)
+			case raft.PeerObservation:
+				// Replication to the peer starts or stops afresh; a
+				// failure of the old replication says nothing of the
+				// new one, which reports only failures of its own.
+				delete(a.unreachable, d.Peer.ID)
 			}
 			a.peerMu.Unlock()
 			if a.cfg.OnPeers != nil {
