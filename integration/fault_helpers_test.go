@@ -34,7 +34,9 @@ type faultProc struct {
 	fate history.Fate
 }
 
-func (p *faultProc) id() wire.Provider { return wire.Provider{Instance: p.inst, Node: int32(p.node + 1)} }
+func (p *faultProc) id() wire.Provider {
+	return wire.Provider{Instance: p.inst, Node: int32(p.node + 1)}
+}
 
 // records parses what p printed.
 func (p *faultProc) records(t *testing.T, group string) []history.Record {
