@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -24,10 +26,16 @@ const testClientSocket = "HAGSBENCH_TEST_CLIENT_SOCKET"
 
 func TestMain(m *testing.M) {
 	if socket := os.Getenv(testClientSocket); socket != "" {
+		if dir := os.Getenv("HAGSBENCH_TEST_CLIENT_PROFILE"); dir != "" {
+			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("client-%d.pprof", os.Getpid())))
+			if err == nil && pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
 		if err := runClient(context.Background(), socket, os.Stdin, os.Stdout); err != nil {
 			os.Exit(1)
 		}
-		os.Exit(0)
+		return
 	}
 	os.Exit(m.Run())
 }

@@ -18,9 +18,10 @@
 //
 //	hagsbench [--quick] [--compare] [--scenarios a,b,...] [--out DIR] [--bin DIR]
 //
+// hags client processes run with GOMAXPROCS=1 (see clientEnv);
 // $HAGSBENCH_CLIENT_ENV adds variables (NAME=VALUE, space-separated) to
-// the environment of hags client processes, for experiments such as
-// GOMAXPROCS=1; $HAGSBENCH_DEBUG=1 prints every client event.
+// their environment, for experiments; $HAGSBENCH_DEBUG=1 prints every
+// client event.
 //
 // It writes DIR/latest.json, DIR/latest.txt and PNG plots. make bench runs
 // hags alone, quickly; make bench-compare runs both systems, alternately,

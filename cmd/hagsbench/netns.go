@@ -155,7 +155,7 @@ func (c *hagsCluster) killNode(i int) {
 }
 
 func (c *hagsCluster) spawnOn(h *hub, i int, name string) (*proc, error) {
-	return startProc(h, name, nil, inNs(c.nn.nodes[i], c.cfg.self, "client", "--socket", c.socket(i))...)
+	return startProc(h, name, clientEnv(), inNs(c.nn.nodes[i], c.cfg.self, "client", "--socket", c.socket(i))...)
 }
 
 func (c *hagsCluster) close() {

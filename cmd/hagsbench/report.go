@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -297,7 +298,8 @@ func fmtRatio(v *float64) string {
 	return fmt.Sprintf("%.2f", *v)
 }
 
-// table renders the results as text.
+// table renders the results as text: latencies, throughput, the C
+// library against gsapi, memory, then the notes.
 func (r *report) table() string {
 	var b bytes.Buffer
 	m := r.Machine
@@ -305,35 +307,81 @@ func (r *report) table() string {
 	if m.Corosync != "" {
 		fmt.Fprintf(&b, ", %s", m.Corosync)
 	}
-	fmt.Fprintf(&b, "\nload average before: %s; after: %s; %d s\n\n", m.LoadBefore, m.LoadAfter, m.Seconds)
-	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "scenario\tn\tphases\thags p50\thags p99\tcorosync p50\tcorosync p99\tratio\ttarget\tmet\t")
-	for _, x := range r.Scenarios {
-		ph := ""
-		if x.Phases != nil {
-			ph = fmt.Sprint(*x.Phases)
+	fmt.Fprintf(&b, "\nload average before: %s; after: %s; %d s\n", m.LoadBefore, m.LoadAfter, m.Seconds)
+	met := func(x *row) string {
+		if x.Met == nil {
+			return ""
 		}
-		met := ""
-		if x.Met != nil {
-			met = map[bool]string{true: "yes", false: "NO"}[*x.Met]
-		}
-		switch x.Unit {
-		case "ops/s":
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t\t%s\t\t%s\t%s\t%s\t\n", x.Name, x.N, ph,
-				fmtF(x.HagsOps, "/s"), fmtF(x.CorosyncOps, "/s"), fmtRatio(x.RatioOps), x.Target, met)
-		case "bytes":
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t\t\t\t\t%s\t%s\t\n", x.Name, x.N, ph, fmtF(x.HagsBytes, "B"), x.Target, met)
-		default:
-			if x.Name == "h.join_self" {
-				fmt.Fprintf(w, "%s (libha_gs vs gsapi)\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.N, ph,
-					fmtUs(x.HagsP50), fmtUs(x.HagsP99), fmtUs(x.GsapiP50), fmtUs(x.GsapiP99), fmtRatio(x.RatioP50), x.Target, met)
-				continue
-			}
-			fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.N, ph,
-				fmtUs(x.HagsP50), fmtUs(x.HagsP99), fmtUs(x.CorosyncP50), fmtUs(x.CorosyncP99), fmtRatio(x.RatioP50), x.Target, met)
+		return map[bool]string{true: "yes", false: "NO"}[*x.Met]
+	}
+	section := func(title, header string, rows func(w io.Writer) bool) {
+		var sb bytes.Buffer
+		w := tabwriter.NewWriter(&sb, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(w, header)
+		if rows(w) {
+			_ = w.Flush()
+			fmt.Fprintf(&b, "\n%s\n%s", title, sb.String())
 		}
 	}
-	_ = w.Flush()
+	section("Latency: p50 and p99 (hags / Corosync = ratio of the p50s)",
+		"scenario\tn\tphases\thags p50\thags p99\tcorosync p50\tcorosync p99\thags/corosync\ttarget\tmet\t",
+		func(w io.Writer) bool {
+			some := false
+			for _, x := range r.Scenarios {
+				if x.Unit != "us" || x.Name == "h.join_self" {
+					continue
+				}
+				some = true
+				ph := ""
+				if x.Phases != nil {
+					ph = fmt.Sprint(*x.Phases)
+				}
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.N, ph,
+					fmtUs(x.HagsP50), fmtUs(x.HagsP99), fmtUs(x.CorosyncP50), fmtUs(x.CorosyncP99), fmtRatio(x.RatioP50), x.Target, met(x))
+			}
+			return some
+		})
+	section("Throughput: median of the runs (hags one-phase protocols, Corosync agreed multicasts)",
+		"scenario\tgroups\thags\tcorosync\thags/corosync\ttarget\tmet\t",
+		func(w io.Writer) bool {
+			some := false
+			for _, x := range r.Scenarios {
+				if x.Unit != "ops/s" {
+					continue
+				}
+				some = true
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.N,
+					fmtF(x.HagsOps, "/s"), fmtF(x.CorosyncOps, "/s"), fmtRatio(x.RatioOps), x.Target, met(x))
+			}
+			return some
+		})
+	section("The C library against gsapi: join latency, one other provider (ratio libha_gs / gsapi)",
+		"scenario\tn\tlibha_gs p50\tlibha_gs p99\tgsapi p50\tgsapi p99\tlibha_gs/gsapi\t",
+		func(w io.Writer) bool {
+			some := false
+			for _, x := range r.Scenarios {
+				if x.Name != "h.join_self" {
+					continue
+				}
+				some = true
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.N,
+					fmtUs(x.HagsP50), fmtUs(x.HagsP99), fmtUs(x.GsapiP50), fmtUs(x.GsapiP99), fmtRatio(x.RatioP50))
+			}
+			return some
+		})
+	section("Memory: hagsd's resident set",
+		"scenario\tn\thags\ttarget\tmet\t",
+		func(w io.Writer) bool {
+			some := false
+			for _, x := range r.Scenarios {
+				if x.Unit != "bytes" {
+					continue
+				}
+				some = true
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t\n", x.Name, x.N, fmtF(x.HagsBytes, "B"), x.Target, met(x))
+			}
+			return some
+		})
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "\nnote: %s", n)
 	}

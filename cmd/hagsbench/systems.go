@@ -59,8 +59,16 @@ func startHags(cfg *config, dir string) (*hagsSystem, error) {
 	return &hagsSystem{
 		label: "hags", dir: sub, socket: socket, d: d,
 		client: []string{cfg.self, "client", "--socket", socket},
-		env:    strings.Fields(os.Getenv("HAGSBENCH_CLIENT_ENV")),
+		env:    clientEnv(),
 	}, nil
+}
+
+// clientEnv is the environment added for hags client processes: one P
+// for the Go runtime (GOMAXPROCS=1), since each client has one dispatch
+// loop, as the single-threaded libcpg client has, and more Ps only wake
+// more threads on a machine of two cores; then $HAGSBENCH_CLIENT_ENV.
+func clientEnv() []string {
+	return append([]string{"GOMAXPROCS=1"}, strings.Fields(os.Getenv("HAGSBENCH_CLIENT_ENV"))...)
 }
 
 // withCClient returns the same daemon with clients that use libha_gs.
@@ -68,7 +76,7 @@ func (s *hagsSystem) withCClient(cfg *config) *hagsSystem {
 	c := *s
 	c.label = "libha_gs"
 	c.client = []string{cfg.gsbench}
-	c.env = []string{"HA_GS_SOCKET=" + s.socket, "LD_LIBRARY_PATH=" + filepath.Join(cfg.root, "build", "lib")}
+	c.env = append(clientEnv(), "HA_GS_SOCKET="+s.socket, "LD_LIBRARY_PATH="+filepath.Join(cfg.root, "build", "lib"))
 	return &c
 }
 
