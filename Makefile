@@ -11,6 +11,8 @@ VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev
 LDFLAGS  := -X github.com/openhags/hags/daemon.Version=$(VERSION)
 GOFLAGS_BUILD := -trimpath -buildvcs=false -ldflags '$(LDFLAGS)'
 FUZZTIME ?= 30s
+STRESS_SEEDS ?= 1000
+FAULT_RUNS ?= 3
 LIB      := $(BUILD)/lib
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -21,7 +23,7 @@ BENCHBIN := $(BUILD)/bench
 # Only ha_gs_* is exported (version script), under the soname libha_gs.so.1.
 CAPI_LDFLAGS := -extldflags '-Wl,--version-script=$(CURDIR)/capi/libha_gs.map -Wl,-soname,$(SONAME)'
 
-.PHONY: help build lib install test race lint demo demo-cluster fuzz clean bench-tools bench bench-compare
+.PHONY: help build lib install test race lint demo demo-cluster fuzz stress clean bench-tools bench bench-compare
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -99,6 +101,14 @@ bench-compare: bench-tools ## install Debian's corosync and libcpg-dev, run hags
 	  $(CC) -O2 -Wall -Wextra -o $(BENCHBIN)/cpgbench bench/cpgbench.c -lcpg; \
 	fi
 	$(BENCHBIN)/hagsbench --compare --out bench/results
+
+stress: ## fault injection judged by the history checker: STRESS_SEEDS simulated schedules, the real-process fault runs FAULT_RUNS times (log: build/stress.log)
+	@mkdir -p $(BUILD)
+	@echo "stress: $(STRESS_SEEDS) simulated seeds, $(FAULT_RUNS) real-process runs of each fault test; log in $(BUILD)/stress.log"
+	@rc=0; HAGS_STRESS_SEEDS=$(STRESS_SEEDS) HAGS_FAULT_RUNS=$(FAULT_RUNS) \
+	  $(GO) test -count=1 -timeout 90m -run '^(TestStress|TestFault)' -v ./integration > $(BUILD)/stress.log 2>&1 || rc=$$?; \
+	  grep -E '^(--- |ok |FAIL)|seeds \(|histories, |reproduce:' $(BUILD)/stress.log || true; \
+	  if [ $$rc -ne 0 ]; then echo "stress: FAILED; see $(BUILD)/stress.log"; exit $$rc; fi
 
 clean: ## remove build outputs
 	rm -rf $(BUILD)
