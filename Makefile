@@ -78,7 +78,7 @@ demo-cluster: build ## three hagsd on loopback, a provider on each; kill one dae
 fuzz: ## time-boxed fuzzing of every Fuzz target (FUZZTIME each, default 30s)
 	@set -e; for pkg in $$($(GO) list ./...); do \
 	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz' || true); do \
-	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME); \
+	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s; \
 	  done; done
 
 bench-tools: build ## build/bench: hagsbench and the libha_gs client of scenario (h)
