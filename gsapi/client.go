@@ -31,6 +31,19 @@ const (
 // does not read.
 const quitTimeout = 2 * time.Second
 
+// MaxPending and MaxPendingBytes bound the notifications a Client holds
+// for Dispatch (counted, and by the size of their frames). When either is
+// reached the Client stops reading its connection until Dispatch makes
+// room. The daemon then queues for the client, up to its own bound, and
+// ends the session of a client that stays behind: its providers fail, and
+// Dispatch delivers what was queued and then returns ErrNotOK. A program
+// that reads its socket but never dispatches thus holds bounded memory,
+// in its own process and in the daemon, and cannot hold up anybody else.
+const (
+	MaxPending      = 8192
+	MaxPendingBytes = 32 << 20
+)
+
 // Client is one session with the daemon (one ha_gs_init). Its request
 // methods are safe for concurrent use by many goroutines; callbacks run only
 // inside Dispatch or Run, one at a time, on the dispatching goroutine.
@@ -53,12 +66,14 @@ type Client struct {
 	fdShown  bool
 	queue    []entry
 	head     int
+	pendingB int // bytes of the queued entries' frames
 	nextTok  Token
 	members  map[Token]*member
 	inflight map[string]bool // groups known to be running a protocol
 	ffdc     string          // id of the last daemon failure reported
 
 	avail      chan struct{} // capacity 1: the queue became non-empty
+	room       chan struct{} // capacity 1: an entry left the queue
 	lost       chan struct{} // closed when the connection is lost
 	done       chan struct{} // closed by Close
 	readerDone chan struct{} // closed when the reader goroutine exits
@@ -67,8 +82,9 @@ type Client struct {
 // entry is one queued notification and where it goes. fn is nil only for
 // responsiveness checks, which Dispatch answers itself.
 type entry struct {
-	n  *Notification
-	fn func(*Notification)
+	n    *Notification
+	fn   func(*Notification)
+	size int // the frame's size, counted against MaxPendingBytes
 }
 
 // Dial connects to the daemon and opens a session (ha_gs_init). The socket
@@ -173,6 +189,7 @@ func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
 		members:    make(map[Token]*member),
 		inflight:   make(map[string]bool),
 		avail:      make(chan struct{}, 1),
+		room:       make(chan struct{}, 1),
 		lost:       make(chan struct{}),
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
@@ -250,9 +267,17 @@ func (c *Client) Close() error {
 	c.mu.Lock()
 	_ = unix.Close(c.efd)
 	c.efd = -1
-	c.queue, c.head = nil, 0
+	c.queue, c.head, c.pendingB = nil, 0, 0
 	c.mu.Unlock()
 	return nil
+}
+
+// Pending returns how many notifications are queued for Dispatch (at most
+// MaxPending). It is safe to call from any goroutine.
+func (c *Client) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue) - c.head
 }
 
 // Dispatch delivers notifications by calling their callbacks on the calling
@@ -350,6 +375,11 @@ func (c *Client) pop(op string) (entry, error) {
 	e := c.queue[c.head]
 	c.queue[c.head] = entry{}
 	c.head++
+	c.pendingB -= e.size
+	select {
+	case c.room <- struct{}{}:
+	default:
+	}
 	if c.head == len(c.queue) {
 		c.queue, c.head = c.queue[:0], 0
 		if c.lostErr == nil {
@@ -363,6 +393,7 @@ func (c *Client) pop(op string) (entry, error) {
 func (c *Client) push(e entry) {
 	wasEmpty := c.head == len(c.queue)
 	c.queue = append(c.queue, e)
+	c.pendingB += e.size
 	if wasEmpty {
 		c.signalFd()
 		select {
@@ -396,6 +427,9 @@ func (c *Client) drainFd() {
 func (c *Client) readLoop(r *wire.Reader) {
 	defer close(c.readerDone)
 	for {
+		if !c.waitRoom() {
+			return
+		}
 		t, body, err := r.Next()
 		if err != nil {
 			c.connLost(err)
@@ -408,7 +442,7 @@ func (c *Client) readLoop(r *wire.Reader) {
 				c.connLost(err)
 				return
 			}
-			c.arrive(n)
+			c.arrive(n, len(body))
 		case wire.MsgRefused:
 			var ref wire.Refused
 			if err := wire.Decode(body, &ref); err != nil {
@@ -425,6 +459,29 @@ func (c *Client) readLoop(r *wire.Reader) {
 		default:
 			c.connLost(fmt.Errorf("unexpected message type %d from the daemon", t))
 			return
+		}
+	}
+}
+
+// waitRoom blocks while the queue is at MaxPending or MaxPendingBytes,
+// until Dispatch takes an entry; it returns false once the client is
+// closed.
+func (c *Client) waitRoom() bool {
+	for {
+		c.mu.Lock()
+		closed := c.closed
+		full := len(c.queue)-c.head >= MaxPending || c.pendingB >= MaxPendingBytes
+		c.mu.Unlock()
+		switch {
+		case closed:
+			return false
+		case !full:
+			return true
+		}
+		select {
+		case <-c.room:
+		case <-c.done:
+			return false
 		}
 	}
 }

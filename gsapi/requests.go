@@ -361,10 +361,11 @@ func (c *Client) send(op string, tok Token, r *wire.Request) error {
 	return &Error{Code: wire.NotOK, Op: op, Token: tok, Msg: "connection to the daemon lost", Err: err}
 }
 
-// arrive applies a notification to the token states and queues it for its
-// callback. It runs on the reader goroutine, so the library's view is as
-// fresh as the frames it has received, not as the ones dispatched.
-func (c *Client) arrive(n *Notification) {
+// arrive applies a notification (whose frame held size bytes) to the token
+// states and queues it for its callback. It runs on the reader goroutine,
+// so the library's view is as fresh as the frames it has received, not as
+// the ones dispatched.
+func (c *Client) arrive(n *Notification, size int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
@@ -372,7 +373,7 @@ func (c *Client) arrive(n *Notification) {
 	}
 	switch n.Type {
 	case wire.ResponsivenessNotification:
-		c.push(entry{n: n})
+		c.push(entry{n: n, size: size})
 		return
 	case wire.DelayedErrorNotification:
 		if n.FFDC != "" {
@@ -380,7 +381,7 @@ func (c *Client) arrive(n *Notification) {
 		}
 		c.delayedError(n)
 		if cb := c.opts.delayedErrorCb; cb != nil {
-			c.push(entry{n: n, fn: cb})
+			c.push(entry{n: n, fn: cb, size: size})
 		}
 		return
 	}
@@ -397,7 +398,7 @@ func (c *Client) arrive(n *Notification) {
 		fn = c.provider(m, n)
 	}
 	if fn != nil {
-		c.push(entry{n: n, fn: fn})
+		c.push(entry{n: n, fn: fn, size: size})
 	}
 }
 
