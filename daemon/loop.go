@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"slices"
+	"time"
 
 	"github.com/openhags/hags/daemon/agreement"
 	"github.com/openhags/hags/daemon/ipc"
@@ -46,10 +48,23 @@ func (n *Node) send(m loopMsg) bool {
 // submits what sessions report to the agreement (order), and carries out
 // what the log, once applied, asks of this daemon (applied).
 func (n *Node) run() error {
+	// After a burst of work the heap holds the burst's garbage until the
+	// next collection, which an idle daemon may not run for minutes: once
+	// the loop has been idle for IdleMemoryReturn, the memory goes back to
+	// the system (the resident set then shows what the daemon keeps).
+	idle := time.NewTimer(n.idleAfter)
+	defer idle.Stop()
+	busy := false
 	for {
 		select {
 		case <-n.ctx.Done():
 			return nil
+		case <-idle.C:
+			if busy {
+				busy = false
+				n.onIdle()
+			}
+			continue
 		case m := <-n.in:
 			n.handle(m)
 		case <-n.appWake:
@@ -69,8 +84,22 @@ func (n *Node) run() error {
 				n.order(protocol.Event{Kind: protocol.EventScriptDone, Script: &done[i]})
 			}
 		}
+		if !busy {
+			busy = true
+		}
+		idle.Reset(n.idleAfter)
 	}
 }
+
+// IdleMemoryReturn is how long the run loop must have been idle, after
+// doing something, before the daemon returns its free memory to the system.
+const IdleMemoryReturn = 5 * time.Second
+
+// What a new Node does when idle, and after how long (tests change them).
+var (
+	idleMemoryReturn = IdleMemoryReturn
+	returnMemory     = debug.FreeOSMemory
+)
 
 func (n *Node) handle(m loopMsg) {
 	switch m.kind {

@@ -203,6 +203,8 @@ type Node struct {
 	appMu      sync.Mutex
 	appQueue   []agreement.Applied // FSM → run loop, in log order
 	appWake    chan struct{}
+	idleAfter  time.Duration // the run loop calls onIdle once it has been idle this long after work
+	onIdle     func()
 
 	mu        sync.Mutex
 	closed    bool
@@ -281,6 +283,8 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		maxClients: wire.MaxClientsPerDaemon,
 		respUnit:   time.Second,
 		adapters:   localAdapters(cfg.Node),
+		idleAfter:  idleMemoryReturn,
+		onIdle:     returnMemory,
 	}
 	acfg := agreement.Config{
 		Node:        cfg.Node,

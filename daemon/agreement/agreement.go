@@ -341,10 +341,13 @@ func (a *Agreement) start(single bool) error {
 	switch {
 	case single:
 		// Empty snapshots trim the log (FSM.discardSnapshots).
+		// Nobody reads the log once it is applied, so it is trimmed
+		// often: it holds at most a few seconds' entries, not thousands
+		// (each a batch of up to maxBatchEvents events) for good.
 		a.fsm.discardSnapshots = true
-		rc.SnapshotInterval = 5 * time.Second
-		rc.SnapshotThreshold = 4096
-		rc.TrailingLogs = 256
+		rc.SnapshotInterval = time.Second
+		rc.SnapshotThreshold = 64
+		rc.TrailingLogs = 64
 		snaps = raft.NewDiscardSnapshotStore()
 		if cfg.Store == nil && a.store == nil {
 			snaps = raft.NewInmemSnapshotStore()

@@ -79,7 +79,13 @@ func encodeEntry(e *Entry) ([]byte, error) {
 	if err := enc.Encode(e); err != nil {
 		return nil, fmt.Errorf("agreement: encode %s entry: %w", e.Kind, err)
 	}
-	return buf.Bytes(), nil
+	b := buf.Bytes()
+	if cap(b)-len(b) > len(b)/8 {
+		// The log keeps these bytes (a one-node domain in memory): not
+		// the buffer's spare room, up to as much again.
+		b = append(make([]byte, 0, len(b)), b...)
+	}
+	return b, nil
 }
 
 // decodeEntry parses log bytes made by encodeEntry.
