@@ -308,7 +308,7 @@ func TestReport(t *testing.T) {
 	rep.add("h.join_self", 1, 0, "libha_gs", []int64{150e3})
 	rep.addRate("d.protocols_per_s", 8, "hags", 1000)
 	rep.addRate("d.protocols_per_s", 8, "corosync", 500)
-	rep.addMemory(1000, 10, 5000, 900, []int64{1, 2, 3})
+	rep.addMemory(memory{Groups: 1000, Providers: 10000, PerGroup: 5000, PerProvider: 900, PerGroupBusy: 6000, PerProviderBusy: 1000})
 	rep.finish()
 
 	find := func(name string) *row {

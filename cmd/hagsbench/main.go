@@ -311,11 +311,11 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 				return err
 			}
 			defer fresh.close()
-			perGroup, perProv, rss, err := r.memoryUse(fresh, sz.gGroups, sz.gPerGroup)
+			m, err := r.memoryUse(fresh, sz.gGroups, sz.gPerGroup)
 			if err != nil {
 				return err
 			}
-			rep.addMemory(sz.gGroups, sz.gPerGroup, perGroup, perProv, rss)
+			rep.addMemory(m)
 			return nil
 		})
 	}

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 )
@@ -57,5 +60,29 @@ func BenchmarkThroughput64Groups(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.ReportMetric(rate, "protocols/s")
+	}
+}
+
+// BenchmarkMemory runs scenario (g) against the in-process daemon and
+// writes a heap profile of what stays live ($HAGSBENCH_HEAP=path).
+func BenchmarkMemory(b *testing.B) {
+	sys := testSystem{socket: startDaemon(b)}
+	r := &runner{ctx: b.Context(), cfg: &config{}, h: newHub(), timeout: 60 * time.Second, logf: b.Logf}
+	for b.Loop() {
+		m, err := r.memoryUse(sys, 1000, 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(m.PerGroup, "B/group")
+		b.ReportMetric(m.PerProvider, "B/provider")
+		if path := os.Getenv("HAGSBENCH_HEAP"); path != "" {
+			runtime.GC()
+			f, err := os.Create(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
 	}
 }

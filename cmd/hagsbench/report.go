@@ -56,8 +56,13 @@ type row struct {
 	CorosyncRun []float64 `json:"corosync_runs,omitempty"`
 	RatioOps    *float64  `json:"ratio_ops,omitempty"`
 
-	HagsBytes *float64 `json:"hags_bytes,omitempty"`
-	RSS       []int64  `json:"rss_bytes,omitempty"`
+	// Memory: at rest (after the daemon's idle memory return), and right
+	// after the joins; the resident sets are the baseline's, with the
+	// groups' and with every provider's.
+	HagsBytes     *float64 `json:"hags_bytes,omitempty"`
+	HagsBytesBusy *float64 `json:"hags_bytes_after_joins,omitempty"`
+	RSS           []int64  `json:"rss_bytes,omitempty"`
+	RSSBusy       []int64  `json:"rss_bytes_after_joins,omitempty"`
 
 	Target string `json:"target,omitempty"`
 	Met    *bool  `json:"met,omitempty"`
@@ -138,12 +143,14 @@ func (r *report) addRate(name string, n int, sys string, opsPerSec float64) {
 	}
 }
 
-// addMemory records scenario (g).
-func (r *report) addMemory(groups, perGroup int, perGroupB, perProvB float64, rss []int64) {
-	g := r.find("g.rss_per_group", groups, -1, "bytes")
-	g.HagsBytes, g.RSS = ptr(math.Round(perGroupB)), rss
-	p := r.find("g.rss_per_provider", groups*perGroup, -1, "bytes")
-	p.HagsBytes, p.RSS = ptr(math.Round(perProvB)), rss
+// addMemory records scenario (g): at rest, and right after the joins.
+func (r *report) addMemory(m memory) {
+	g := r.find("g.rss_per_group", m.Groups, -1, "bytes")
+	g.HagsBytes, g.HagsBytesBusy = ptr(math.Round(m.PerGroup)), ptr(math.Round(m.PerGroupBusy))
+	g.RSS, g.RSSBusy = m.RSSAtRest, m.RSSAfterJoins
+	p := r.find("g.rss_per_provider", m.Providers, -1, "bytes")
+	p.HagsBytes, p.HagsBytesBusy = ptr(math.Round(m.PerProvider)), ptr(math.Round(m.PerProviderBusy))
+	p.RSS, p.RSSBusy = m.RSSAtRest, m.RSSAfterJoins
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -369,8 +376,8 @@ func (r *report) table() string {
 			}
 			return some
 		})
-	section("Memory: hagsd's resident set",
-		"scenario\tn\thags\ttarget\tmet\t",
+	section("Memory: growth of hagsd's resident set, at rest and right after the joins",
+		"scenario\tn\tat rest\tafter the joins\ttarget\tmet\t",
 		func(w io.Writer) bool {
 			some := false
 			for _, x := range r.Scenarios {
@@ -378,7 +385,7 @@ func (r *report) table() string {
 					continue
 				}
 				some = true
-				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t\n", x.Name, x.N, fmtF(x.HagsBytes, "B"), x.Target, met(x))
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t\n", x.Name, x.N, fmtF(x.HagsBytes, "B"), fmtF(x.HagsBytesBusy, "B"), x.Target, met(x))
 			}
 			return some
 		})

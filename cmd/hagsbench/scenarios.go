@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/openhags/hags/daemon"
 )
 
 // runner runs scenarios against systems; every client event of the run
@@ -308,57 +310,76 @@ func (r *runner) nphase(sys system, providers int, phases []int, samples int) (m
 }
 
 // memoryUse is scenario (g) on a fresh daemon: the growth of hagsd's
-// resident set when 1,000 groups are created (one provider each), then when
-// they grow to 10 providers each (9,000 more providers). It returns bytes
-// per group and per provider.
-func (r *runner) memoryUse(sys system, groups, perGroup int) (perGroupB, perProvB float64, rss []int64, err error) {
+// resident set when groups are created (one provider each), then when they
+// grow to perGroup providers each. Each reading is taken twice: right
+// after the joins (the smallest of a second's readings), and at rest, once
+// the daemon has been idle long enough to return its free memory to the
+// system (daemon.IdleMemoryReturn).
+func (r *runner) memoryUse(sys system, groups, perGroup int) (memory, error) {
+	var m memory
 	p, err := sys.spawn(r.h, sys.name()+"-g")
 	if err != nil {
-		return 0, 0, nil, err
+		return m, err
 	}
 	defer p.quit()
 	prefix := uniq("g")
 	name := func(i int) string { return fmt.Sprintf("%s-%d", prefix, i) }
-	settle := func() int64 {
-		// Let the daemon finish what the last notifications started, then
-		// take the smallest of a few readings (the Go heap breathes).
+	lowest := func(d time.Duration) int64 {
 		best := int64(-1)
-		for range 5 {
-			time.Sleep(200 * time.Millisecond)
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			time.Sleep(100 * time.Millisecond)
 			if v, err := rssBytes(sys.daemonPid()); err == nil && (best < 0 || v < best) {
 				best = v
 			}
 		}
 		return best
 	}
-	// The first slot's session first, so the baseline includes one session.
-	if err := r.join(p, 0, prefix+"-warm", 1); err != nil {
-		return 0, 0, nil, err
+	read := func() (now, rest int64) {
+		now = lowest(time.Second)
+		time.Sleep(daemon.IdleMemoryReturn + time.Second)
+		return now, lowest(time.Second)
 	}
-	rss0 := settle()
+	// The first slot's session first, so the baseline includes a session.
+	if err := r.join(p, 0, prefix+"-warm", 1); err != nil {
+		return m, err
+	}
+	now0, rest0 := read()
 	var ms []joinMember
 	for range groups {
 		ms = append(ms, joinMember{p: p, slot: 0, inst: 1})
 	}
 	if err := r.joinAll(name, ms); err != nil {
-		return 0, 0, nil, err
+		return m, err
 	}
 	r.h.drain()
-	rss1 := settle()
+	now1, rest1 := read()
 	for slot := 1; slot < perGroup; slot++ {
 		ms = ms[:0]
 		for range groups {
 			ms = append(ms, joinMember{p: p, slot: slot, inst: slot + 1})
 		}
 		if err := r.joinAll(name, ms); err != nil {
-			return 0, 0, nil, err
+			return m, err
 		}
 		r.h.drain()
 	}
-	rss2 := settle()
-	perGroupB = float64(rss1-rss0) / float64(groups)
-	perProvB = float64(rss2-rss1) / float64(groups*(perGroup-1))
-	return perGroupB, perProvB, []int64{rss0, rss1, rss2}, nil
+	now2, rest2 := read()
+	providers := float64(groups * (perGroup - 1))
+	m = memory{
+		Groups: groups, Providers: groups * perGroup,
+		PerGroup: float64(rest1-rest0) / float64(groups), PerProvider: float64(rest2-rest1) / providers,
+		PerGroupBusy: float64(now1-now0) / float64(groups), PerProviderBusy: float64(now2-now1) / providers,
+		RSSAtRest: []int64{rest0, rest1, rest2}, RSSAfterJoins: []int64{now0, now1, now2},
+	}
+	return m, nil
+}
+
+// memory is what scenario (g) measured, in bytes.
+type memory struct {
+	Groups, Providers             int
+	PerGroup, PerProvider         float64 // at rest
+	PerGroupBusy, PerProviderBusy float64 // right after the joins
+	RSSAtRest, RSSAfterJoins      []int64 // baseline, with the groups, with all the providers
 }
 
 // maxOf returns the largest sample.
