@@ -592,8 +592,13 @@ func TestExamplesRun(t *testing.T) {
 		}
 		assert.Equal(t, "subscribed to watched", next("its subscription"))
 		assert.Equal(t, `subscription: state="" joined=1@1 members=1@1`, next("the group as it is"))
+		mark := owner.Mark()
 		require.NoError(t, owner.Send("state 1 hello"))
 		assert.Equal(t, `subscription: state="hello" members=1@1`, next("the new state value"))
+		// The subscriber may hear of the change before the owner's library has
+		// its own approval; until then a new proposal would collide.
+		_, _, err = owner.Expect(`^APPROVED .*proto=STATE_VALUE_CHANGE`, mark, wait)
+		require.NoError(t, err, "the owner's state change is approved")
 		require.NoError(t, owner.Send("leave 1"))
 		assert.Equal(t, `subscription: left=1@1 members=-`, next("the last provider's leave"))
 		assert.Contains(t, next("the dissolution"), "dissolved", "the last leave dissolves the group")
