@@ -397,6 +397,7 @@ func (s *simRun) settle(group string) {
 				})
 			})
 			if !seen(p) {
+				// Simulated time (synctest): let the daemon catch up, then look again.
 				time.Sleep(2 * time.Second)
 			}
 		}
@@ -454,6 +455,7 @@ func runSim(t *testing.T, seed int64, steps int) (history.Summary, history.Input
 		}
 		for k := range steps {
 			s.step(k)
+			// Simulated time (synctest): a random pause between faults is the schedule.
 			time.Sleep(time.Duration(s.rng.Intn(1500)) * time.Millisecond)
 		}
 		// Quiet down: faults end, every node is admitted, every death is
@@ -464,10 +466,12 @@ func runSim(t *testing.T, seed int64, steps int) (history.Summary, history.Input
 		for i := range nodes {
 			c.WaitAdmitted(i, 2*time.Minute)
 		}
+		// Simulated time (synctest): let failure leaves and re-admissions settle.
 		time.Sleep(15 * time.Second)
 		for _, g := range []string{"g1", "g2"} {
 			s.settle(g)
 		}
+		// Simulated time (synctest): let the last protocols end everywhere.
 		time.Sleep(5 * time.Second)
 		in = s.input()
 		var err error
