@@ -285,6 +285,13 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 				return err
 			})
 		}
+		try("(c) n-phase protocols, 8 providers in one process", func() error {
+			v, err := r.nphaseIn(hags, 8, 1, sz.cPhases, sz.cSamples)
+			for _, k := range sz.cPhases {
+				rep.add("c.nphase_one_process", 8, k, hags.name(), v[k])
+			}
+			return err
+		})
 	}
 	if has("h") {
 		try("(h) libha_gs against gsapi, join latency", func() error {

@@ -265,7 +265,12 @@ func (r *runner) throughput(sys system, groups int, d time.Duration) (float64, e
 // then approve. A sample is the time from the proposal to the approval at
 // the last provider. Phases 0 is a one-phase proposal, for reference.
 func (r *runner) nphase(sys system, providers int, phases []int, samples int) (map[int][]int64, error) {
-	nproc := min(providers, 8)
+	return r.nphaseIn(sys, providers, min(providers, 8), phases, samples)
+}
+
+// nphaseIn is nphase with the providers spread over nproc processes (one
+// process: the daemon's part without the cost of waking many processes).
+func (r *runner) nphaseIn(sys system, providers, nproc int, phases []int, samples int) (map[int][]int64, error) {
 	ps, err := r.spawnN(sys, fmt.Sprintf("c%d", providers), nproc)
 	if err != nil {
 		return nil, err
