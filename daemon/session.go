@@ -86,7 +86,12 @@ func (n *Node) serveConn(c net.Conn) {
 	if err != nil {
 		id := n.newFFDC()
 		log.Warn("bad first frame; connection refused", "reason", err.Error(), "ffdc_id", id)
-		refuse(c, wire.BadParameter, err.Error(), id)
+		code := wire.BadParameter
+		if errors.Is(err, wire.ErrBadVersion) {
+			// A library of another level, not a broken one.
+			code = wire.NotSupported
+		}
+		refuse(c, code, err.Error(), id)
 		return
 	}
 	if hello.DeactivateScript != "" && !hello.Admin && n.cfg.CheckScript != nil {

@@ -95,7 +95,8 @@ type entry struct {
 // file or an unknown responsiveness type; ErrSockCreateFailed when no
 // socket can be created (descriptors exhausted); ErrConnectFailed when no
 // daemon answers; the daemon's code when it refuses the session (for
-// instance ErrPermissionDenied, with the refusal's FFDC id in Error.FFDC);
+// instance ErrPermissionDenied, with the refusal's FFDC id in Error.FFDC,
+// or ErrNotSupported from a daemon of another wire level);
 // ErrSockInitFailed when the handshake fails.
 func Dial(ctx context.Context, opts ...Option) (*Client, error) {
 	var o options

@@ -150,19 +150,26 @@ typedef enum {
     HA_GS_INVALID_GROUP             = 11, /* project-defined */
     HA_GS_NO_SOURCE_GROUP_PROVIDER  = 12, /* project-defined */
     HA_GS_BAD_GROUP_ATTRIBUTES      = 13,
-    HA_GS_WRONG_OLD_STATE           = 14, /* project-defined; never returned */
+    HA_GS_WRONG_OLD_STATE           = 14, /* project-defined; never returned: no request
+                                             names an expected old state value
+                                             (docs/errors.md) */
     HA_GS_DUPLICATE_INSTANCE_NUMBER = 15,
     HA_GS_COLLIDE                   = 16,
     HA_GS_SOCK_CREATE_FAILED        = 17, /* project-defined */
     HA_GS_SOCK_INIT_FAILED          = 18, /* project-defined */
     HA_GS_CONNECT_FAILED            = 19, /* project-defined */
     HA_GS_VOTE_NOT_EXPECTED         = 20, /* project-defined */
-    HA_GS_NOT_SUPPORTED             = 21,
+    HA_GS_NOT_SUPPORTED             = 21, /* library and daemon of different levels: the
+                                             daemon does not know the request (async)
+                                             or the wire version (init); never with
+                                             matched levels (docs/errors.md) */
     HA_GS_INVALID_SOURCE_GROUP      = 22, /* project-defined */
     HA_GS_UNKNOWN_PROVIDER          = 23,
     HA_GS_PROVIDER_APPEARS_TWICE    = 24,
     HA_GS_INVALID_DEACTIVATE_PHASE  = 25,
-    HA_GS_BACKLEVEL_PROVIDERS       = 26, /* never returned: no back-level clients exist */
+    HA_GS_BACKLEVEL_PROVIDERS       = 26, /* never returned: one API level exists, so
+                                             no provider is back-level
+                                             (docs/errors.md) */
     HA_GS_STATE_VALUE_TOO_LONG      = 27, /* project-defined */
     HA_GS_MESSAGE_TOO_LONG          = 28, /* project-defined */
     HA_GS_PERMISSION_DENIED         = 29, /* project-defined */

@@ -3,10 +3,16 @@ package wire
 // Check validates a request as far as it can be judged without the group's
 // state: the checks that the client library makes synchronously and the
 // daemon makes again for every request it receives. It returns OK or the
-// code the GSAPI prescribes. Check does not modify r; callers Normalize first.
+// code the GSAPI prescribes (NotSupported for an operation this level does
+// not know). Check does not modify r; callers Normalize first.
 func (r *Request) Check() Code {
-	if !r.Op.Valid() {
+	switch {
+	case r.Op == 0:
 		return BadParameter
+	case !r.Op.Valid():
+		// An operation this level does not know: the request comes
+		// from a library of a later level than the daemon.
+		return NotSupported
 	}
 	if r.Token <= 0 {
 		return BadMemberToken

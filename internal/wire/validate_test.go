@@ -19,7 +19,8 @@ func TestRequestCheck(t *testing.T) {
 		req  Request
 		want Code
 	}{
-		{"unknown op", Request{Op: 99, Token: 1}, BadParameter},
+		{"op 0", Request{Op: 0, Token: 1}, BadParameter},
+		{"unknown op (a later level)", Request{Op: 99, Token: 1}, NotSupported},
 		{"zero token", Request{Op: OpLeave, Token: 0, NumPhases: OnePhase}, BadMemberToken},
 		{"join ok", Request{Op: OpJoin, Token: 1, Group: "g", Attributes: attrs("g")}, OK},
 		{"join name at limit", Request{Op: OpJoin, Token: 1, Group: exact, Attributes: attrs(exact)}, OK},
