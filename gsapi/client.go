@@ -199,13 +199,27 @@ func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
 	return c, nil
 }
 
-// Node returns this daemon's node number (ha_gs_get_node_number).
-func (c *Client) Node() int32 { return c.welcome.Node }
+// Node returns this daemon's node number (ha_gs_get_node_number), or 0
+// for a Client that did not come from Dial.
+func (c *Client) Node() int32 {
+	if !c.dialed() {
+		return 0
+	}
+	return c.welcome.Node
+}
+
+// dialed reports whether c came from Dial. A nil or zero Client is a
+// client before ha_gs_init: its methods return ErrNoInit (or the zero
+// value) and never panic.
+func (c *Client) dialed() bool { return c != nil && c.conn != nil }
 
 // Adapters returns the network addresses of the domain's nodes, as the
 // daemon reported them when the session opened (ha_gs_get_adapter_info).
 // The caller owns the returned slice.
 func (c *Client) Adapters() []Adapter {
+	if !c.dialed() {
+		return nil
+	}
 	out := make([]Adapter, len(c.welcome.Adapters))
 	for i, a := range c.welcome.Adapters {
 		out[i] = a
@@ -218,19 +232,30 @@ func (c *Client) Adapters() []Adapter {
 // of (a delayed error, or the daemon ending the session), or "" when none
 // (ha_gs_get_ffdc_id). The daemon's log names the failure under that id.
 func (c *Client) FFDC() string {
+	if !c.dialed() {
+		return ""
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ffdc
 }
 
 // Domain returns the name of the domain the daemon serves.
-func (c *Client) Domain() string { return c.welcome.Domain }
+func (c *Client) Domain() string {
+	if !c.dialed() {
+		return ""
+	}
+	return c.welcome.Domain
+}
 
 // Fd returns a descriptor to poll for readability (select, poll, epoll):
 // it is readable exactly when notifications are pending, and also once the
 // connection is lost, so that the next Dispatch reports ErrNotOK. Never read
 // or write it. Fd returns -1 after Close, which closes the descriptor.
 func (c *Client) Fd() int {
+	if !c.dialed() {
+		return -1
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.fdShown && c.efd >= 0 {
@@ -248,6 +273,9 @@ func (c *Client) Fd() int {
 // A Dispatch blocked in another goroutine returns ErrNoInit promptly; every
 // later call returns ErrNoInit. Close is idempotent and always returns nil.
 func (c *Client) Close() error {
+	if !c.dialed() {
+		return nil
+	}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -276,6 +304,9 @@ func (c *Client) Close() error {
 // Pending returns how many notifications are queued for Dispatch (at most
 // MaxPending). It is safe to call from any goroutine.
 func (c *Client) Pending() int {
+	if !c.dialed() {
+		return 0
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.queue) - c.head
@@ -309,6 +340,9 @@ func (c *Client) Run(ctx context.Context) error {
 }
 
 func (c *Client) dispatch(ctx context.Context, blocking bool, op string) error {
+	if !c.dialed() {
+		return newError(wire.NoInit, op, 0)
+	}
 	for {
 		delivered, err := c.deliverOne(op)
 		if err != nil {

@@ -111,6 +111,9 @@ type member struct {
 // ErrDuplicateInstanceNumber, ErrInvalidSourceGroup, ErrNoSourceGroupProvider,
 // ErrInvalidGroup (HostMembership), ErrNoMemory.
 func (c *Client) Join(req JoinRequest) (Token, error) {
+	if !c.dialed() {
+		return 0, newError(wire.NoInit, "join", 0)
+	}
 	attrs := req.Attributes
 	r := &wire.Request{
 		Op:         wire.OpJoin,
@@ -146,6 +149,9 @@ func (c *Client) Join(req JoinRequest) (Token, error) {
 // Sync errors: ErrNoInit, ErrNotOK, ErrBadParameter, ErrNameTooLong.
 // Async: ErrUnknownGroup.
 func (c *Client) Subscribe(req SubscribeRequest) (Token, error) {
+	if !c.dialed() {
+		return 0, newError(wire.NoInit, "subscribe", 0)
+	}
 	r := &wire.Request{Op: wire.OpSubscribe, Group: req.Group, Control: req.Control}
 	c.mu.Lock()
 	if err := c.usable("subscribe", 0); err != nil {
@@ -170,6 +176,9 @@ func (c *Client) Subscribe(req SubscribeRequest) (Token, error) {
 // Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken (not a subscription
 // token), ErrNotAMember (already unsubscribed).
 func (c *Client) Unsubscribe(tok Token) error {
+	if !c.dialed() {
+		return newError(wire.NoInit, "unsubscribe", tok)
+	}
 	r := &wire.Request{Op: wire.OpUnsubscribe, Token: int32(tok)}
 	c.mu.Lock()
 	m, err := c.lookup("unsubscribe", tok, true)
@@ -191,6 +200,9 @@ func (c *Client) Unsubscribe(tok Token) error {
 // Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember.
 // Async: ErrNotAMember.
 func (c *Client) Goodbye(tok Token) error {
+	if !c.dialed() {
+		return newError(wire.NoInit, "goodbye", tok)
+	}
 	r := &wire.Request{Op: wire.OpGoodbye, Token: int32(tok)}
 	c.mu.Lock()
 	m, err := c.lookup("goodbye", tok, false)
@@ -269,6 +281,9 @@ func (c *Client) ChangeAttributes(tok Token, req AttributesRequest) error {
 // ErrBadParameter, ErrStateValueTooLong, ErrMessageTooLong,
 // ErrVoteNotExpected. Async: ErrVoteNotExpected, ErrNotAMember.
 func (c *Client) Vote(tok Token, req VoteRequest) error {
+	if !c.dialed() {
+		return newError(wire.NoInit, "vote", tok)
+	}
 	r := &wire.Request{
 		Op: wire.OpVote, Token: int32(tok), Vote: req.Vote, DefaultVote: req.Default,
 		State: req.State, Message: req.Message,
@@ -296,6 +311,9 @@ func (c *Client) Vote(tok Token, req VoteRequest) error {
 // outstanding proposal, and none while its group is known to be running a
 // protocol.
 func (c *Client) propose(op string, tok Token, r *wire.Request) error {
+	if !c.dialed() {
+		return newError(wire.NoInit, op, tok)
+	}
 	r.Token = int32(tok)
 	r.Normalize()
 	c.mu.Lock()
