@@ -2252,6 +2252,82 @@ static int behaviour_every_notification(void)
     return 0;
 }
 
+/* Eight threads make bad calls at once on one session, a hundred rounds
+ * each: every call gets its exact error every time, and the session still
+ * works afterwards. */
+static ha_gs_token_t threads_ptok;
+static volatile int threads_wrong;
+
+static void wrong_rc(const char *what, ha_gs_rc_t got, ha_gs_rc_t want)
+{
+    if (got != want) {
+        __sync_fetch_and_add(&threads_wrong, 1);
+        printf("threads: %s returned %d, want %d\n", what, (int)got, (int)want);
+    }
+}
+
+static void *bad_calls(void *arg)
+{
+    int i;
+    char longname[HA_GS_MAX_GROUP_NAME_LENGTH + 2];
+    ha_gs_group_attributes_t a = attrs_a;
+    ha_gs_proposal_info_t info;
+    ha_gs_state_value_t big_sv;
+    ha_gs_provider_message_t big_pm;
+    ha_gs_token_t t;
+    int node;
+    (void)arg;
+    memset(longname, 'n', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    a.gs_group_name = longname;
+    big_sv.gs_length = HA_GS_MAX_STATE_VALUE_LENGTH + 1;
+    big_sv.gs_state = big;
+    big_pm.gs_length = HA_GS_MAX_PROVIDER_MESSAGE_LENGTH + 1;
+    big_pm.gs_message = big;
+    for (i = 0; i < 100; i++) {
+        fill_join(&info, &a, 3);
+        wrong_rc("join with a long name", ha_gs_join(&t, &info), HA_GS_NAME_TOO_LONG);
+        wrong_rc("join without a token pointer", ha_gs_join(NULL, &info), HA_GS_BAD_PARAMETER);
+        wrong_rc("goodbye of a token never issued", ha_gs_goodbye(threads_ptok + 1000), HA_GS_BAD_MEMBER_TOKEN);
+        wrong_rc("state change without proposal", ha_gs_change_state_value(threads_ptok, NULL), HA_GS_BAD_PARAMETER);
+        info = state_info(HA_GS_1_PHASE, &big_sv);
+        wrong_rc("oversized state value", ha_gs_change_state_value(threads_ptok, &info), HA_GS_STATE_VALUE_TOO_LONG);
+        info = state_info((ha_gs_num_phases_t)7, &sv_hello);
+        wrong_rc("bad phase count", ha_gs_change_state_value(threads_ptok, &info), HA_GS_BAD_PARAMETER);
+        memset(&info, 0, sizeof info);
+        info.gs_message_request.gs_num_phases = HA_GS_1_PHASE;
+        info.gs_message_request.gs_message = &big_pm;
+        wrong_rc("oversized message", ha_gs_send_message(threads_ptok, &info), HA_GS_MESSAGE_TOO_LONG);
+        wrong_rc("vote with nothing to vote on", ha_gs_vote(threads_ptok, HA_GS_VOTE_APPROVE, NULL, NULL, HA_GS_NULL_VOTE),
+                 HA_GS_VOTE_NOT_EXPECTED);
+        wrong_rc("unsubscribe a provider token", ha_gs_unsubscribe(threads_ptok), HA_GS_BAD_MEMBER_TOKEN);
+        wrong_rc("node number into NULL", ha_gs_get_node_number(NULL), HA_GS_BAD_PARAMETER);
+        wrong_rc("dispatch with a bad flag", ha_gs_dispatch((ha_gs_dispatch_flag_t)99), HA_GS_BAD_PARAMETER);
+        wrong_rc("node number", ha_gs_get_node_number(&node), HA_GS_OK);
+    }
+    return NULL;
+}
+
+static int behaviour_threads_bad_input(void)
+{
+    pthread_t th[8];
+    int i;
+    if (init() != 0 || join_ok(&attrs_a, 1, &threads_ptok) != 0)
+        return 1;
+    for (i = 0; i < 8; i++)
+        if (pthread_create(&th[i], NULL, bad_calls, NULL) != 0)
+            return fail("pthread_create");
+    for (i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    CHECK(threads_wrong == 0);
+    ptok = threads_ptok;
+    EXPECT_RC(call_state(), HA_GS_OK);
+    if (wait_approved(ptok, HA_GS_STATE_VALUE_CHANGE) != 0)
+        return 1;
+    ha_gs_quit();
+    return 0;
+}
+
 /* The daemon checks a ping-responsiveness client through its callback,
  * which runs inside ha_gs_dispatch with the block given to ha_gs_init. */
 static volatile int pings, bad_ping;
@@ -2455,6 +2531,7 @@ static const struct tcase cases[] = {
     {"behaviour/fork-before-init", behaviour_fork_before_init},
     {"behaviour/every-notification", behaviour_every_notification},
     {"behaviour/responsiveness", behaviour_responsiveness},
+    {"behaviour/threads-bad-input", behaviour_threads_bad_input},
 };
 
 int main(int argc, char **argv)
