@@ -283,9 +283,17 @@ func TestScenarios(t *testing.T) {
 		assert.Positive(t, all[i], "a join seen by all takes time")
 	}
 
-	kills, err := r.killSeen(sys, 2, 2)
+	kills, exits, afters, err := r.killSeen(sys, 2, 2)
 	require.NoError(t, err, "(e) runs")
 	require.Len(t, kills, 2, "(e) one sample per kill")
+	// The victim's exit is timed when this process saw its output close
+	// before the last notification, as it usually does.
+	require.Len(t, afters, len(exits), "(e) every timed exit has its sequel")
+	require.LessOrEqual(t, len(exits), len(kills), "(e) at most one exit per kill")
+	for i := range exits {
+		assert.Positive(t, exits[i], "(e) the victim takes time to exit")
+		assert.Positive(t, afters[i], "(e) the notification takes time after the exit")
+	}
 
 	rate, err := r.throughput(sys, 2, 300*time.Millisecond)
 	require.NoError(t, err, "(d) runs")

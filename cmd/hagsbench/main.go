@@ -244,8 +244,10 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 			try(fmt.Sprintf("(e) SIGKILL seen by the others, N=%d", n), func() error {
 				for round := range cfg.rounds {
 					for _, sys := range systems {
-						v, err := r.killSeen(sys, n, split(sz.eSamples, cfg.rounds, round))
+						v, exit, after, err := r.killSeen(sys, n, split(sz.eSamples, cfg.rounds, round))
 						rep.add("e.sigkill_seen_by_all", n, 0, sys.name(), v)
+						rep.add("e.victim_exit", n, 0, sys.name(), exit)
+						rep.add("e.after_victim_exit", n, 0, sys.name(), after)
 						if err != nil {
 							return fmt.Errorf("%s: %w", sys.name(), err)
 						}

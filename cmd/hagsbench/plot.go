@@ -149,8 +149,11 @@ func drawPlot(path, title, xlabel, ylabel string, ss []series, logY bool) error 
 	} else {
 		p.Y.Min, p.Y.Max = 0, ymax*1.15
 	}
+	p.Title.Padding = vg.Points(10)
 	p.Legend.Top = true
 	p.Legend.Left = true
+	p.Legend.XOffs = vg.Points(12)
+	p.Legend.YOffs = -vg.Points(6)
 	p.Add(plotter.NewGrid())
 	for i, s := range ss {
 		line, points, err := plotter.NewLinePoints(s.pts)

@@ -151,6 +151,10 @@ type proc struct {
 	stdin io.WriteCloser
 	pid   int
 	done  chan struct{} // closed when the process has exited and its output is read
+	// eofAt is when its standard output closed (CLOCK_MONOTONIC ns): the
+	// moment a killed process's descriptors, its sockets among them, are
+	// closed by the kernel. Set before done is closed.
+	eofAt int64
 	mu    sync.Mutex
 	tail  []string // its last lines of stderr, for error reports
 }
@@ -197,6 +201,7 @@ func startProc(h *hub, name string, env []string, argv ...string) (*proc, error)
 			}
 			h.ch <- ev
 		}
+		p.eofAt = monoNow()
 		_ = cmd.Wait()
 	}()
 	select {

@@ -142,31 +142,33 @@ func (r *runner) joinSeen(sys system, n, samples int) (self, all []int64, err er
 
 // killSeen is scenario (e): n providers and a victim are in a group; the
 // victim process is killed with SIGKILL, and the sample is the time from
-// the kill to the failure notification at the last of the n others.
-func (r *runner) killSeen(sys system, n, samples int) ([]int64, error) {
+// the kill to the failure notification at the last of the n others. It
+// also returns how that time divides: from the kill until the kernel has
+// closed the victim's descriptors (its end of the daemon's socket, and of
+// the pipe to this process, close together), and from then on.
+func (r *runner) killSeen(sys system, n, samples int) (total, exit, after []int64, err error) {
 	group := uniq(fmt.Sprintf("e%d", n))
 	members, err := r.spawnN(sys, fmt.Sprintf("e%d", n), n)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	defer members.stop()
 	for i, p := range members {
 		if err := r.join(p, 0, group, i+1); err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 	}
-	var out []int64
 	for s := range samples {
 		if err := r.ctx.Err(); err != nil {
-			return out, err
+			return total, exit, after, err
 		}
 		victim, err := sys.spawn(r.h, fmt.Sprintf("%s-e%d-victim%d", sys.name(), n, s))
 		if err != nil {
-			return out, err
+			return total, exit, after, err
 		}
 		if err := victim.send("join 0 %s %d", group, n+1); err != nil {
 			victim.kill()
-			return out, err
+			return total, exit, after, err
 		}
 		if _, err := r.h.collect(r.timeout, n+1, func(ev event) bool {
 			if ev.group != group {
@@ -178,7 +180,7 @@ func (r *runner) killSeen(sys system, n, samples int) ([]int64, error) {
 			return isMem("join")(ev) && ev.count == int64(n+1)
 		}); err != nil {
 			victim.kill()
-			return out, fmt.Errorf("victim's join: %w", err)
+			return total, exit, after, fmt.Errorf("victim's join: %w", err)
 		}
 		t0 := monoNow()
 		victim.kill()
@@ -186,15 +188,22 @@ func (r *runner) killSeen(sys system, n, samples int) ([]int64, error) {
 			return ev.group == group && isMem("failed")(ev) && ev.count == int64(n)
 		})
 		if err != nil {
-			return out, fmt.Errorf("failure seen by %d: %w", n, err)
+			return total, exit, after, fmt.Errorf("failure seen by %d: %w", n, err)
 		}
 		var last int64
 		for _, ev := range evs {
 			last = max(last, ev.t)
 		}
-		out = append(out, last-t0)
+		total = append(total, last-t0)
+		// eofAt is when this process saw the victim's output close: at
+		// the kernel's close or a little later. A sample where it saw it
+		// only after the last notification is not split.
+		if victim.eofAt > t0 && victim.eofAt <= last {
+			exit = append(exit, victim.eofAt-t0)
+			after = append(after, last-victim.eofAt)
+		}
 	}
-	return out, nil
+	return total, exit, after, nil
 }
 
 // fanOut is the number of providers per group in scenario (d).
