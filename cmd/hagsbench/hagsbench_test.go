@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/pprof"
 	"strings"
 	"testing"
@@ -381,4 +382,31 @@ func TestCheckCorosyncSaysWhatIsMissing(t *testing.T) {
 	err := checkCorosync(cfg)
 	require.Error(t, err, "without the libcpg client Corosync cannot be measured")
 	assert.True(t, errors.Is(err, errNoCorosync), "the error says Corosync is not available")
+}
+
+func TestServiceLog(t *testing.T) {
+	s, err := startService("sh", regexp.MustCompile(`^ready$`), 10*time.Second,
+		"sh", "-c", "echo one; echo ready; echo leadership changed; echo two; echo leadership changed; echo end; exec sleep 60")
+	require.NoError(t, err, "the service starts and logs its ready line")
+	defer s.kill()
+	_, err = s.waitFor(regexp.MustCompile(`^end$`), 0, 10*time.Second)
+	require.NoError(t, err, "the last line is waited for")
+	assert.Equal(t, 2, s.count(soakLeadership, 0), "both matching lines are counted")
+	assert.Equal(t, 1, s.count(soakLeadership, 3), "only lines from the mark on are counted")
+	assert.Positive(t, s.pid(), "the service has a pid")
+	s.kill()
+	_, err = s.waitFor(regexp.MustCompile(`never`), s.mark(), 10*time.Second)
+	assert.Error(t, err, "waiting on a killed service fails at once")
+}
+
+func TestReportCounts(t *testing.T) {
+	rep := newReport(&config{})
+	rep.addCount("s.leadership_changes", 3, "in 10m0s", 0, "0")
+	rep.addCount("s.failure_notifications", 3, "in 10m0s", 2, "0")
+	rep.finish()
+	for _, x := range rep.Scenarios {
+		require.NotNil(t, x.Met, "%s is judged", x.Name)
+		assert.Equal(t, *x.HagsCount == 0, *x.Met, "%s: a count is met only at zero", x.Name)
+	}
+	assert.Contains(t, rep.table(), "s.failure_notifications", "the soak has its section in the table")
 }

@@ -64,6 +64,10 @@ type row struct {
 	RSS           []int64  `json:"rss_bytes,omitempty"`
 	RSSBusy       []int64  `json:"rss_bytes_after_joins,omitempty"`
 
+	// Counts (scenario s) over a period.
+	HagsCount *float64 `json:"hags_count,omitempty"`
+	Over      string   `json:"over,omitempty"`
+
 	Target string `json:"target,omitempty"`
 	Met    *bool  `json:"met,omitempty"`
 
@@ -141,6 +145,16 @@ func (r *report) addRate(name string, n int, sys string, opsPerSec float64) {
 	case "corosync":
 		x.CorosyncRun = append(x.CorosyncRun, math.Round(opsPerSec))
 	}
+}
+
+// addCount records a count of scenario (s) and whether it met its target
+// (the count that is expected; "0").
+func (r *report) addCount(name string, n int, over string, v float64, want string) {
+	x := r.find(name, n, -1, "count")
+	x.HagsCount, x.Over = &v, over
+	x.Target = "= " + want + " " + over
+	met := fmt.Sprint(v) == want
+	x.Met = &met
 }
 
 // addMemory records scenario (g): at rest, and right after the joins.
@@ -386,6 +400,19 @@ func (r *report) table() string {
 				}
 				some = true
 				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t\n", x.Name, x.N, fmtF(x.HagsBytes, "B"), fmtF(x.HagsBytesBusy, "B"), x.Target, met(x))
+			}
+			return some
+		})
+	section("Soak: a 3-node domain with both CPUs saturated",
+		"scenario\tnodes\tcount\ttarget\tmet\t",
+		func(w io.Writer) bool {
+			some := false
+			for _, x := range r.Scenarios {
+				if x.Unit != "count" {
+					continue
+				}
+				some = true
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t\n", x.Name, x.N, fmtF(x.HagsCount, ""), x.Target, met(x))
 			}
 			return some
 		})

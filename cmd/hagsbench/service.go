@@ -112,6 +112,19 @@ func (s *service) tail() string {
 	return strings.Join(s.lines[max(0, len(s.lines)-15):], " | ")
 }
 
+// count returns how many log lines at index >= from match re.
+func (s *service) count(re *regexp.Regexp, from int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for i := min(from, len(s.lines)); i < len(s.lines); i++ {
+		if re.MatchString(s.lines[i]) {
+			n++
+		}
+	}
+	return n
+}
+
 // pid is the daemon's process id (wrappers exec it, so it is the daemon's).
 func (s *service) pid() int { return s.cmd.Process.Pid }
 
