@@ -93,7 +93,7 @@ func (n *Node) admitCheck(node int32, inc uint64) bool {
 func (n *Node) watchDomain() error {
 	t := time.NewTicker(domainCheckEvery)
 	defer t.Stop()
-	var leaderSince time.Time
+	var leaderSince, fewSince time.Time
 	lastContact := time.Now()
 	quiet := n.agr.Timing().Heartbeat
 	for {
@@ -105,9 +105,19 @@ func (n *Node) watchDomain() error {
 		}
 		now := time.Now()
 		if n.agr.InContact(quiet) {
-			lastContact = now
-		} else if n.state.Load() == stateUp && n.cutOff(now.Sub(lastContact), quiet) {
-			n.send(loopMsg{kind: loopCutOff})
+			lastContact, fewSince = now, time.Time{}
+		} else if n.state.Load() == stateUp {
+			var few time.Duration
+			if !n.fewVoters() {
+				fewSince = time.Time{}
+			} else if fewSince.IsZero() {
+				fewSince = now
+			} else {
+				few = now.Sub(fewSince)
+			}
+			if n.cutOff(now.Sub(lastContact), few, quiet) {
+				n.send(loopMsg{kind: loopCutOff})
+			}
 		}
 		if !n.agr.IsLeader() {
 			leaderSince = time.Time{}
@@ -198,17 +208,24 @@ func (n *Node) configChange(what string, node int32, err error) {
 }
 
 // cutOff decides whether a daemon that has heard from no leader for
-// silent is cut off from the majority: the failure detector sees fewer
-// than a quorum of the voters alive (a leader's death alone leaves the
-// quorum, and an election follows), or the silence has lasted far longer
-// than any election.
-func (n *Node) cutOff(silent, quiet time.Duration) bool {
+// silent is cut off from the majority: the failure detector has seen fewer
+// than a quorum of the voters alive for few, at least quiet (a leader's
+// death alone leaves the quorum, and an election follows), or the silence
+// has lasted far longer than any election. The detector's view must hold
+// for a while: a node back from a partition spreads old news of others'
+// deaths, which they refute a moment later, and a daemon of the majority
+// that took that news at its word during an election ended its clients'
+// sessions for nothing.
+func (n *Node) cutOff(silent, few, quiet time.Duration) bool {
 	if silent < quiet {
 		return false
 	}
-	if silent >= cutoffAloneFactor*quiet {
-		return true
-	}
+	return silent >= cutoffAloneFactor*quiet || few >= quiet
+}
+
+// fewVoters reports whether the failure detector sees fewer than a quorum
+// of raft's voters alive (this daemon counts as alive).
+func (n *Node) fewVoters() bool {
 	members, err := n.agr.Members()
 	if err != nil {
 		return false

@@ -113,8 +113,13 @@ func (r *faultRun) spawn(i int, autovote string, args ...string) *faultProc {
 	r.procs = append(r.procs, p)
 	require.NoError(t, cl.Send("autovote %s", autovote))
 	require.NoError(t, cl.Send("join %s %d %s", r.group, r.inst, r.join))
-	_, _, err = cl.Expect(fmt.Sprintf(`^APPROVED .*proto=JOIN .*changing=([^ ]*,)?%d@%d[, ]`, r.inst, i+1), 0, wait)
+	joinRe := fmt.Sprintf(`^APPROVED .*proto=JOIN .*changing=([^ ]*,)?%d@%d[, ]`, r.inst, i+1)
+	_, _, err = cl.Expect(joinRe, 0, wait)
 	require.NoError(t, err, "%s's join is approved; %s", name, r.report())
+	// Every member hears of it before anything else is proposed: a
+	// provider still waiting for this approval would refuse a proposal
+	// with COLLIDE.
+	r.await(joinRe, map[*faultProc]int{})
 	r.logf("%s joined", name)
 	return p
 }

@@ -447,7 +447,9 @@ func runSim(t *testing.T, seed int64, steps int) (history.Summary, history.Input
 		if rng.Intn(3) == 0 {
 			nodes = 5
 		}
-		c := daemontest.NewCluster(t, daemontest.Options{Nodes: nodes, Voters: voters, Seed: seed})
+		// HAGS_STRESS_LOGS=1 sends the daemons' logs to the test log.
+		c := daemontest.NewCluster(t, daemontest.Options{Nodes: nodes, Voters: voters, Seed: seed,
+			Logs: os.Getenv("HAGS_STRESS_LOGS") != ""})
 		s := &simRun{t: t, seed: seed, c: c, rng: rng, start: time.Now(), faulted: map[int]bool{}}
 		s.logf("domain of %d nodes, %d voters", nodes, voters)
 		for i := range nodes {
