@@ -92,7 +92,8 @@ func (s *hagsSystem) spawn(h *hub, name string) (*proc, error) {
 // run in a network namespace of their own, holding only its loopback
 // device, so that neither the port nor the IPC socket (an abstract Unix
 // socket, which is per network namespace) can meet a corosync that the
-// machine runs as a service.
+// machine runs as a service; where no namespace can be made, on the
+// machine's loopback if no other corosync runs (ns is then "").
 type corosyncSystem struct {
 	dir string
 	ns  string
@@ -180,11 +181,18 @@ func startCorosync(cfg *config, dir string) (*corosyncSystem, error) {
 	}
 	ns, err := newLoopbackNetns()
 	if err != nil {
-		return nil, err
+		// Without network namespaces, the machine's own loopback will
+		// do, unless a Corosync already runs there.
+		if out, perr := exec.Command("pgrep", "-x", "corosync").Output(); perr == nil && len(out) > 0 {
+			return nil, fmt.Errorf("%w: no network namespace (%v), and a corosync already runs on this machine", errNoCorosync, err)
+		}
+		ns = ""
 	}
 	d, err := startService("corosync", corosyncReady, 30*time.Second, corosyncArgv(ns, conf)...)
 	if err != nil {
-		_ = ipCmd("netns", "del", ns)
+		if ns != "" {
+			_ = ipCmd("netns", "del", ns)
+		}
 		return nil, err
 	}
 	return &corosyncSystem{dir: filepath.Dir(conf), ns: ns, d: d, cpg: cfg.cpgbench}, nil
@@ -194,10 +202,15 @@ func (s *corosyncSystem) name() string   { return "corosync" }
 func (s *corosyncSystem) daemonPid() int { return s.d.pid() }
 func (s *corosyncSystem) close() {
 	s.d.stop(10 * time.Second)
-	_ = ipCmd("netns", "del", s.ns)
+	if s.ns != "" {
+		_ = ipCmd("netns", "del", s.ns)
+	}
 }
 
 func (s *corosyncSystem) spawn(h *hub, name string) (*proc, error) {
+	if s.ns == "" {
+		return startProc(h, name, nil, s.cpg)
+	}
 	return startProc(h, name, nil, inNs(s.ns, s.cpg)...)
 }
 
