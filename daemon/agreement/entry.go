@@ -7,6 +7,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/wire"
 )
 
 // EntryKind says what a log entry carries.
@@ -94,6 +95,9 @@ func decodeEntry(b []byte) (*Entry, error) {
 		return nil, fmt.Errorf("agreement: log entry of unknown version (%d bytes)", len(b))
 	}
 	e := new(Entry)
+	if err := wire.CheckShape(b[1:]); err != nil { // before the decoder allocates what it declares
+		return nil, fmt.Errorf("agreement: decode log entry: %w", err)
+	}
 	if err := msgpack.Unmarshal(b[1:], e); err != nil {
 		return nil, fmt.Errorf("agreement: decode log entry: %w", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/wire"
 )
 
 // Batching and retry bounds of the forwarder.
@@ -71,6 +72,9 @@ func readFrame(r io.Reader, v any) error {
 	}
 	body := make([]byte, n)
 	if _, err := io.ReadFull(r, body); err != nil {
+		return err
+	}
+	if err := wire.CheckShape(body); err != nil { // before the decoder allocates what it declares
 		return err
 	}
 	return msgpack.Unmarshal(body, v)

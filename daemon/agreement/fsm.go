@@ -14,6 +14,7 @@ import (
 	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/wire"
 )
 
 // Engine is what the FSM needs of protocol.Engine. The FSM serialises every
@@ -380,6 +381,9 @@ func (f *FSM) encodeLocked() ([]byte, error) {
 func decodeFSMState(data []byte) (*fsmState, error) {
 	if len(data) == 0 || data[0] != fsmSnapshotVersion {
 		return nil, fmt.Errorf("%w: unknown version (%d bytes)", errSnapshotData, len(data))
+	}
+	if err := wire.CheckShape(data[1:]); err != nil { // before the decoder allocates what it declares
+		return nil, fmt.Errorf("%w: %w", errSnapshotData, err)
 	}
 	rd := bytes.NewReader(data[1:])
 	st := new(fsmState)

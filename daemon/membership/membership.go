@@ -31,6 +31,8 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/vmihailenco/msgpack/v5"
+
+	"github.com/openhags/hags/internal/wire"
 )
 
 // Health is what the failure detector says of a node.
@@ -295,7 +297,7 @@ func (m *Membership) reconnectLoop() {
 // change for OnChange.
 func (m *Membership) record(n *memberlist.Node, h Health) {
 	var md meta
-	if err := msgpack.Unmarshal(n.Meta, &md); err != nil || md.Node <= 0 {
+	if err := wire.CheckShape(n.Meta); err != nil || msgpack.Unmarshal(n.Meta, &md) != nil || md.Node <= 0 {
 		m.log.Warn("gossip member without a valid record ignored", "name", n.Name, "addr", n.Address())
 		return
 	}

@@ -407,6 +407,9 @@ func Restore(data []byte) (*Engine, error) {
 	if data[0] != SnapshotVersion {
 		return nil, fmt.Errorf("%w: version %d, this engine reads version %d", ErrSnapshot, data[0], SnapshotVersion)
 	}
+	if err := wire.CheckShape(data[1:]); err != nil { // before the decoder allocates what it declares
+		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
+	}
 	rd := bytes.NewReader(data[1:]) // a ByteScanner: the decoder reads no further than it needs
 	var st snapState
 	if err := msgpack.NewDecoder(rd).Decode(&st); err != nil {

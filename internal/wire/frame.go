@@ -117,8 +117,12 @@ func (r *Reader) Next() (MsgType, []byte, error) {
 func (r *Reader) Buffered() int { return r.r.Buffered() }
 
 // Decode decodes a frame body into v. Unknown map keys are ignored, so a
-// newer peer may add fields; bytes after the body are an error.
+// newer peer may add fields; bytes after the body are an error, and so is
+// a body that declares more than it holds (CheckShape).
 func Decode(body []byte, v any) error {
+	if err := CheckShape(body); err != nil {
+		return fmt.Errorf("wire: decode %T: %w", v, err)
+	}
 	rd := bytes.NewReader(body)
 	dec := msgpack.GetDecoder()
 	defer msgpack.PutDecoder(dec)
