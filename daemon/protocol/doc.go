@@ -41,8 +41,10 @@
 //     with Reason ScriptFailure per group the process provided in, with no
 //     flag and the group's TimeLimit as the script's limit. Goodbye and quit
 //     are deliberate and NodeDied leaves no node to run on: no script. A
-//     joiner whose join was not yet approved was never a provider: no
-//     script. The failure leave does not wait for the script (a failure is a
+//     joiner whose process dies while its join runs gets its script only
+//     if the join is approved after all (the group then saw a provider
+//     fail), when its failure leave starts; a join rejected or not yet
+//     started made no provider: no script. The failure leave does not wait for the script (a failure is a
 //     fact, and its notification should not be delayed); the EventScriptDone
 //     that reports it is ignored, and the daemon's log records the outcome.
 //     Each failure runs the script exactly once: a provider fails only once.

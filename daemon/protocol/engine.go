@@ -74,6 +74,9 @@ type queued struct {
 	fail    *member
 	reason  wire.LeaveReason
 	reflect *reflection
+	// script: fail's process died while its join ran; if the join was
+	// approved, its deactivate script runs when this failure leave starts.
+	script bool
 }
 
 // reflection is one approved change of a source group, to be reflected into

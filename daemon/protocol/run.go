@@ -311,6 +311,9 @@ func (e *Engine) startQueued(g *group) {
 			if slices.Contains(g.members, q.fail) && !slices.Contains(p.leavers, q.fail) {
 				p.leavers = append(p.leavers, q.fail)
 				p.leaveInfo = append(p.leaveInfo, wire.LeaveInfo{Reason: q.reason})
+				if q.script {
+					e.deactivateOnFailure(g, q.fail)
+				}
 			}
 		}
 		if len(p.leavers) == 0 {
@@ -551,10 +554,14 @@ func (e *Engine) fail(r *tokenRec, reason wire.LeaveReason) {
 	if p := g.running; p != nil && slices.Contains(p.participants, m) {
 		p.failure = true
 	}
-	if was == tokProvider && reason == wire.ProviderProcessDied {
+	// A provider's script runs at once; a joiner's only if its join is
+	// approved (then the group saw a provider fail), when its failure
+	// leave starts.
+	died := reason == wire.ProviderProcessDied
+	if was == tokProvider && died {
 		e.deactivateOnFailure(g, m)
 	}
-	g.queue = append(g.queue, queued{fail: m, reason: reason})
+	g.queue = append(g.queue, queued{fail: m, reason: reason, script: died && was == tokPending})
 }
 
 // deactivateOnFailure asks the provider's node to run its client's

@@ -103,6 +103,7 @@ type snapQueued struct {
 	Fail    int              `msgpack:"fail"` // -1: none
 	Reason  wire.LeaveReason `msgpack:"reason"`
 	Reflect *snapReflection  `msgpack:"reflect"`
+	Script  bool             `msgpack:"script"`
 }
 
 type snapReflection struct {
@@ -325,7 +326,7 @@ func (w *snapWriter) writeGroup(g *group) snapGroup {
 	if g.queue != nil {
 		sg.Queue = make([]snapQueued, len(g.queue))
 		for i, q := range g.queue {
-			sg.Queue[i] = snapQueued{Join: w.member(q.join), Fail: w.member(q.fail), Reason: q.reason, Reflect: writeReflection(q.reflect)}
+			sg.Queue[i] = snapQueued{Join: w.member(q.join), Fail: w.member(q.fail), Reason: q.reason, Reflect: writeReflection(q.reflect), Script: q.script}
 		}
 	}
 	if g.targets != nil {
@@ -686,7 +687,7 @@ func (r *snapReader) readGroup(g *group, sg *snapGroup) error {
 	if sg.Queue != nil {
 		g.queue = make([]queued, len(sg.Queue))
 		for k, sq := range sg.Queue {
-			q := queued{reason: sq.Reason, reflect: readReflection(sq.Reflect)}
+			q := queued{reason: sq.Reason, reflect: readReflection(sq.Reflect), script: sq.Script}
 			if q.join, err = r.optMember(sq.Join); err != nil {
 				return err
 			}
