@@ -122,8 +122,21 @@ func (c *Client) Join(req JoinRequest) (Token, error) {
 		Instance:   req.Instance,
 		LocalName:  req.LocalName,
 	}
+	return c.open("join", r, func() *member {
+		return &member{
+			group: attrs.GroupName,
+			self:  Provider{Instance: req.Instance, Node: c.welcome.Node},
+			cbs:   req.Callbacks,
+		}
+	})
+}
+
+// open sends a request that creates a token (a join or a subscription):
+// the client picks the token, so the request goes out at once, and
+// records the member made by newMember (called under c.mu) under it.
+func (c *Client) open(what string, r *wire.Request, newMember func() *member) (Token, error) {
 	c.mu.Lock()
-	if err := c.usable("join", 0); err != nil {
+	if err := c.usable(what, 0); err != nil {
 		c.mu.Unlock()
 		return 0, err
 	}
@@ -131,16 +144,12 @@ func (c *Client) Join(req JoinRequest) (Token, error) {
 	r.Token = int32(tok)
 	if code := r.Check(); code != wire.OK {
 		c.mu.Unlock()
-		return 0, newError(code, "join", 0)
+		return 0, newError(code, what, 0)
 	}
 	c.nextTok++
-	c.members[tok] = &member{
-		group: attrs.GroupName,
-		self:  Provider{Instance: req.Instance, Node: c.welcome.Node},
-		cbs:   req.Callbacks,
-	}
+	c.members[tok] = newMember()
 	c.mu.Unlock()
-	return tok, c.send("join", tok, r)
+	return tok, c.send(what, tok, r)
 }
 
 // Subscribe asks to watch a group (ha_gs_subscribe) and returns the
@@ -153,21 +162,9 @@ func (c *Client) Subscribe(req SubscribeRequest) (Token, error) {
 		return 0, newError(wire.NoInit, "subscribe", 0)
 	}
 	r := &wire.Request{Op: wire.OpSubscribe, Group: req.Group, Control: req.Control}
-	c.mu.Lock()
-	if err := c.usable("subscribe", 0); err != nil {
-		c.mu.Unlock()
-		return 0, err
-	}
-	tok := c.nextTok
-	r.Token = int32(tok)
-	if code := r.Check(); code != wire.OK {
-		c.mu.Unlock()
-		return 0, newError(code, "subscribe", 0)
-	}
-	c.nextTok++
-	c.members[tok] = &member{subscriber: true, group: req.Group, subCb: req.Callback}
-	c.mu.Unlock()
-	return tok, c.send("subscribe", tok, r)
+	return c.open("subscribe", r, func() *member {
+		return &member{subscriber: true, group: req.Group, subCb: req.Callback}
+	})
 }
 
 // Unsubscribe ends a subscription (ha_gs_unsubscribe); no notification for
