@@ -31,6 +31,7 @@ type clusterOptions struct {
 	join    string // host:port,...
 	pkiDir  string
 	replace time.Duration
+	snap    agreement.SnapshotPolicy
 }
 
 func (c *clusterOptions) register(fs *flag.FlagSet) {
@@ -42,6 +43,11 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.join, "join", "", "other nodes' failure-detector addresses, host:port,... (default: each voter's port + 1)")
 	fs.DurationVar(&c.replace, "replace-after", daemon.DefaultReplaceAfter, "how long a voter must be gone before a healthy follower takes its place")
 	fs.StringVar(&c.pkiDir, "pki-dir", "", "the domain's keys (hagsctl domain init): mutual TLS between daemons and the gossip key")
+	d := agreement.DefaultSnapshotPolicy()
+	c.snap = d // Retain has no flag
+	fs.Uint64Var(&c.snap.Threshold, "snapshot-threshold", d.Threshold, "snapshot the groups and trim raft's log once it has gained this many entries")
+	fs.DurationVar(&c.snap.Interval, "snapshot-interval", d.Interval, "how often the snapshot threshold is checked (after a random pause of one to two intervals)")
+	fs.Uint64Var(&c.snap.Trailing, "snapshot-trailing", d.Trailing, "entries kept in the log behind a snapshot, for followers a little behind")
 }
 
 // nextPort returns host:port+1 of a host:port address.
@@ -215,8 +221,17 @@ func (o *options) clusterConfig() (*daemon.Cluster, error) {
 	if c.replace <= 0 {
 		return nil, fmt.Errorf("--replace-after %v: want a positive duration", c.replace)
 	}
+	if c.snap.Threshold == 0 {
+		return nil, fmt.Errorf("--snapshot-threshold 0: want at least 1 entry")
+	}
+	if c.snap.Trailing == 0 {
+		return nil, fmt.Errorf("--snapshot-trailing 0: want at least 1 entry")
+	}
+	if c.snap.Interval < 10*time.Millisecond {
+		return nil, fmt.Errorf("--snapshot-interval %v: want at least 10ms", c.snap.Interval)
+	}
 	return &daemon.Cluster{Name: name, Addr: addr, Voters: voters, DataDir: dir, Gossip: gossip, Join: join,
-		ReplaceAfter: c.replace}, nil
+		ReplaceAfter: c.replace, Snapshot: c.snap}, nil
 }
 
 // secure loads the domain's keys from --pki-dir, when given: the node's

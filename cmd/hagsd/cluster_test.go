@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -54,6 +55,9 @@ data-dir=/srv/hags
 		{"--voters", "1=a:1", "--addr", "b:2"},           // disagrees with --voters
 		{"--addr", "a:1"},                                // --addr alone
 		{"--config", filepath.Join(dir, "missing.conf")}, // no such file
+		{"--voters", "1=a:1", "--snapshot-threshold", "0"},
+		{"--voters", "1=a:1", "--snapshot-trailing", "0"},
+		{"--voters", "1=a:1", "--snapshot-interval", "1ms"},
 	} {
 		_, err := parse(bad, io.Discard)
 		assert.Error(t, err, "%v is refused", bad)
@@ -62,4 +66,12 @@ data-dir=/srv/hags
 	require.NoError(t, err)
 	c, _ = d.clusterConfig()
 	assert.Equal(t, filepath.Join(DefaultDataDir, "dom"), c.DataDir, "the default data directory is per domain")
+	assert.Equal(t, agreement.DefaultSnapshotPolicy().Threshold, c.Snapshot.Threshold, "snapshots by default as the agreement does")
+
+	d, err = parse([]string{"--voters", "1=a:1,2=b:1,3=c:1", "--snapshot-threshold", "64", "--snapshot-interval", "200ms",
+		"--snapshot-trailing", "16"}, io.Discard)
+	require.NoError(t, err)
+	c, _ = d.clusterConfig()
+	assert.Equal(t, agreement.SnapshotPolicy{Threshold: 64, Interval: 200 * time.Millisecond, Trailing: 16, Retain: agreement.DefaultSnapshotPolicy().Retain},
+		c.Snapshot, "the snapshot flags reach the agreement")
 }
