@@ -26,6 +26,9 @@ import (
 const testClientSocket = "HAGSBENCH_TEST_CLIENT_SOCKET"
 
 func TestMain(m *testing.M) {
+	if len(os.Args) > 2 && os.Args[1] == "echo" { // the echo role of TestEchoFloor
+		os.Exit(echoMain(os.Args[2:]))
+	}
 	if socket := os.Getenv(testClientSocket); socket != "" {
 		if dir := os.Getenv("HAGSBENCH_TEST_CLIENT_PROFILE"); dir != "" {
 			f, err := os.Create(filepath.Join(dir, fmt.Sprintf("client-%d.pprof", os.Getpid())))
@@ -409,4 +412,18 @@ func TestReportCounts(t *testing.T) {
 		assert.Equal(t, *x.HagsCount == 0, *x.Met, "%s: a count is met only at zero", x.Name)
 	}
 	assert.Contains(t, rep.table(), "s.failure_notifications", "the soak has its section in the table")
+}
+
+// TestEchoFloor: the floor measurement runs a real echo process and gets
+// one positive round trip per sample, each a 64-byte frame echoed whole.
+func TestEchoFloor(t *testing.T) {
+	self, err := os.Executable()
+	require.NoError(t, err)
+	r := &runner{ctx: t.Context(), cfg: &config{self: self}, timeout: 20 * time.Second, logf: t.Logf}
+	v, err := r.echoFloor(t.TempDir(), 50)
+	require.NoError(t, err, "the echo round trips complete")
+	require.Len(t, v, 50, "one sample per round trip")
+	for _, ns := range v {
+		assert.Positive(t, ns, "every round trip takes some time")
+	}
 }

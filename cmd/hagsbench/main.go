@@ -3,7 +3,8 @@
 //
 //	(a) join latency: the call to the joiner's own approval
 //	(b) a one-phase join seen by all N existing providers
-//	(c) n-phase protocol latency against providers and phases
+//	(c) n-phase protocol latency against providers and phases, and the
+//	    machine's floor: a bare Unix-socket echo between two Go processes
 //	(d) one-phase protocols per second over many groups of 8 providers
 //	(e) SIGKILL of a provider to the failure notification at the last other
 //	(f) a daemon's death to the failure leave at the survivors of a
@@ -50,6 +51,9 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[1] == "spin" {
 		os.Exit(spinMain())
+	}
+	if len(os.Args) > 1 && os.Args[1] == "echo" {
+		os.Exit(echoMain(os.Args[2:]))
 	}
 	os.Exit(coordinatorMain(os.Args[1:]))
 }
@@ -300,6 +304,11 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 				return err
 			})
 		}
+		try("(c) the floor: a Unix-socket echo between two Go processes", func() error {
+			v, err := r.echoFloor(dir, 10*sz.cSamples)
+			rep.add("floor.unix_echo", 1, 0, hags.name(), v)
+			return err
+		})
 		try("(c) n-phase protocols, 8 providers in one process", func() error {
 			v, err := r.nphaseIn(hags, 8, 1, sz.cPhases, sz.cSamples)
 			for _, k := range sz.cPhases {
