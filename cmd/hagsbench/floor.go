@@ -39,43 +39,59 @@ func echoMain(args []string) int {
 
 // echoFloor measures what this machine charges for any round trip between
 // two Go processes, before a daemon does any work: a 64-byte write to an
-// echo process over a Unix socket and the read of its answer, back to back.
-// A request through hagsd is at least one such round trip, and one phase of
-// an n-phase protocol at least two (the notification and the vote, then the
-// approval).
-func (r *runner) echoFloor(dir string, samples int) ([]int64, error) {
+// echo process over a Unix socket and the read of its answer. hot: back to
+// back, every thread awake; idle: after a pause of a millisecond, which
+// lets both processes' threads go to sleep, as the daemon's and the
+// clients' do between the samples of the other scenarios (the coordinator
+// reads every event before it asks for the next sample). A request through
+// hagsd is at least one such round trip, and one phase of an n-phase
+// protocol at least two (the notification and the vote, then the approval).
+func (r *runner) echoFloor(dir string, samples int) (hot, idle []int64, err error) {
 	sock := filepath.Join(dir, "echo.sock")
 	cmd := exec.CommandContext(r.ctx, r.cfg.self, "echo", sock)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer cmd.Wait()
 	defer cmd.Process.Kill()
 	var c net.Conn
-	var err error
 	for deadline := time.Now().Add(r.timeout); ; {
 		if c, err = net.Dial("unix", sock); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("echo process: %w", err)
+			return nil, nil, fmt.Errorf("echo process: %w", err)
 		}
 		time.Sleep(5 * time.Millisecond) // waiting for the echo process to listen
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(r.timeout))
 	buf := make([]byte, 64)
-	out := make([]int64, 0, samples)
-	for range samples {
+	roundTrip := func() (int64, error) {
 		t := time.Now()
 		if _, err := c.Write(buf); err != nil {
-			return out, err
+			return 0, err
 		}
 		if _, err := io.ReadFull(c, buf); err != nil {
-			return out, err
+			return 0, err
 		}
-		out = append(out, int64(time.Since(t)))
+		return int64(time.Since(t)), nil
 	}
-	return out, nil
+	for range samples {
+		d, err := roundTrip()
+		if err != nil {
+			return hot, idle, err
+		}
+		hot = append(hot, d)
+	}
+	for range samples {
+		time.Sleep(time.Millisecond) // the pause that lets the threads sleep
+		d, err := roundTrip()
+		if err != nil {
+			return hot, idle, err
+		}
+		idle = append(idle, d)
+	}
+	return hot, idle, nil
 }

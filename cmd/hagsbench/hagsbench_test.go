@@ -420,10 +420,11 @@ func TestEchoFloor(t *testing.T) {
 	self, err := os.Executable()
 	require.NoError(t, err)
 	r := &runner{ctx: t.Context(), cfg: &config{self: self}, timeout: 20 * time.Second, logf: t.Logf}
-	v, err := r.echoFloor(t.TempDir(), 50)
+	hot, idle, err := r.echoFloor(t.TempDir(), 50)
 	require.NoError(t, err, "the echo round trips complete")
-	require.Len(t, v, 50, "one sample per round trip")
-	for _, ns := range v {
+	require.Len(t, hot, 50, "one sample per round trip back to back")
+	require.Len(t, idle, 50, "and one per round trip after a pause")
+	for _, ns := range append(hot, idle...) {
 		assert.Positive(t, ns, "every round trip takes some time")
 	}
 }

@@ -305,8 +305,9 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 			})
 		}
 		try("(c) the floor: a Unix-socket echo between two Go processes", func() error {
-			v, err := r.echoFloor(dir, 10*sz.cSamples)
-			rep.add("floor.unix_echo", 1, 0, hags.name(), v)
+			hot, idle, err := r.echoFloor(dir, 10*sz.cSamples)
+			rep.add("floor.unix_echo_hot", 1, 0, hags.name(), hot)
+			rep.add("floor.unix_echo_after_idle", 1, 0, hags.name(), idle)
 			return err
 		})
 		try("(c) n-phase protocols, 8 providers in one process", func() error {
