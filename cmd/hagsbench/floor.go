@@ -11,21 +11,15 @@ import (
 	"time"
 )
 
-// echoMain is the echo role of the floor measurement: it accepts one
-// connection on the Unix socket named by its argument and writes back
-// whatever it reads, until the connection ends.
+// echoMain is the echo role of the floor measurement: it connects to the
+// Unix socket named by its argument and writes back whatever it reads,
+// until the connection ends.
 func echoMain(args []string) int {
 	if len(args) != 1 {
 		fmt.Fprintln(os.Stderr, "usage: hagsbench echo SOCKET")
 		return 2
 	}
-	l, err := net.Listen("unix", args[0])
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "hagsbench echo:", err)
-		return 1
-	}
-	c, err := l.Accept()
-	l.Close()
+	c, err := net.Dial("unix", args[0])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hagsbench echo:", err)
 		return 1
@@ -47,7 +41,14 @@ func echoMain(args []string) int {
 // hagsd is at least one such round trip, and one phase of an n-phase
 // protocol at least two (the notification and the vote, then the approval).
 func (r *runner) echoFloor(dir string, samples int) (hot, idle []int64, err error) {
+	// We listen and the echo process connects, so nobody waits for the
+	// other to be ready.
 	sock := filepath.Join(dir, "echo.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer l.Close()
 	cmd := exec.CommandContext(r.ctx, r.cfg.self, "echo", sock)
 	cmd.Stderr = os.Stderr
 	if err := cmd.Start(); err != nil {
@@ -55,15 +56,10 @@ func (r *runner) echoFloor(dir string, samples int) (hot, idle []int64, err erro
 	}
 	defer cmd.Wait()
 	defer cmd.Process.Kill()
-	var c net.Conn
-	for deadline := time.Now().Add(r.timeout); ; {
-		if c, err = net.Dial("unix", sock); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return nil, nil, fmt.Errorf("echo process: %w", err)
-		}
-		time.Sleep(5 * time.Millisecond) // waiting for the echo process to listen
+	l.SetDeadline(time.Now().Add(r.timeout))
+	c, err := l.Accept()
+	if err != nil {
+		return nil, nil, fmt.Errorf("echo process did not connect: %w", err)
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(r.timeout))
