@@ -297,6 +297,17 @@ func warnInsecure(log *slog.Logger, every time.Duration) (stop func()) {
 	}
 }
 
+// loadGossipKeys reads the domain's gossip keys, the primary first. It
+// adapts pki.LoadGossipKey, which reads one; pki.LoadGossipKeys (key
+// rotation) replaces it.
+func loadGossipKeys(dir string) ([][]byte, error) {
+	key, err := pki.LoadGossipKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{key}, nil
+}
+
 // secure loads the domain's keys from --pki-dir, when given: the node's
 // certificate for mutual TLS between daemons (the listener on Addr becomes
 // a TLS stream layer) and the gossip key.
@@ -314,7 +325,7 @@ func secure(c *daemon.Cluster, dir, domain string, node int32, log *slog.Logger)
 	if id.Node.Number != node {
 		return fmt.Errorf("--pki-dir: the certificate of %s is for node %d, not %d", c.Name, id.Node.Number, node)
 	}
-	key, err := pki.LoadGossipKey(dir)
+	keys, err := loadGossipKeys(dir)
 	if err != nil {
 		return fmt.Errorf("--pki-dir: %w", err)
 	}
@@ -323,7 +334,7 @@ func secure(c *daemon.Cluster, dir, domain string, node int32, log *slog.Logger)
 		return fmt.Errorf("listen %s: %w", c.Addr, err)
 	}
 	c.Stream = agreement.NewTLSStreamLayer(ln, nil, id.TLSConfig(), agreement.WithTLSLogger(log.With("component", "tls")))
-	c.GossipKey = key
+	c.GossipKeys = keys
 	log.Info("daemons talk over mutual TLS; gossip is encrypted", "pki_dir", dir, "certificate", c.Name)
 	return nil
 }
