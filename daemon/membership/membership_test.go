@@ -320,3 +320,30 @@ func TestKeyring(t *testing.T) {
 		assert.Error(t, err, "keys %q are refused", keys)
 	}
 }
+
+// FuzzCheckRecord: whatever a sender holding the key gossips, checkRecord
+// never panics, and what it accepts is a record a daemon could have sent
+// under that name, at that time.
+func FuzzCheckRecord(f *testing.F) {
+	now := time.Unix(1_700_000_000, 0)
+	for _, md := range []meta{
+		{Node: 3, Name: "node3", Inc: uint64(now.Unix()), RaftAddr: "10.0.0.3:7100"},
+		{Node: 3, Name: "node3", Inc: 1 << 40, RaftAddr: "10.0.0.3:7100", Leaving: true},
+		{Node: -1, Inc: 1},
+	} {
+		b, err := msgpack.Marshal(&md)
+		require.NoError(f, err)
+		f.Add("3", b)
+	}
+	f.Add("forger", []byte{0xdd, 0x7f, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, name string, b []byte) {
+		md, err := checkRecord(name, b, now)
+		if err != nil {
+			return
+		}
+		assert.Equal(t, strconv.Itoa(int(md.Node)), name, "an accepted record's name is its node number")
+		assert.Positive(t, md.Node, "an accepted record names a node")
+		assert.True(t, md.Inc >= 1 && md.Inc <= uint64(now.Add(MaxIncarnationAhead).Unix()),
+			"an accepted incarnation is plausible: %d", md.Inc)
+	})
+}
