@@ -151,9 +151,9 @@ type Cluster struct {
 	// Join are the other daemons' gossip addresses, tried until one
 	// answers.
 	Join []string
-	// GossipKey encrypts and authenticates gossip (hagsctl domain
-	// init); nil: plain.
-	GossipKey []byte
+	// GossipKeys encrypt and authenticate gossip (hagsctl domain init),
+	// the primary first (membership.Config.Keys); empty: plain.
+	GossipKeys [][]byte
 	// GossipTransport replaces memberlist's network (simulations).
 	GossipTransport memberlist.NodeAwareTransport
 	// GossipTiming; zero: membership.LANTiming.

@@ -4,7 +4,7 @@
 //
 //	hagsd [--config FILE] [--socket PATH] [--domain NAME] [--node N] [--client-group NAME]
 //	      [--name NAME] [--addr HOST:PORT] [--voters N=HOST:PORT,...] [--data-dir DIR]
-//	      [--gossip HOST:PORT] [--join HOST:PORT,...] [--pki-dir DIR]
+//	      [--gossip HOST:PORT] [--join HOST:PORT,...] [--pki-dir DIR | --insecure]
 //	      [--log-level debug|info|warn|error] [--log-format text|json]
 //
 // A configuration file holds the same settings, one per line ("node 2").
@@ -112,6 +112,9 @@ func run(args []string, stderr io.Writer) int {
 		if err := secure(cluster, o.cluster.pkiDir, o.domain, int32(o.node), log); err != nil {
 			log.Error("cannot start", "err", err)
 			return 1
+		}
+		if o.cluster.insecure {
+			defer warnInsecure(log, insecureEvery)()
 		}
 	}
 	runner := scripts.New(log.With("component", "scripts"))
