@@ -107,7 +107,10 @@ type member struct {
 //
 // Sync errors: ErrNoInit, ErrNotOK, ErrBadParameter, ErrNameTooLong,
 // ErrBadGroupAttributes, ErrInvalidSourceGroup (the group names itself as
-// its source). Async (delayed error): ErrBadGroupAttributes,
+// its source), ErrPermissionDenied (a group named hags.* and the process was
+// not root when it connected). Async (delayed error): ErrPermissionDenied
+// (another uid owns the group and this node does not grant it;
+// docs/access-control.md), ErrBadGroupAttributes,
 // ErrDuplicateInstanceNumber, ErrInvalidSourceGroup, ErrNoSourceGroupProvider,
 // ErrInvalidGroup (HostMembership), ErrNoMemory.
 func (c *Client) Join(req JoinRequest) (Token, error) {
@@ -145,6 +148,11 @@ func (c *Client) open(what string, r *wire.Request, newMember func() *member) (T
 	if code := r.Check(); code != wire.OK {
 		c.mu.Unlock()
 		return 0, newError(code, what, 0)
+	}
+	if r.Op == wire.OpJoin && wire.ReservedGroup(r.Group) && !c.root {
+		// The daemon would refuse it too; only root provides in them.
+		c.mu.Unlock()
+		return 0, newError(wire.PermissionDenied, what, 0)
 	}
 	c.nextTok++
 	c.members[tok] = newMember()

@@ -343,3 +343,25 @@ func proto2name(t wire.RequestType) string {
 	}
 	return "other"
 }
+
+// TestReservedGroupJoinNeedsRoot: a process that was not root when it
+// connected is refused a join of a hags.* group at once, without a word to
+// the daemon; subscribing to one, and joining a group whose name merely
+// resembles the prefix, go out as usual.
+func TestReservedGroupJoinNeedsRoot(t *testing.T) {
+	c, f := dial(t)
+	gsapi.SetRoot(c, false)
+	_, err := c.Join(gsapi.JoinRequest{Attributes: attrs("hags.rm"), Instance: 1, Callbacks: recordAll(nil)})
+	require.ErrorIs(t, err, gsapi.ErrPermissionDenied, "a non-root join of a reserved group is refused synchronously")
+	_, err = c.Join(gsapi.JoinRequest{Attributes: attrs("hags"), Instance: 1, Callbacks: recordAll(nil)})
+	require.NoError(t, err, "hags without the dot is not reserved")
+	assert.Equal(t, "hags", f.nextRequest(wire.OpJoin).Group, "the refused join never reached the daemon: the next request is the allowed one")
+	_, err = c.Subscribe(gsapi.SubscribeRequest{Group: "hags.rm", Control: gsapi.SubscribeStateValue, Callback: func(*gsapi.Notification) {}})
+	require.NoError(t, err, "anyone may subscribe to a reserved group")
+	f.nextRequest(wire.OpSubscribe)
+
+	gsapi.SetRoot(c, true)
+	_, err = c.Join(gsapi.JoinRequest{Attributes: attrs("hags.rm"), Instance: 2, Callbacks: recordAll(nil)})
+	require.NoError(t, err, "root may join a reserved group")
+	assert.Equal(t, "hags.rm", f.nextRequest(wire.OpJoin).Group)
+}
