@@ -2,6 +2,12 @@ package daemon
 
 import "github.com/openhags/hags/daemon/protocol"
 
+// scriptRefusal is all a client is told when its deactivate script is
+// refused at Hello, whatever the reason (the daemon's log has it, under the
+// refusal's FFDC id).
+const scriptRefusal = "deactivate script refused: it must be an absolute path to a regular file this client's user may execute " +
+	"(and, for root, one that only root can change); the daemon log has the reason"
+
 // RememberedEndedSessions is how many ended sessions' deactivate script
 // registrations a daemon keeps. The engine may ask for a session's script
 // after the session ended (its process died: the failure leave; an expel

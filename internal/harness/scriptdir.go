@@ -1,0 +1,77 @@
+package harness
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+)
+
+// scriptBases are where ScriptDir makes directories when the tests run as
+// root, in order of preference: root's own directories, which no other
+// user may write (unlike the temporary directory, /tmp).
+var scriptBases = []string{"/run", "/var/lib"}
+
+// ScriptDir returns a new, empty directory for deactivate scripts, which
+// everyone may search, removed when the test ends. hagsd refuses a script
+// registered by root unless root alone can change it and every directory on
+// the way to it; t.TempDir is under /tmp, which everyone may write. So when
+// the test runs as root, the directory is made under a base that only root
+// can write, all the way up (the first of scriptBases that is), in
+// hags-test/. Otherwise it is a t.TempDir opened for searching.
+func ScriptDir(tb testing.TB) string {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		dir := tb.TempDir()
+		if err := os.Chmod(dir, 0o755); err != nil {
+			tb.Fatalf("harness: %v", err)
+		}
+		return dir
+	}
+	var tried []string
+	for _, base := range scriptBases {
+		dir, err := rootDir(filepath.Join(base, "hags-test"))
+		if err == nil {
+			tb.Cleanup(func() {
+				_ = os.RemoveAll(dir)
+				_ = os.Remove(filepath.Dir(dir)) // hags-test/, if nothing else is in it
+			})
+			return dir
+		}
+		tried = append(tried, err.Error())
+	}
+	tb.Fatalf("harness: no directory for root's scripts that only root can write: %v", tried)
+	return ""
+}
+
+// rootDir makes a new directory under parent (created 0755 if missing)
+// after checking that parent and every directory above it belong to root
+// and are writable by root alone.
+func rootDir(parent string) (string, error) {
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", err
+	}
+	for d := parent; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			return "", err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok || st.Uid != 0 || fi.Mode().Perm()&0o022 != 0 {
+			return "", fmt.Errorf("%s: owner or mode %v lets others write it", d, fi.Mode().Perm())
+		}
+		if d == "/" {
+			break
+		}
+	}
+	dir, err := os.MkdirTemp(parent, "scripts-")
+	if err != nil {
+		return "", err
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		os.Remove(dir)
+		return "", err
+	}
+	return dir, nil
+}
