@@ -384,9 +384,8 @@ func notes(cl *harness.Client, mark int) []string {
 
 func TestCClientSeesWhatTheGoClientSees(t *testing.T) {
 	d := daemon(t, "--domain", "capi")
-	script := filepath.Join(t.TempDir(), "deactivate.sh")
+	script := filepath.Join(harness.ScriptDir(t), "deactivate.sh")
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755))
-	require.NoError(t, os.Chmod(filepath.Dir(script), 0o755))
 
 	start := func(bin, name string, args ...string) *harness.Client {
 		cl, err := harness.StartClient(filepath.Join(dir, bin), name, d.Socket, func(l string) { t.Logf("%s| %s", name, l) }, args...)
@@ -534,8 +533,7 @@ func TestExamplesRun(t *testing.T) {
 	})
 
 	t.Run("expel", func(t *testing.T) {
-		sdir := t.TempDir()
-		require.NoError(t, os.Chmod(sdir, 0o755))
+		sdir := harness.ScriptDir(t)
 		record := filepath.Join(sdir, "ran")
 		script := filepath.Join(sdir, "deactivate.sh")
 		require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\necho \"$@\" > "+record+"\nexit 0\n"), 0o755))
@@ -559,8 +557,8 @@ func TestExamplesRun(t *testing.T) {
 		assert.Contains(t, vout.String(), "expelled", "the victim received the approved expel")
 		ran, err := os.ReadFile(record)
 		require.NoError(t, err, "the deactivate script ran")
-		assert.Regexp(t, `^ex 2 1 \d+ expel bye-now$`, strings.TrimSpace(string(ran)),
-			"the script got group, instance, node, pid, reason and the flag")
+		assert.Regexp(t, `^-- ex 2 1 \d+ expel bye-now$`, strings.TrimSpace(string(ran)),
+			"the script got --, group, instance, node, pid, reason and the flag")
 	})
 
 	t.Run("subscriber (select loop)", func(t *testing.T) {

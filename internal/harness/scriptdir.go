@@ -8,18 +8,36 @@ import (
 	"testing"
 )
 
-// scriptBases are where ScriptDir makes directories when the tests run as
-// root, in order of preference: root's own directories, which no other
-// user may write (unlike the temporary directory, /tmp).
+// scriptBases are where RootScriptDir makes directories, in order of
+// preference: root's own directories, which no other user may write
+// (unlike the temporary directory, /tmp).
 var scriptBases = []string{"/run", "/var/lib"}
 
+// RootScriptDir makes a new, empty directory that everyone may search, for
+// deactivate scripts that hagsd accepts from root: hagsd refuses a script
+// registered by root unless root alone can change it and every directory
+// on the way to it, and the temporary directory (/tmp) is writable by all.
+// The directory is made in hags-test/ under the first of scriptBases that
+// belongs to root and that only root can write, all the way up. The
+// caller removes it with remove. Only root can make one.
+func RootScriptDir() (dir string, remove func(), err error) {
+	var tried []string
+	for _, base := range scriptBases {
+		dir, err := rootDir(filepath.Join(base, "hags-test"))
+		if err == nil {
+			return dir, func() {
+				_ = os.RemoveAll(dir)
+				_ = os.Remove(filepath.Dir(dir)) // hags-test/, if nothing else is in it
+			}, nil
+		}
+		tried = append(tried, err.Error())
+	}
+	return "", nil, fmt.Errorf("harness: no directory for root's scripts that only root can write: %v", tried)
+}
+
 // ScriptDir returns a new, empty directory for deactivate scripts, which
-// everyone may search, removed when the test ends. hagsd refuses a script
-// registered by root unless root alone can change it and every directory on
-// the way to it; t.TempDir is under /tmp, which everyone may write. So when
-// the test runs as root, the directory is made under a base that only root
-// can write, all the way up (the first of scriptBases that is), in
-// hags-test/. Otherwise it is a t.TempDir opened for searching.
+// everyone may search, removed when the test ends: a RootScriptDir when the
+// test runs as root, else a t.TempDir opened for searching.
 func ScriptDir(tb testing.TB) string {
 	tb.Helper()
 	if os.Geteuid() != 0 {
@@ -29,20 +47,12 @@ func ScriptDir(tb testing.TB) string {
 		}
 		return dir
 	}
-	var tried []string
-	for _, base := range scriptBases {
-		dir, err := rootDir(filepath.Join(base, "hags-test"))
-		if err == nil {
-			tb.Cleanup(func() {
-				_ = os.RemoveAll(dir)
-				_ = os.Remove(filepath.Dir(dir)) // hags-test/, if nothing else is in it
-			})
-			return dir
-		}
-		tried = append(tried, err.Error())
+	dir, remove, err := RootScriptDir()
+	if err != nil {
+		tb.Fatal(err)
 	}
-	tb.Fatalf("harness: no directory for root's scripts that only root can write: %v", tried)
-	return ""
+	tb.Cleanup(remove)
+	return dir
 }
 
 // rootDir makes a new directory under parent (created 0755 if missing)
