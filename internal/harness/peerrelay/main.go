@@ -3,6 +3,8 @@
 // output, until either side ends. The real-process tests run it as another
 // user, so that the daemon sees that user's credentials (SO_PEERCRED) on
 // frames the test writes itself: a client that skips the library's checks.
+// When it cannot connect it says so on its standard error and ends, and the
+// test reads the end of its output.
 package main
 
 import (
@@ -16,7 +18,7 @@ func main() {
 	c, err := net.Dial("unix", os.Getenv("HA_GS_SOCKET"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "peerrelay:", err)
-		os.Exit(1)
+		return
 	}
 	done := make(chan struct{}, 2)
 	go func() {
