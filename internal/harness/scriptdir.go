@@ -1,7 +1,9 @@
 package harness
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -57,8 +59,19 @@ func ScriptDir(tb testing.TB) string {
 
 // rootDir makes a new directory under parent (created 0755 if missing)
 // after checking that parent and every directory above it belong to root
-// and are writable by root alone.
+// and are writable by root alone. Another test's cleanup may remove parent
+// between the two steps (it removes parent once empty): then it tries
+// again.
 func rootDir(parent string) (string, error) {
+	for attempt := 0; ; attempt++ {
+		dir, err := rootDirOnce(parent)
+		if err == nil || !errors.Is(err, fs.ErrNotExist) || attempt == 5 {
+			return dir, err
+		}
+	}
+}
+
+func rootDirOnce(parent string) (string, error) {
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return "", err
 	}
