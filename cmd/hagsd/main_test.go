@@ -163,3 +163,38 @@ func TestFlags(t *testing.T) {
 	assert.Error(t, err, "an unknown log format is refused")
 	assert.Equal(t, 2, run([]string{"--log-format", "xml"}, &errb), "bad flags exit 2")
 }
+
+// TestGroupAccessFlags: the mode and the rule file are read at start; a
+// bad mode or a bad rule file stops hagsd before it serves anything, and
+// the message names the rule file's line.
+func TestGroupAccessFlags(t *testing.T) {
+	var errb bytes.Buffer
+	o, err := parse(nil, &errb)
+	require.NoError(t, err)
+	assert.Equal(t, "owner, no rules", o.access.Describe(), "the default is the owner mode without rules")
+
+	o, err = parse([]string{"--group-access", "open"}, &errb)
+	require.NoError(t, err)
+	assert.True(t, o.access.Grants("g", 1234, 1234, nil), "open mode grants every group")
+
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	require.NoError(t, os.WriteFile(good, []byte("# rules\napp.* user:4321\n"), 0o644))
+	o, err = parse([]string{"--group-rules", good}, &errb)
+	require.NoError(t, err)
+	assert.True(t, o.access.Grants("app.x", 4321, 1, nil), "the file's rule grants")
+	assert.False(t, o.access.Grants("other", 4321, 1, nil), "and nothing else")
+
+	_, err = parse([]string{"--group-access", "closed"}, &errb)
+	assert.ErrorContains(t, err, "--group-access", "an unknown mode is refused")
+	_, err = parse([]string{"--group-access", "open", "--group-rules", good}, &errb)
+	assert.ErrorContains(t, err, "would grant nothing", "rules with the open mode are refused")
+
+	bad := filepath.Join(dir, "bad")
+	require.NoError(t, os.WriteFile(bad, []byte("# rules\napp.* user:4321\napp.x someone\n"), 0o644))
+	errb.Reset()
+	assert.Equal(t, 2, run([]string{"--group-rules", bad}, &errb), "a bad rule file stops hagsd")
+	assert.Contains(t, errb.String(), bad+":3:", "the message names the file and line")
+	errb.Reset()
+	assert.Equal(t, 2, run([]string{"--group-rules", filepath.Join(dir, "missing")}, &errb), "a missing rule file stops hagsd")
+}
