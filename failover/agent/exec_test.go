@@ -1,0 +1,3 @@
+package agent
+
+func helperMain(mode string) int { return 2 }
