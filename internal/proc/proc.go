@@ -371,9 +371,6 @@ func (p *Process) supervise(pumps *sync.WaitGroup) {
 	if p.timer != nil {
 		p.timer.Stop()
 	}
-	if !p.stopCtx() {
-		<-p.aborts // abort was started: let it finish, so that no goroutine outlives Wait
-	}
 
 	reapErr := p.cmd.Wait()
 	if p.guard != nil {
@@ -389,6 +386,10 @@ func (p *Process) supervise(pumps *sync.WaitGroup) {
 	}
 	p.mu.Unlock()
 	pumps.Wait()
+	// The context may still cut the drain short until here.
+	if !p.stopCtx() {
+		<-p.aborts // abort was started: let it finish, so that no goroutine outlives Wait
+	}
 	p.mu.Lock()
 	closeAll(p.outputs...)
 	p.outputs = nil

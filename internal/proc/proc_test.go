@@ -361,6 +361,34 @@ func TestDrainStopsWhenAnEscapedGrandchildHoldsThePipe(t *testing.T) {
 	assert.False(t, processGone(pid), "a process that left the group (setsid) is not killed with it")
 }
 
+func TestCancelCutsTheDrainShort(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "escaped")
+	ctx, cancel := context.WithCancel(context.Background())
+	spec := sh(`setsid sh -c 'echo $$ > "$1"; exec sleep 1000' escaper "$1" & while [ ! -s "$1" ]; do sleep 0.01; done`)
+	spec.Args = append(spec.Args, "drain-test", pidFile)
+	spec.Env = []string{"PATH=" + SafePath}
+	spec.DrainTimeout = time.Hour // only the context can end the reading
+	p, err := Start(ctx, spec)
+	require.NoError(t, err)
+	pid := readPid(t, pidFile)
+	killLater(t, pid)
+	// The shell exits once the pid file is there; wait until it has.
+	require.Eventually(t, func() bool { return processGone(p.Pid()) }, waitBudget, 5*time.Millisecond,
+		"the shell exits after its child escaped")
+	cancel()
+	select {
+	case <-p.Done():
+	case <-time.After(waitBudget):
+		t.Fatalf("a done context should stop the drain within %v", waitBudget)
+	}
+	res := p.Wait()
+	assert.True(t, res.Success(), "the process exited 0 before the cancel, so that stands: %s", res.How())
+	assert.False(t, res.Aborted, "a process that had exited was not killed")
+	assert.True(t, res.OutputCut, "reading was cut short")
+}
+
 func TestStartedProcessIsSignalledAsAGroup(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
