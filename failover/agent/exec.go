@@ -79,11 +79,16 @@ func (r *Runner) execAction(ctx context.Context, rs *resource, a engine.Action) 
 		return engine.OutcomeFatal, clip("start: " + err.Error()), nil
 	}
 	r.mu.Lock()
-	if ec := rs.exec; ec != nil {
-		r.mu.Unlock()
-		return engine.OutcomeOK, fmt.Sprintf("start: already running (pid %d)", ec.p.Pid()), nil
-	}
+	ec := rs.exec
 	r.mu.Unlock()
+	if ec != nil {
+		select {
+		case <-ec.p.Done():
+			<-ec.done // it has ended; its watcher is reporting that
+		default:
+			return engine.OutcomeOK, fmt.Sprintf("start: already running (pid %d)", ec.p.Pid()), nil
+		}
+	}
 	if killed, err := r.killLeftovers(ctx, a.Resource); err != nil {
 		return engine.OutcomeSoft, clip("start: " + err.Error()), nil
 	} else if len(killed) > 0 {
@@ -117,7 +122,7 @@ func (r *Runner) execAction(ctx context.Context, rs *resource, a engine.Action) 
 		p.Wait()
 		return engine.OutcomeSoft, clip("start: " + err.Error()), nil
 	}
-	ec := &execChild{p: p, started: make(chan struct{}), done: make(chan struct{})}
+	ec = &execChild{p: p, started: make(chan struct{}), done: make(chan struct{})}
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
@@ -135,17 +140,23 @@ func (r *Runner) execAction(ctx context.Context, rs *resource, a engine.Action) 
 // execWatch waits for an exec resource's process to end, removes its
 // record, and reports the end as a failure unless a stop or Close caused
 // it. The exit is seen when it happens (a pidfd in the poller), not by
-// polling.
+// polling. The resource forgets its child only after the failure has been
+// reported, so a stop that comes meanwhile waits for ec.done, and its
+// result follows the failure.
 func (r *Runner) execWatch(rs *resource, ec *execChild, a engine.Action) {
 	defer close(ec.done)
+	defer func() {
+		r.mu.Lock()
+		if rs.exec == ec {
+			rs.exec = nil
+		}
+		r.mu.Unlock()
+	}()
 	res := ec.p.Wait()
 	<-ec.started // the start's result goes out before any failure
 	r.removeRecord(a.Resource)
 	r.mu.Lock()
 	stopping, closing := ec.stopping, r.closed
-	if rs.exec == ec {
-		rs.exec = nil
-	}
 	r.mu.Unlock()
 	rec := actlog.Record{Mono: actlog.Now(), Resource: a.Resource, Op: actlog.OpStop, OK: true, Agent: a.Agent.String()}
 	switch {
@@ -181,6 +192,12 @@ func (r *Runner) execStop(ctx context.Context, rs *resource, a engine.Action) (e
 		}
 		return engine.OutcomeOK, "stop: not running"
 	}
+	select {
+	case <-ec.p.Done():
+		<-ec.done
+		return engine.OutcomeOK, "stop: had ended already (" + ec.p.Wait().How() + ")"
+	default:
+	}
 	if a.Fast {
 		_ = ec.p.Kill()
 		<-ec.done
@@ -213,7 +230,12 @@ func (r *Runner) execProbe(ctx context.Context, res Resource) (bool, string, err
 	}
 	r.mu.Unlock()
 	if ec != nil {
-		return true, fmt.Sprintf("probe: running (pid %d)", ec.p.Pid()), nil
+		select {
+		case <-ec.p.Done():
+			return false, "probe: ended (" + ec.p.Wait().How() + ")", nil
+		default:
+			return true, fmt.Sprintf("probe: running (pid %d)", ec.p.Pid()), nil
+		}
 	}
 	killed, err := r.killLeftovers(ctx, res.Name)
 	if err != nil {

@@ -91,6 +91,19 @@ func TestExecExitIsSeenAtOnce(t *testing.T) {
 	assert.Equal(t, []actlog.Op{actlog.OpStart, actlog.OpStop, actlog.OpStop}, []actlog.Op{recs[0].Op, recs[1].Op, recs[2].Op})
 	assert.Equal(t, actlog.WhyExit, recs[1].Why, "the exit is logged as the end of the run")
 	assert.Equal(t, actlog.WhyStop, recs[2].Why)
+
+	// Restart in place, straight after the failure, without a stop.
+	require.NoError(t, os.Remove(pidFile))
+	got = h.do(t, start("svc", execSpec, map[string]string{ExecCommand: pidCommand(pidFile, true)}))
+	require.Equal(t, engine.OutcomeOK, got.Outcome, got.Detail)
+	before = time.Now()
+	require.NoError(t, syscall.Kill(readPid(t, pidFile), syscall.SIGKILL))
+	f = h.failure(t)
+	assert.Equal(t, engine.OutcomeSoft, f.Outcome)
+	got = h.do(t, start("svc", execSpec, map[string]string{ExecCommand: pidCommand(pidFile, true)}))
+	t.Logf("exec process killed → failure → started again: %v", time.Since(before))
+	assert.True(t, strings.HasPrefix(got.Detail, "start: running"), "a start after the failure starts anew: %s", got.Detail)
+	killLater(t, readPid(t, pidFile))
 }
 
 func TestExecStopIsTermThenKill(t *testing.T) {
