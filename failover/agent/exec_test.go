@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +41,7 @@ func helperMain(mode string) int {
 	}
 	results := make(chan engine.ActionResult, 1)
 	r, err := New(Options{StateDir: os.Getenv(helperStateEnv), OCFRoot: testRoot,
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Results: func(res engine.ActionResult) { results <- res }})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -262,9 +262,7 @@ func (r *Runner) do(ctx context.Context, rs *resource, a engine.Action) (res eng
 		return res, nil
 	}
 	began := actlog.Now()
-	if a.Op == engine.ActStop || a.Op == engine.ActStart {
-		r.endMonitor(rs) // a stop ends monitoring first; a start begins it anew
-	}
+	r.endMonitor(rs) // a stop ends monitoring first; a start begins it anew
 	switch a.Agent.Class {
 	case failover.AgentOCF:
 		res.Outcome, res.Detail, then = r.ocfAction(ctx, rs, a)
