@@ -79,7 +79,7 @@ func (p peer) checkRPC(cmd any) error {
 		return fmt.Errorf("agreement: raft request of unknown type %T", cmd)
 	}
 	if got, want := raft.ServerID(h.ID), ServerID(p.node); got != want {
-		return fmt.Errorf("%w: a %s claiming server id %q from the certificate of node %d (%s)", errClaim, rpcName(cmd), got, p.node, p.name)
+		return fmt.Errorf("%w: %s claiming server id %q from the certificate of node %d (%s)", errClaim, rpcName(cmd), got, p.node, p.name)
 	}
 	for _, addr := range [][]byte{h.Addr, own} {
 		if len(addr) == 0 {
@@ -90,7 +90,7 @@ func (p peer) checkRPC(cmd any) error {
 			err = p.cert.VerifyHostname(host)
 		}
 		if err != nil {
-			return fmt.Errorf("%w: a %s from node %d (%s) claims address %q, which its certificate does not list: %w",
+			return fmt.Errorf("%w: %s from node %d (%s) claims address %q, which its certificate does not list: %w",
 				errClaim, rpcName(cmd), p.node, p.name, addr, err)
 		}
 	}

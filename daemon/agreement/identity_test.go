@@ -30,7 +30,7 @@ const waitBudget = 20 * time.Second
 // testKeys creates the keys of a domain whose node i (1..n) is named n<i>
 // and reached at 127.0.0.<i>, and returns their directory. Distinct
 // loopback addresses let a test tell one node's address from another's.
-func testKeys(t *testing.T, n int) string {
+func testKeys(t testing.TB, n int) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "keys")
 	var nodes []pki.Node
@@ -42,7 +42,7 @@ func testKeys(t *testing.T, n int) string {
 	return dir
 }
 
-func loadID(t *testing.T, dir, name string) *pki.Identity {
+func loadID(t testing.TB, dir, name string) *pki.Identity {
 	t.Helper()
 	id, err := pki.LoadNode(dir, name)
 	require.NoError(t, err, "%s's identity loads", name)

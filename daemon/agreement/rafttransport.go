@@ -92,6 +92,11 @@ func (t *raftTransport) serve(c net.Conn) {
 		t.log.Warn("raft connection refused", "remote", c.RemoteAddr().String(), "err", err)
 		return
 	}
+	t.serveAs(c, who, bound)
+}
+
+// serveAs is serve for a peer already known: who, when bound.
+func (t *raftTransport) serveAs(c net.Conn, who peer, bound bool) {
 	r := bufio.NewReaderSize(c, rpcReadBuffer)
 	w := bufio.NewWriter(c)
 	dec := codec.NewDecoder(r, &codec.MsgpackHandle{})
