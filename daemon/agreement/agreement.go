@@ -100,7 +100,9 @@ type Config struct {
 	// Addr is this daemon's raft address, as the others dial it.
 	Addr string
 	// Stream carries raft and forwarding traffic; nil: plain TCP on
-	// Addr. A TLS layer (mutual authentication) plugs in here.
+	// Addr. A TLS layer (mutual authentication) plugs in here; over it,
+	// each connection may speak only for its certificate's node
+	// (identity.go).
 	Stream raft.StreamLayer
 	// Transport replaces raft's network transport (simulations use
 	// raft.InmemTransport); Stream still carries forwarding.

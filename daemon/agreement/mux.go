@@ -15,7 +15,7 @@ import (
 // which service it is for. Both share the node's one address (and its TLS
 // layer, when Config.Stream is one).
 const (
-	streamRaft    byte = 'R' // hashicorp/raft's NetworkTransport
+	streamRaft    byte = 'R' // raft's requests (raftTransport.serve)
 	streamForward byte = 'F' // a follower's entries for the leader (forward.go)
 )
 

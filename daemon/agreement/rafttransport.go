@@ -35,8 +35,8 @@ var errTransportClosed = errors.New("agreement: raft transport closed")
 // raftTransport is raft's network transport, with the inbound half served
 // here rather than by raft.NetworkTransport, so that every request is
 // checked against the certificate of the connection it came on before
-// raft sees it (docs/design/security.md, "Raft: one certificate, one
-// server id"). Outbound requests, the AppendEntries pipeline and the
+// raft sees it (docs/design/security.md, "Raft and forwarding: one certificate,
+// one node"). Outbound requests, the AppendEntries pipeline and the
 // connection pool are the embedded NetworkTransport's, dialing through the
 // mux.
 //

@@ -84,9 +84,9 @@ func (id *Identity) Pool() *x509.CertPool {
 // certificate; both ends verify the peer's certificate against the domain CA
 // (and the client, as usual, that it names the address dialed) and then that
 // it names a node of this domain and is not on the revocation list loaded
-// with the identity (the error wraps ErrRevoked). A client using it must dial through
-// tls.Dialer or set ServerName, as with any tls.Config. Each call returns a
-// new Config the caller may change.
+// with the identity (the error wraps ErrRevoked). A client using it must
+// dial through tls.Dialer or set ServerName, as with any tls.Config. Each
+// call returns a new Config the caller may change.
 func (id *Identity) TLSConfig() *tls.Config {
 	pool := id.Pool()
 	cert := id.Certificate
