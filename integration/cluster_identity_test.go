@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
@@ -156,7 +157,11 @@ func groupsOf(t *testing.T, socket string) []wire.GroupSummary {
 	return rep.Groups
 }
 
-var leadershipRe = regexp.MustCompile(`leadership changed`)
+// termRe reads the term a daemon logs when its leadership changes.
+var termRe = regexp.MustCompile(`leadership changed.* term=(\d+)`)
+
+// forgedTerm is far beyond any term a test domain reaches by itself.
+const forgedTerm = 1 << 40
 
 // TestForgedIdentityIsRefused: three daemons over mutual TLS. Someone
 // holding node 2's certificate and key connects to the daemons as node 1:
@@ -165,8 +170,8 @@ var leadershipRe = regexp.MustCompile(`leadership changed`)
 // client connecting as root with a script and joining a group, under each
 // epoch node 1 could have), and sends raft requests as server 1 with a
 // term far ahead. Each is refused and logged; node 1 keeps its place, no
-// group appears, nobody's leadership changes, and the domain goes on
-// agreeing.
+// group appears, no daemon ever takes the forged terms, and the domain
+// goes on agreeing.
 func TestForgedIdentityIsRefused(t *testing.T) {
 	keys := initKeys(t, 3)
 	m := startMulti(t, 3, "--pki-dir", keys)
@@ -208,7 +213,7 @@ func TestForgedIdentityIsRefused(t *testing.T) {
 		as1 := raft.RPCHeader{ProtocolVersion: raft.ProtocolVersionMax, ID: []byte("1"), Addr: []byte(addr(0))}
 		var vote raft.RequestVoteResponse
 		err := nt.RequestVote(agreement.ServerID(int32(lead+1)), raft.ServerAddress(addr(lead)), &raft.RequestVoteRequest{
-			RPCHeader: as1, Term: 1 << 40, LastLogIndex: 1 << 40, LastLogTerm: 1 << 40, LeadershipTransfer: true}, &vote)
+			RPCHeader: as1, Term: forgedTerm, LastLogIndex: 1 << 40, LastLogTerm: forgedTerm, LeadershipTransfer: true}, &vote)
 		assert.Error(t, err, "the forged vote request is not answered")
 		_, _, err = m.daemons[lead].Log.WaitFor(regexp.MustCompile(`raft request refused.*RequestVote claiming server id`), marks[lead], wait)
 		assert.NoError(t, err, "the leader logs the refusal")
@@ -216,7 +221,7 @@ func TestForgedIdentityIsRefused(t *testing.T) {
 		follower := (lead + 1) % 3
 		var app raft.AppendEntriesResponse
 		err = nt.AppendEntries(agreement.ServerID(int32(follower+1)), raft.ServerAddress(addr(follower)), &raft.AppendEntriesRequest{
-			RPCHeader: as1, Term: 1 << 41, Leader: []byte(addr(0))}, &app)
+			RPCHeader: as1, Term: 2 * forgedTerm, Leader: []byte(addr(0))}, &app)
 		assert.Error(t, err, "the forged heartbeat is not answered")
 		_, _, err = m.daemons[follower].Log.WaitFor(regexp.MustCompile(`raft request refused.*AppendEntries claiming server id`), marks[follower], wait)
 		assert.NoError(t, err, "the follower logs the refusal")
@@ -226,10 +231,16 @@ func TestForgedIdentityIsRefused(t *testing.T) {
 	// sees it, so node 1 is still admitted and a leader still commits.
 	act(t, func() { require.NoError(t, m.clients["p1"].Send("state 1 after-forgery")) },
 		`^APPROVED .*proto=STATE_VALUE_CHANGE .*state="after-forgery"`, m.all("p1", "p2", "p3")...)
-	assert.Equal(t, lead, m.leader(), "the leader is the same")
 	for i := range 3 {
 		for _, l := range m.daemons[i].Log.All()[marks[i]:] {
-			assert.NotRegexp(t, leadershipRe, l, "hagsd %d's leadership did not change", i+1)
+			// A forged term taken by any daemon ends up in a leader's
+			// step-down line; an election of the machine's own making
+			// moves the term by a few.
+			if mt := termRe.FindStringSubmatch(l); mt != nil {
+				term, err := strconv.ParseUint(mt[1], 10, 64)
+				require.NoError(t, err)
+				assert.Less(t, term, uint64(forgedTerm), "hagsd %d never took a forged term: %s", i+1, l)
+			}
 			assert.NotContains(t, l, "another daemon was admitted with this node number", "hagsd %d was not replaced", i+1)
 		}
 		var names []string

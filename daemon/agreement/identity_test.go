@@ -74,9 +74,10 @@ func (n *tlsNode) wasDown() bool {
 	return n.down
 }
 
-// fastTiming elects within a fraction of a second on loopback.
+// fastTiming elects within a second on loopback, and is not so tight that
+// a loaded machine keeps holding elections.
 func fastTiming() Timing {
-	return Timing{Heartbeat: 100 * time.Millisecond, Election: 100 * time.Millisecond, LeaderLease: 100 * time.Millisecond,
+	return Timing{Heartbeat: 250 * time.Millisecond, Election: 250 * time.Millisecond, LeaderLease: 200 * time.Millisecond,
 		Commit: 5 * time.Millisecond, Apply: 5 * time.Second, Dial: 2 * time.Second, IO: time.Second}
 }
 
@@ -220,14 +221,22 @@ func TestForwardedEntriesMustBeTheSendersOwn(t *testing.T) {
 	assert.False(t, nodes[0].wasDown(), "node 1 was never put out of the domain")
 
 	// Node 2's certificate may forward node 2's own entries: a retry of
-	// its admission is answered as a duplicate.
+	// its admission is answered as a duplicate (by whichever node leads
+	// by then: the machine's load may have caused an election).
 	own, ok := leader.a.NodeState(2)
 	require.True(t, ok)
-	reps, err := forward(t, attacker, leader.addr, &Entry{Kind: EntryAdmit, Node: 2, Inc: own.Inc, Seq: own.Seq})
-	require.NoError(t, err)
-	require.Len(t, reps, 1)
-	assert.Empty(t, reps[0].Err, "node 2's own entry is taken")
-	assert.Equal(t, StatusDuplicate, reps[0].Status, "and found already applied")
+	var rep forwardReply
+	for deadline := time.Now().Add(waitBudget); ; {
+		reps, err := forward(t, attacker, leaderOf(t, nodes).addr, &Entry{Kind: EntryAdmit, Node: 2, Inc: own.Inc, Seq: own.Seq})
+		require.NoError(t, err)
+		require.Len(t, reps, 1)
+		rep = reps[0]
+		if !strings.Contains(rep.Err, errNotLeader.Error()) || time.Now().After(deadline) {
+			break
+		}
+	}
+	assert.Empty(t, rep.Err, "node 2's own entry is taken")
+	assert.Equal(t, StatusDuplicate, rep.Status, "and found already applied")
 }
 
 // dialLayer is a raft.StreamLayer that only dials: over TLS with a given
@@ -272,8 +281,10 @@ func rawRaft(t *testing.T, id *pki.Identity) *raft.NetworkTransport {
 // leader raft requests that claim to come from node 1 (server id "1"), with
 // a term far ahead: a vote request, an AppendEntries, a TimeoutNow. Each
 // is refused before raft sees it: the connection is closed, the refusal
-// logged, the leader's term does not move and it keeps leading. So is a
-// request with node 2's own id that gives node 1's address as its own.
+// logged, and no node's term comes near the forged ones (an election the
+// test machine's load may cause moves it by a few, not by a hundred). So
+// is a request with node 2's own id that gives node 1's address as its
+// own.
 func TestRaftRequestsMustComeFromTheirServer(t *testing.T) {
 	dir := testKeys(t, 3)
 	nodes := startTLSDomain(t, dir, 3)
@@ -306,13 +317,19 @@ func TestRaftRequestsMustComeFromTheirServer(t *testing.T) {
 	assert.Error(t, err, "a vote request giving node 1's address gets no answer")
 	waitLog(t, leader.logs, "which its certificate does not list", "the leader logs the borrowed address")
 
-	// A barrier commits through the leader: it is still leading, in the
-	// same term, and the others follow it.
-	require.NoError(t, leader.a.Raft().Barrier(5*time.Second).Error(), "the leader still commits")
-	assert.Equal(t, term, leader.a.Raft().CurrentTerm(), "the forged requests did not move the leader's term")
-	assert.True(t, leader.a.IsLeader(), "the leader still leads")
+	// The domain still commits, and every node's term is nowhere near the
+	// forged ones.
+	require.Eventually(t, func() bool {
+		for _, n := range nodes {
+			if n.a.IsLeader() {
+				_, err := n.a.append(&Entry{Kind: EntryTick, Node: n.node})
+				return err == nil
+			}
+		}
+		return false
+	}, waitBudget, 10*time.Millisecond, "a leader still commits")
 	for _, n := range nodes {
-		assert.Equal(t, term, n.a.Raft().CurrentTerm(), "node %d is still in the leader's term", n.node)
+		assert.Less(t, n.a.Raft().CurrentTerm(), term+100, "node %d's term did not take the forged requests' terms", n.node)
 	}
 }
 
