@@ -358,8 +358,16 @@ func TestRaftTransportServesEveryRPC(t *testing.T) {
 	// The server: answer whatever arrives, after checking it.
 	got := make(chan any, 16)
 	snapData := make(chan []byte, 1)
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
 	go func() {
-		for rpc := range rt.Consumer() {
+		for {
+			var rpc raft.RPC
+			select {
+			case rpc = <-rt.Consumer():
+			case <-stop:
+				return
+			}
 			got <- rpc.Command
 			switch rpc.Command.(type) {
 			case *raft.AppendEntriesRequest:
