@@ -33,10 +33,12 @@ type fakeEngine struct {
 	mu       sync.Mutex
 	deadline int64
 	clients  map[protocol.ClientID]bool
+	scripts  map[uint64]int32 // scripts started for expels: id → node
 }
 
 func newFakeEngine() *fakeEngine {
-	return &fakeEngine{events: make(chan protocol.Event, 4096), clients: map[protocol.ClientID]bool{}}
+	return &fakeEngine{events: make(chan protocol.Event, 4096), clients: map[protocol.ClientID]bool{},
+		scripts: map[uint64]int32{}}
 }
 
 func (f *fakeEngine) Step(ev protocol.Event) []protocol.Effect {
@@ -65,6 +67,7 @@ func (f *fakeEngine) Step(ev protocol.Event) []protocol.Effect {
 			return out
 		}
 		if req.Op == wire.OpExpel {
+			f.scripts[uint64(req.Token)] = ev.Client.Node
 			return []protocol.Effect{{Kind: protocol.EffectRunScript, Script: &protocol.ScriptRun{
 				ID: uint64(req.Token), Node: ev.Client.Node, Owner: ev.Client, Group: req.Group, Path: "/bin/true"}}}
 		}
@@ -84,6 +87,13 @@ func (f *fakeEngine) NextDeadline() (int64, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.deadline, f.deadline != 0
+}
+
+func (f *fakeEngine) ScriptNode(id uint64) (int32, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	node, ok := f.scripts[id]
+	return node, ok
 }
 
 func (f *fakeEngine) Clients() int {

@@ -175,6 +175,7 @@ type Cluster struct {
 type engine interface {
 	Step(protocol.Event) []protocol.Effect
 	NextDeadline() (int64, bool)
+	ScriptNode(id uint64) (int32, bool)
 	Clients() int
 	Groups() []wire.GroupSummary
 	Group(name string) (*wire.GroupDetail, bool)

@@ -100,7 +100,9 @@ type Config struct {
 	// Addr is this daemon's raft address, as the others dial it.
 	Addr string
 	// Stream carries raft and forwarding traffic; nil: plain TCP on
-	// Addr. A TLS layer (mutual authentication) plugs in here.
+	// Addr. A TLS layer (mutual authentication) plugs in here; over it,
+	// each connection may speak only for its certificate's node
+	// (identity.go).
 	Stream raft.StreamLayer
 	// Transport replaces raft's network transport (simulations use
 	// raft.InmemTransport); Stream still carries forwarding.
@@ -400,12 +402,14 @@ func (a *Agreement) start(single bool) error {
 		}
 		a.mux = newMux(stream, a.log, a.serveForward)
 		if a.trans == nil {
-			a.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			rt := newRaftTransport(raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 				Stream:  raftLayer{a.mux},
 				MaxPool: 3,
 				Timeout: cfg.Timing.IO,
 				Logger:  newHCLogger("raft-net", a.log),
-			})
+			}), a.log)
+			a.mux.raft = rt.serve
+			a.trans = rt
 		}
 	}
 
@@ -721,8 +725,8 @@ func (a *Agreement) Close() error {
 
 // release closes the transport and the listener.
 func (a *Agreement) release() {
-	if nt, ok := a.trans.(*raft.NetworkTransport); ok {
-		nt.CloseStreams() // the pooled connections to the others
+	if rt, ok := a.trans.(*raftTransport); ok {
+		rt.CloseStreams() // the pooled connections to the others
 	}
 	if c, ok := a.trans.(raft.WithClose); ok {
 		c.Close()

@@ -83,7 +83,17 @@ func readFrame(r io.Reader, v any) error {
 // serveForward serves one follower's forwarding connection on the leader:
 // each request is an Entry, answered with a forwardReply once applied (or
 // refused).
+//
+// Over TLS the sender's certificate names its node, and an entry for any
+// other node is refused: logged, answered with an error, never appended,
+// and the connection closed. Without TLS (a domain without keys) the
+// sender is not known and every entry is taken as it claims.
 func (a *Agreement) serveForward(c net.Conn) {
+	who, bound, err := peerOf(c)
+	if err != nil {
+		a.log.Warn("forwarding connection refused", "remote", c.RemoteAddr().String(), "err", err)
+		return
+	}
 	r := bufio.NewReader(c)
 	for {
 		var e Entry
@@ -93,9 +103,19 @@ func (a *Agreement) serveForward(c net.Conn) {
 			}
 			return
 		}
-		rep := a.leaderAppend(&e)
+		var rep forwardReply
+		refused := false
+		if bound {
+			if err := who.checkEntry(&e); err != nil {
+				a.log.Warn("forwarded entry refused; connection closed", "remote", c.RemoteAddr().String(), "err", err)
+				rep, refused = forwardReply{Err: err.Error()}, true
+			}
+		}
+		if !refused {
+			rep = a.leaderAppend(&e)
+		}
 		c.SetWriteDeadline(time.Now().Add(a.cfg.Timing.Apply))
-		if err := writeFrame(c, &rep); err != nil {
+		if err := writeFrame(c, &rep); err != nil || refused {
 			return
 		}
 		c.SetWriteDeadline(time.Time{})
