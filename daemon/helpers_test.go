@@ -263,7 +263,7 @@ func (c *rawClient) requireClosed() {
 // that this client is still served.
 func (c *rawClient) roundTrip(token int32) {
 	c.t.Helper()
-	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpJoin, Token: token, Group: "g"})
+	c.send(wire.MsgRequest, validJoin(token, "g"))
 	var n wire.Notification
 	c.read(wire.MsgNotification, &n)
 	require.Equal(c.t, token, n.Token, "the notification carries the recipient's token, not the engine's")
@@ -274,4 +274,17 @@ func ctxBudget(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitBudget)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// validJoin is a join that passes the session's checks (Request.Check), so
+// that it reaches the engine.
+func validJoin(token int32, group string) *wire.Request {
+	return &wire.Request{Op: wire.OpJoin, Token: token, Group: group,
+		Attributes: &wire.Attributes{GroupName: group, NumPhases: wire.OnePhase, DefaultVote: wire.VoteApprove}}
+}
+
+// validExpel is an expel on token that passes the session's checks.
+func validExpel(token int32, group string) *wire.Request {
+	return &wire.Request{Op: wire.OpExpel, Token: token, Group: group, NumPhases: wire.OnePhase,
+		ExpelList: []wire.Provider{{Instance: 1, Node: 1}}}
 }

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/daemon/protocol"
@@ -39,6 +42,22 @@ type session struct {
 	out   *ipc.Outbox
 	log   *slog.Logger
 
+	// ctx ends with the session (close, endSession) or the Node: it
+	// releases a reader waiting on its rate or on the forward queue.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// connected is closed by the run loop once the session's
+	// EventConnect is queued for the log (or the session refused): the
+	// reader queues nothing before it, so the connect comes first.
+	connected chan struct{}
+
+	// The reader goroutine's own: the client's token bucket, whether it
+	// was logged as slowed, and every token the client named in a join
+	// or subscription, with that request's group (see screen).
+	limit  *rate.Limiter
+	slowed bool
+	tokens map[int32]string
+
 	quit      atomic.Bool       // OpQuit seen: the end is orderly, not a failure
 	ended     atomic.Bool       // the daemon ended the session (endSession): nothing to order
 	responds  chan wire.Respond // answers to responsiveness checks; nil: none asked for
@@ -49,6 +68,7 @@ type session struct {
 // close ends the session for reason (the first reason wins and is logged):
 // the connection is closed, which stops both of its goroutines.
 func (s *session) close(reason error) {
+	s.cancel()
 	s.closeOnce.Do(func() {
 		s.reason = reason
 		switch {
@@ -73,24 +93,38 @@ func (n *Node) serveConn(c net.Conn) {
 	log := n.log
 
 	cred, err := n.cfg.Authorize(c)
+	// Until it is a session, the connection counts as waiting, refused
+	// peers included: a flood of connections that never say Hello, or
+	// are refused, holds at most MaxWaitingConns goroutines.
+	if !n.adm.wait(cred.Uid) {
+		id := n.newFFDC()
+		n.refusals.write(log, slog.LevelWarn, "connection refused: too many connections waiting for their hello",
+			"uid", cred.Uid, "pid", cred.Pid, "ffdc_id", id)
+		refuseWithin(c, waitingRefuseLinger, wire.NoMemory, "too many connections are waiting for their hello; try again", id)
+		return
+	}
+	waiting := true
+	doneWaiting := func() {
+		if waiting {
+			waiting = false
+			n.adm.doneWaiting(cred.Uid)
+		}
+	}
+	defer doneWaiting()
 	if err != nil {
 		id := n.newFFDC()
-		log.Info("client refused", "uid", cred.Uid, "gid", cred.Gid, "pid", cred.Pid, "reason", err.Error(), "ffdc_id", id)
+		n.refusals.write(log, slog.LevelInfo, "client refused", "uid", cred.Uid, "gid", cred.Gid, "pid", cred.Pid,
+			"reason", err.Error(), "ffdc_id", id)
 		refuse(c, wire.PermissionDenied, err.Error(), id)
 		return
 	}
 	log = log.With("pid", cred.Pid, "uid", cred.Uid)
 
 	r := wire.NewReader(c)
-	hello, err := readHello(c, r)
+	hello, code, err := readHello(c, r)
 	if err != nil {
 		id := n.newFFDC()
-		log.Warn("bad first frame; connection refused", "reason", err.Error(), "ffdc_id", id)
-		code := wire.BadParameter
-		if errors.Is(err, wire.ErrBadVersion) {
-			// A library of another level, not a broken one.
-			code = wire.NotSupported
-		}
+		n.refusals.write(log, slog.LevelWarn, "bad first frame; connection refused", "reason", err.Error(), "ffdc_id", id)
 		refuse(c, code, err.Error(), id)
 		return
 	}
@@ -104,7 +138,7 @@ func (n *Node) serveConn(c net.Conn) {
 	}
 
 	if !hello.Admin && n.state.Load() == stateDown {
-		log.Info("client refused: this node is out of the domain")
+		n.refusals.write(log, slog.LevelInfo, "client refused: this node is out of the domain")
 		refuse(c, wire.NotOK, errOutOfDomain.Error(), "")
 		return
 	}
@@ -116,17 +150,37 @@ func (n *Node) serveConn(c net.Conn) {
 	if count.Add(1) > limit {
 		count.Add(-1)
 		id := n.newFFDC()
-		log.Warn("client refused: too many sessions", "limit", limit, "admin", hello.Admin, "ffdc_id", id)
+		n.refusals.write(log, slog.LevelWarn, "client refused: too many sessions", "limit", limit, "admin", hello.Admin, "ffdc_id", id)
 		refuse(c, wire.NoMemory, fmt.Sprintf("daemon serves at most %d such sessions", limit), id)
 		return
 	}
 	defer count.Add(-1)
+	if !hello.Admin {
+		if !n.adm.addSession(cred.Uid) {
+			id := n.newFFDC()
+			n.refusals.write(log, slog.LevelWarn, "client refused: too many sessions of this uid", "limit", n.adm.maxSessionsPerUid, "ffdc_id", id)
+			refuse(c, wire.NoMemory, fmt.Sprintf("uid %d has %d sessions, the most one user may have", cred.Uid, n.adm.maxSessionsPerUid), id)
+			return
+		}
+		defer n.adm.endSession(cred.Uid)
+	}
+	doneWaiting()
 
 	id := protocol.ClientID{Node: n.cfg.Node, Conn: uint64(n.cfg.Incarnation)<<32 | uint64(n.nextConn.Add(1))}
+	ctx, cancel := context.WithCancel(n.ctx)
+	defer cancel()
 	s := &session{
 		id: id, cred: cred, hello: hello, admin: hello.Admin, conn: c,
-		out: ipc.NewOutbox(OutboxFrames, OutboxBytes),
-		log: log.With("client", id.Conn, "program", hello.Program, "admin", hello.Admin),
+		out:       ipc.NewOutbox(OutboxFrames, OutboxBytes),
+		log:       log.With("client", id.Conn, "program", hello.Program, "admin", hello.Admin),
+		ctx:       ctx,
+		cancel:    cancel,
+		connected: make(chan struct{}),
+		limit:     rate.NewLimiter(rate.Limit(n.reqRate), n.reqBurst),
+		tokens:    make(map[int32]string),
+	}
+	if s.admin {
+		close(s.connected) // nothing of an admin session is ordered
 	}
 	welcome := wire.Welcome{Node: n.cfg.Node, Client: id.Conn, Domain: n.cfg.Domain, Incarnation: uint64(n.cfg.Incarnation),
 		Adapters: n.adapters}
@@ -180,7 +234,7 @@ func (n *Node) serveConn(c net.Conn) {
 		ref := wire.Refused{Code: wire.PermissionDenied, Reason: err.Error()}
 		if !errors.Is(err, errAdminOnly) {
 			ref.Code, ref.FFDC = wire.BadParameter, n.newFFDC()
-			s.log.Warn("client broke the protocol", "reason", err.Error(), "ffdc_id", ref.FFDC)
+			n.refusals.write(s.log, slog.LevelWarn, "client broke the protocol", "reason", err.Error(), "ffdc_id", ref.FFDC)
 		}
 		if f, ferr := wire.AppendFrame(nil, wire.MsgRefused, &ref); ferr == nil {
 			s.out.Put(f)
@@ -224,27 +278,45 @@ func (n *Node) endSession(s *session, code wire.Code, reason string) {
 		_ = s.out.Put(f)
 	}
 	s.out.Close()
+	s.cancel()                         // releases a reader waiting on its rate or the forward queue
 	s.conn.SetReadDeadline(time.Now()) // stops the reader; serveConn then waits for the writer
 }
 
-// readHello reads the first frame, which must be a Hello, within
-// HelloTimeout.
-func readHello(c net.Conn, r *wire.Reader) (wire.Hello, error) {
+// readHello reads the first frame, which must be a Hello of at most
+// wire.MaxHelloSize bytes that passes Hello.Check, within HelloTimeout. On
+// error it also returns the code to refuse the connection with.
+func readHello(c net.Conn, r *wire.Reader) (wire.Hello, wire.Code, error) {
 	var h wire.Hello
 	c.SetReadDeadline(time.Now().Add(HelloTimeout))
 	defer c.SetReadDeadline(time.Time{})
-	t, body, err := r.Next()
-	if err != nil {
-		return h, fmt.Errorf("reading hello: %w", err)
+	t, body, err := r.NextWithin(wire.MaxHelloSize)
+	switch {
+	case errors.Is(err, wire.ErrBadVersion):
+		// A library of another level, not a broken one.
+		return h, wire.NotSupported, fmt.Errorf("reading hello: %w", err)
+	case errors.Is(err, wire.ErrFrameTooLarge):
+		return h, wire.BadParameter, fmt.Errorf("hello too large (a program name holds at most %d bytes, a script path %d): %w",
+			wire.MaxProgramNameLength, wire.MaxScriptPathLength, err)
+	case err != nil:
+		return h, wire.BadParameter, fmt.Errorf("reading hello: %w", err)
 	}
 	if t != wire.MsgHello {
-		return h, fmt.Errorf("expected hello (type %d), got message type %d", wire.MsgHello, t)
+		return h, wire.BadParameter, fmt.Errorf("expected hello (type %d), got message type %d", wire.MsgHello, t)
 	}
 	if err := wire.Decode(body, &h); err != nil {
-		return h, fmt.Errorf("bad hello: %w", err)
+		return h, wire.BadParameter, fmt.Errorf("bad hello: %w", err)
 	}
-	return h, nil
+	if code, why := h.Check(); code != wire.OK {
+		return h, code, errors.New("bad hello: " + why)
+	}
+	return h, wire.OK, nil
 }
+
+// waitingRefuseLinger is how long a connection refused for exceeding
+// MaxWaitingConns is read and dropped before it closes: long enough to
+// take a Hello already sent, short enough that a flood of refusals holds
+// few goroutines.
+const waitingRefuseLinger = 20 * time.Millisecond
 
 // refuse tells a peer why it is not served, then closes gently: the write
 // side is shut and whatever the peer still sends (its Hello, when it was
@@ -252,7 +324,13 @@ func readHello(c net.Conn, r *wire.Reader) (wire.Hello, error) {
 // while. Closing a Unix socket with unread data resets the connection, and
 // the peer could then miss the reason. The caller closes c afterwards.
 func refuse(c net.Conn, code wire.Code, reason, ffdc string) {
-	c.SetDeadline(time.Now().Add(refuseTimeout))
+	refuseWithin(c, refuseTimeout, code, reason, ffdc)
+}
+
+// refuseWithin is refuse with linger as the bound of the write and of the
+// reading that follows.
+func refuseWithin(c net.Conn, linger time.Duration, code wire.Code, reason, ffdc string) {
+	c.SetDeadline(time.Now().Add(linger))
 	if err := wire.WriteFrame(c, wire.MsgRefused, &wire.Refused{Code: code, Reason: reason, FFDC: ffdc}); err != nil {
 		return
 	}
@@ -262,15 +340,26 @@ func refuse(c net.Conn, code wire.Code, reason, ffdc string) {
 	_, _ = io.CopyN(io.Discard, c, 2*wire.MaxFrameSize)
 }
 
-// readLoop decodes frames from the client and passes them to the run loop
-// until the connection ends or the client breaks the protocol. It returns
-// why the session ends: io.EOF for a clean close, errQuit after OpQuit, else
-// the protocol error.
+// readLoop decodes frames from the client, paced by the session's token
+// bucket, until the connection ends or the client breaks the protocol.
+// Requests are judged here and queued for the log (request); the reader
+// waits while the forward queue is full, and then reads nothing more, so
+// the client's own socket buffer pushes back on it. It returns why the
+// session ends: io.EOF for a clean close, errQuit after OpQuit,
+// net.ErrClosed when the session or the Node ended first, else the
+// protocol error.
 func (n *Node) readLoop(s *session, r *wire.Reader) error {
 	for {
 		t, body, err := r.Next()
 		if err != nil {
 			return err
+		}
+		cost := len(body) + RequestOverhead
+		if t == wire.MsgAdminQuery {
+			cost = max(cost, AdminQueryCost)
+		}
+		if err := s.pace(cost); err != nil {
+			return net.ErrClosed
 		}
 		switch t {
 		case wire.MsgRequest:
@@ -281,11 +370,8 @@ func (n *Node) readLoop(s *session, r *wire.Reader) error {
 			if err := wire.Decode(body, req); err != nil {
 				return fmt.Errorf("bad request: %w", err)
 			}
-			if req.Op == wire.OpQuit {
-				s.quit.Store(true)
-			}
-			if !n.send(loopMsg{kind: loopEvent, ev: protocol.Event{Kind: protocol.EventRequest, Client: s.id, Request: req}}) {
-				return net.ErrClosed
+			if err := n.request(s, req); err != nil {
+				return err
 			}
 			if req.Op == wire.OpQuit {
 				return errQuit
@@ -318,5 +404,132 @@ func (n *Node) readLoop(s *session, r *wire.Reader) error {
 		default:
 			return fmt.Errorf("unexpected message type %d from a client", t)
 		}
+	}
+}
+
+// pace waits until the session's token bucket holds cost bytes (at most
+// its burst, which a frame of wire.MaxFrameSize does not exceed). Meanwhile the
+// reader reads nothing, which slows the client down without ending its
+// session. It fails only when the session ends first.
+func (s *session) pace(cost int) error {
+	res := s.limit.ReserveN(time.Now(), min(cost, s.limit.Burst()))
+	d := res.Delay()
+	if d == 0 {
+		return nil
+	}
+	if !s.slowed {
+		s.slowed = true
+		s.log.Info("client sends faster than its rate limit; reading it more slowly",
+			"bytes_per_second", s.limit.Limit(), "burst", s.limit.Burst())
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-s.ctx.Done():
+		res.Cancel()
+		return s.ctx.Err()
+	}
+}
+
+// request judges one request of the client (screen) and queues it for the
+// log, or answers it at once with the delayed error the engine would have
+// given. Only a request that the engine could accept is ordered, so
+// nothing a client gets wrong on its own grows the replicated log. It
+// fails only when the session or the Node ends first.
+func (n *Node) request(s *session, req *wire.Request) error {
+	if req.Op == wire.OpQuit {
+		s.quit.Store(true)
+	} else if code := s.screen(req); code != wire.OK {
+		n.refuseRequest(s, req, code)
+		return nil
+	}
+	select {
+	case <-s.connected:
+	case <-s.ctx.Done():
+		return net.ErrClosed
+	}
+	if err := n.agr.SubmitWait(s.ctx, protocol.Event{Kind: protocol.EventRequest, Client: s.id, Request: req}); err != nil {
+		return net.ErrClosed
+	}
+	return nil
+}
+
+// screen judges a request as far as the engine would without looking at
+// any group, and returns OK or the code the engine would answer it with:
+//
+//   - Request.Check, after Normalize, exactly as the engine runs them first;
+//   - the token: the engine knows a client's token only from a join or a
+//     subscription of that client, and every such request passes through
+//     this reader, in order, before it is ordered. A token never named in
+//     one is therefore unknown to the engine whenever the request would be
+//     applied: BadMemberToken, as the engine answers. A named token is left
+//     to the engine, whatever became of it (a join still in flight, or
+//     approved, refused, left: the engine knows, the session need not);
+//   - a join or subscription naming a new token beyond
+//     wire.MaxTokensPerClient: NoMemory. The engine keeps a record of every
+//     token a session named until the session ends, so this bounds what
+//     every daemon of the domain holds for one client.
+//
+// The reader goroutine only.
+func (s *session) screen(req *wire.Request) wire.Code {
+	req.Normalize()
+	if code := req.Check(); code != wire.OK {
+		return code
+	}
+	_, named := s.tokens[req.Token]
+	switch req.Op {
+	case wire.OpJoin, wire.OpSubscribe:
+		if !named {
+			if len(s.tokens) >= wire.MaxTokensPerClient {
+				return wire.NoMemory
+			}
+			s.tokens[req.Token] = req.Group
+		}
+	default:
+		if !named {
+			return wire.BadMemberToken
+		}
+	}
+	return wire.OK
+}
+
+// refuseRequest answers a request that screen refused with the delayed
+// error the engine would have sent: the request's kind and group (for a
+// token the client named, the group it named it in; for a vote, the kind of
+// the protocol the group runs now), the code, and the request echoed.
+// The reader goroutine only.
+func (n *Node) refuseRequest(s *session, req *wire.Request, code wire.Code) {
+	note := wire.Notification{Type: wire.DelayedErrorNotification, Token: req.Token, Group: req.Group,
+		Protocol: req.Op.Protocol(), Code: code, Failing: req}
+	if group, named := s.tokens[req.Token]; named {
+		if note.Group == "" {
+			note.Group = group
+		}
+		if req.Op == wire.OpVote {
+			n.agr.View(func() {
+				if d, ok := n.eng.Group(group); ok && d.Protocol != nil {
+					note.Protocol = d.Protocol.Type
+				}
+			})
+		}
+	}
+	n.noteDelayedError(&note)
+	frame, err := wire.AppendFrame(nil, wire.MsgNotification, &note)
+	if err != nil && errors.Is(err, wire.ErrFrameTooLarge) {
+		// The echo of a request near the frame limit, with the
+		// notification's own fields, may not fit: the bulk goes.
+		f := *req
+		f.State, f.Message, f.ExpelList = nil, nil, nil
+		note.Failing = &f
+		frame, err = wire.AppendFrame(nil, wire.MsgNotification, &note)
+	}
+	if err != nil {
+		s.log.Error("cannot encode a delayed error; dropped", "code", code.String(), "err", err)
+		return
+	}
+	if err := s.out.Put(frame); errors.Is(err, ipc.ErrOutboxFull) {
+		s.close(fmt.Errorf("%w: %d frames queued", err, s.out.Len()))
 	}
 }
