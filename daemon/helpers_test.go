@@ -158,6 +158,13 @@ func shortTempDir(t *testing.T) string {
 
 func startNode(t *testing.T, cfg Config, eng engine) *testNode {
 	t.Helper()
+	return startNodeWith(t, cfg, eng, nil)
+}
+
+// startNodeWith is startNode with tweak applied to the Node before it
+// serves (tests lower its bounds this way).
+func startNodeWith(t *testing.T, cfg Config, eng engine, tweak func(*Node)) *testNode {
+	t.Helper()
 	logs := &syncBuffer{}
 	if cfg.Socket == "" {
 		cfg.Socket = filepath.Join(shortTempDir(t), "hagsd.sock")
@@ -178,6 +185,9 @@ func startNode(t *testing.T, cfg Config, eng engine) *testNode {
 	}
 	n, err := newNode(cfg, eng)
 	require.NoError(t, err, "newNode accepts the config")
+	if tweak != nil {
+		tweak(n)
+	}
 	ln, err := n.Listen()
 	require.NoError(t, err, "the node listens on %s", cfg.Socket)
 	tn := &testNode{Node: n, eng: fe, socket: cfg.Socket, logs: logs, served: make(chan error, 1)}

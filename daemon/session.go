@@ -496,34 +496,18 @@ func (s *session) screen(req *wire.Request) wire.Code {
 }
 
 // refuseRequest answers a request that screen refused with the delayed
-// error the engine would have sent: the request's kind and group (for a
-// token the client named, the group it named it in; for a vote, the kind of
-// the protocol the group runs now), the code, and the request echoed.
-// The reader goroutine only.
+// error the engine would have sent (refusal). The reader goroutine only.
 func (n *Node) refuseRequest(s *session, req *wire.Request, code wire.Code) {
-	note := wire.Notification{Type: wire.DelayedErrorNotification, Token: req.Token, Group: req.Group,
-		Protocol: req.Op.Protocol(), Code: code, Failing: req}
-	if group, named := s.tokens[req.Token]; named {
-		if note.Group == "" {
-			note.Group = group
-		}
-		if req.Op == wire.OpVote {
-			n.agr.View(func() {
-				if d, ok := n.eng.Group(group); ok && d.Protocol != nil {
-					note.Protocol = d.Protocol.Type
-				}
-			})
-		}
-	}
-	n.noteDelayedError(&note)
-	frame, err := wire.AppendFrame(nil, wire.MsgNotification, &note)
+	note := s.refusal(req, code, n.running)
+	n.noteDelayedError(note)
+	frame, err := wire.AppendFrame(nil, wire.MsgNotification, note)
 	if err != nil && errors.Is(err, wire.ErrFrameTooLarge) {
 		// The echo of a request near the frame limit, with the
 		// notification's own fields, may not fit: the bulk goes.
 		f := *req
 		f.State, f.Message, f.ExpelList = nil, nil, nil
 		note.Failing = &f
-		frame, err = wire.AppendFrame(nil, wire.MsgNotification, &note)
+		frame, err = wire.AppendFrame(nil, wire.MsgNotification, note)
 	}
 	if err != nil {
 		s.log.Error("cannot encode a delayed error; dropped", "code", code.String(), "err", err)
@@ -532,4 +516,36 @@ func (n *Node) refuseRequest(s *session, req *wire.Request, code wire.Code) {
 	if err := s.out.Put(frame); errors.Is(err, ipc.ErrOutboxFull) {
 		s.close(fmt.Errorf("%w: %d frames queued", err, s.out.Len()))
 	}
+}
+
+// refusal is the delayed error the engine sends for req refused with
+// code: the request's kind and group, the code, the request echoed. For a
+// token the client named, a request without a group names the group the
+// token was named in, and a vote names the kind of protocol that group
+// runs now (running reports it). The reader goroutine only.
+func (s *session) refusal(req *wire.Request, code wire.Code, running func(group string) (wire.RequestType, bool)) *wire.Notification {
+	note := &wire.Notification{Type: wire.DelayedErrorNotification, Token: req.Token, Group: req.Group,
+		Protocol: req.Op.Protocol(), Code: code, Failing: req}
+	if group, named := s.tokens[req.Token]; named {
+		if note.Group == "" {
+			note.Group = group
+		}
+		if req.Op == wire.OpVote {
+			if kind, ok := running(group); ok {
+				note.Protocol = kind
+			}
+		}
+	}
+	return note
+}
+
+// running reports the kind of protocol group runs, as the engine has it
+// now; false when it runs none.
+func (n *Node) running(group string) (kind wire.RequestType, ok bool) {
+	n.agr.View(func() {
+		if d, found := n.eng.Group(group); found && d.Protocol != nil {
+			kind, ok = d.Protocol.Type, true
+		}
+	})
+	return kind, ok
 }
