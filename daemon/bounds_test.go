@@ -422,3 +422,45 @@ func TestRefusalLogFloodIsSummarised(t *testing.T) {
 	assert.LessOrEqual(t, logged(), bound, "at most %d refusal lines in %v", bound, took)
 	assert.Regexp(t, `by_reason="client refused: \d+`, logs.String(), "the summary counts the suppressed lines by reason")
 }
+
+// TestQuitBeforeCloseIsOrdered: a client that sends OpQuit and closes its
+// socket at once ends in order: everything it sent, the quit last, reaches
+// the engine and no disconnect follows — even when the reader is still
+// pacing those frames (the bucket here is small) while the daemon's writer
+// fails on the closed socket. (A reader that gave up the frames it had read
+// once the writer failed turned such quits into process deaths.)
+func TestQuitBeforeCloseIsOrdered(t *testing.T) {
+	eng := newFakeEngine()
+	eng.floodCount = 64 // 64 × 16 KiB: the writer is busy, then fails, when the client leaves
+	tn := startNodeWith(t, Config{}, eng, func(n *Node) { n.reqRate, n.reqBurst = 64<<10, 17<<10 })
+	const sessions = 4
+	msg := &wire.Request{Op: wire.OpSendMessage, Token: 1, NumPhases: wire.OnePhase, Message: make([]byte, wire.MaxProviderMessageLength)}
+	clients := map[uint64]int{} // requests the engine saw, by client
+	for range sessions {
+		c := dialRaw(t, tn.socket)
+		w := c.hello(false)
+		c.send(wire.MsgRequest, validJoin(1, "g"))
+		c.send(wire.MsgRequest, msg)
+		c.send(wire.MsgRequest, msg) // waits in the bucket for a quarter of a second
+		c.send(wire.MsgRequest, &wire.Request{Op: wire.OpQuit})
+		c.conn.Close()
+		clients[w.Client] = 0
+	}
+	for quits := 0; quits < sessions; {
+		select {
+		case ev := <-eng.events:
+			switch ev.Kind {
+			case protocol.EventRequest:
+				clients[ev.Client.Conn]++
+				if ev.Request.Op == wire.OpQuit {
+					assert.Equal(t, 4, clients[ev.Client.Conn], "the quit comes after the client's three other requests")
+					quits++
+				}
+			case protocol.EventDisconnect:
+				t.Fatalf("client %d quit before closing, but its end was ordered as a disconnect", ev.Client.Conn)
+			}
+		case <-time.After(waitBudget):
+			t.Fatalf("every quit reaches the engine; requests seen: %v", clients)
+		}
+	}
+}

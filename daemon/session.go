@@ -42,10 +42,6 @@ type session struct {
 	out   *ipc.Outbox
 	log   *slog.Logger
 
-	// ctx ends with the session (close, endSession) or the Node: it
-	// releases a reader waiting on its rate or on the forward queue.
-	ctx    context.Context
-	cancel context.CancelFunc
 	// connected is closed by the run loop once the session's
 	// EventConnect is queued for the log (or the session refused): the
 	// reader queues nothing before it, so the connect comes first.
@@ -68,7 +64,6 @@ type session struct {
 // close ends the session for reason (the first reason wins and is logged):
 // the connection is closed, which stops both of its goroutines.
 func (s *session) close(reason error) {
-	s.cancel()
 	s.closeOnce.Do(func() {
 		s.reason = reason
 		switch {
@@ -167,14 +162,10 @@ func (n *Node) serveConn(c net.Conn) {
 	doneWaiting()
 
 	id := protocol.ClientID{Node: n.cfg.Node, Conn: uint64(n.cfg.Incarnation)<<32 | uint64(n.nextConn.Add(1))}
-	ctx, cancel := context.WithCancel(n.ctx)
-	defer cancel()
 	s := &session{
 		id: id, cred: cred, hello: hello, admin: hello.Admin, conn: c,
 		out:       ipc.NewOutbox(OutboxFrames, OutboxBytes),
 		log:       log.With("client", id.Conn, "program", hello.Program, "admin", hello.Admin),
-		ctx:       ctx,
-		cancel:    cancel,
 		connected: make(chan struct{}),
 		limit:     rate.NewLimiter(rate.Limit(n.reqRate), n.reqBurst),
 		tokens:    make(map[int32]string),
@@ -196,7 +187,14 @@ func (n *Node) serveConn(c net.Conn) {
 	n.g.Go(func() error {
 		defer close(writerDone)
 		if err := s.out.Drain(c); err != nil {
-			s.close(fmt.Errorf("write: %w", err))
+			// Nothing more can reach the client, which has most likely
+			// closed its socket. What it sent before (its quit, say) may
+			// still wait in the socket, and is still its to say: the
+			// reader takes it, within refuseTimeout, before the session
+			// ends with what the reader meets then.
+			s.log.Info("cannot write to client; reading what it sent before ending the session", "err", err)
+			s.out.Close()
+			c.SetReadDeadline(time.Now().Add(refuseTimeout))
 		}
 		return nil
 	})
@@ -278,7 +276,6 @@ func (n *Node) endSession(s *session, code wire.Code, reason string) {
 		_ = s.out.Put(f)
 	}
 	s.out.Close()
-	s.cancel()                         // releases a reader waiting on its rate or the forward queue
 	s.conn.SetReadDeadline(time.Now()) // stops the reader; serveConn then waits for the writer
 }
 
@@ -358,7 +355,7 @@ func (n *Node) readLoop(s *session, r *wire.Reader) error {
 		if t == wire.MsgAdminQuery {
 			cost = max(cost, AdminQueryCost)
 		}
-		if err := s.pace(cost); err != nil {
+		if err := s.pace(n.ctx, cost); err != nil {
 			return net.ErrClosed
 		}
 		switch t {
@@ -408,10 +405,13 @@ func (n *Node) readLoop(s *session, r *wire.Reader) error {
 }
 
 // pace waits until the session's token bucket holds cost bytes (at most
-// its burst, which a frame of wire.MaxFrameSize does not exceed). Meanwhile the
-// reader reads nothing, which slows the client down without ending its
-// session. It fails only when the session ends first.
-func (s *session) pace(cost int) error {
+// its burst, which a frame of wire.MaxFrameSize does not exceed). Meanwhile
+// the reader reads nothing, which slows the client down without ending its
+// session. The wait lasts at most a burst's worth of time; it fails only
+// when ctx (the Node's) ends first. A frame already read is not dropped
+// because its session is ending: like every request read before the end,
+// it is ordered before the session's end.
+func (s *session) pace(ctx context.Context, cost int) error {
 	res := s.limit.ReserveN(time.Now(), min(cost, s.limit.Burst()))
 	d := res.Delay()
 	if d == 0 {
@@ -427,31 +427,44 @@ func (s *session) pace(cost int) error {
 	select {
 	case <-t.C:
 		return nil
-	case <-s.ctx.Done():
+	case <-ctx.Done():
 		res.Cancel()
-		return s.ctx.Err()
+		return ctx.Err()
 	}
 }
 
 // request judges one request of the client (screen) and queues it for the
 // log, or answers it at once with the delayed error the engine would have
 // given. Only a request that the engine could accept is ordered, so
-// nothing a client gets wrong on its own grows the replicated log. It
-// fails only when the session or the Node ends first.
+// nothing a client gets wrong on its own grows the replicated log.
+//
+// The wait for room in the forward queue ends with the Node only: a
+// request read before the session ended (a quit just before the client
+// closes its socket, say) is ordered before the session's end, as the
+// client expects. A session ended by the run loop (endSession) orders
+// nothing more; the reset that comes with it empties the queue, so no
+// reader stays waiting. It fails only when the Node closes or the session
+// was ended.
 func (n *Node) request(s *session, req *wire.Request) error {
-	if req.Op == wire.OpQuit {
-		s.quit.Store(true)
-	} else if code := s.screen(req); code != wire.OK {
-		n.refuseRequest(s, req, code)
-		return nil
+	if req.Op != wire.OpQuit {
+		if code := s.screen(req); code != wire.OK {
+			n.refuseRequest(s, req, code)
+			return nil
+		}
 	}
 	select {
 	case <-s.connected:
-	case <-s.ctx.Done():
+	case <-n.ctx.Done():
 		return net.ErrClosed
 	}
-	if err := n.agr.SubmitWait(s.ctx, protocol.Event{Kind: protocol.EventRequest, Client: s.id, Request: req}); err != nil {
+	if s.ended.Load() {
 		return net.ErrClosed
+	}
+	if err := n.agr.SubmitWait(n.ctx, protocol.Event{Kind: protocol.EventRequest, Client: s.id, Request: req}); err != nil {
+		return net.ErrClosed
+	}
+	if req.Op == wire.OpQuit {
+		s.quit.Store(true) // ordered: the session ends in order, no disconnect follows
 	}
 	return nil
 }
