@@ -469,10 +469,6 @@ func (a *Agreement) SubmitWait(ctx context.Context, ev protocol.Event) error {
 	return a.fwd.submitWait(ctx, ev)
 }
 
-// QueuedBytes returns the size of the events queued for the log and not
-// yet handed to the leader (at most about MaxQueueBytes).
-func (a *Agreement) QueuedBytes() int { return a.fwd.queuedBytes() }
-
 // Rejoin drops every queued event and asks for a new admission. The daemon
 // calls it when it finds itself out of the domain (declared down, or cut
 // off), after closing its sessions.
