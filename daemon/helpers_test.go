@@ -168,6 +168,13 @@ func shortTempDir(t *testing.T) string {
 
 func startNode(t *testing.T, cfg Config, eng engine) *testNode {
 	t.Helper()
+	return startNodeWith(t, cfg, eng, nil)
+}
+
+// startNodeWith is startNode with tweak applied to the Node before it
+// serves (tests lower its bounds this way).
+func startNodeWith(t *testing.T, cfg Config, eng engine, tweak func(*Node)) *testNode {
+	t.Helper()
 	logs := &syncBuffer{}
 	if cfg.Socket == "" {
 		cfg.Socket = filepath.Join(shortTempDir(t), "hagsd.sock")
@@ -188,6 +195,9 @@ func startNode(t *testing.T, cfg Config, eng engine) *testNode {
 	}
 	n, err := newNode(cfg, eng)
 	require.NoError(t, err, "newNode accepts the config")
+	if tweak != nil {
+		tweak(n)
+	}
 	ln, err := n.Listen()
 	require.NoError(t, err, "the node listens on %s", cfg.Socket)
 	tn := &testNode{Node: n, eng: fe, socket: cfg.Socket, logs: logs, served: make(chan error, 1)}
@@ -273,7 +283,7 @@ func (c *rawClient) requireClosed() {
 // that this client is still served.
 func (c *rawClient) roundTrip(token int32) {
 	c.t.Helper()
-	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpJoin, Token: token, Group: "g"})
+	c.send(wire.MsgRequest, validJoin(token, "g"))
 	var n wire.Notification
 	c.read(wire.MsgNotification, &n)
 	require.Equal(c.t, token, n.Token, "the notification carries the recipient's token, not the engine's")
@@ -284,4 +294,17 @@ func ctxBudget(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitBudget)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// validJoin is a join that passes the session's checks (Request.Check), so
+// that it reaches the engine.
+func validJoin(token int32, group string) *wire.Request {
+	return &wire.Request{Op: wire.OpJoin, Token: token, Group: group,
+		Attributes: &wire.Attributes{GroupName: group, NumPhases: wire.OnePhase, DefaultVote: wire.VoteApprove}}
+}
+
+// validExpel is an expel on token that passes the session's checks.
+func validExpel(token int32, group string) *wire.Request {
+	return &wire.Request{Op: wire.OpExpel, Token: token, Group: group, NumPhases: wire.OnePhase,
+		ExpelList: []wire.Provider{{Instance: 1, Node: 1}}}
 }

@@ -227,6 +227,10 @@ type Node struct {
 	admins     atomic.Int32  // admitted admin sessions
 	ffdcSeq    atomic.Uint64 // last FFDC id handed out (newFFDC)
 	adapters   []wire.Adapter
+	adm        *admission  // connections not yet sessions, sessions per uid
+	refusals   *refusalLog // the rate-limited log of refusals
+	reqRate    float64     // each session's token bucket: RequestBytesPerSecond, RequestBurst; tests lower them
+	reqBurst   int
 
 	// Run loop only.
 	sessions map[uint64]*session // by ClientID.Conn
@@ -295,7 +299,11 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		adapters:   localAdapters(cfg.Node),
 		idleAfter:  idleMemoryReturn,
 		onIdle:     returnMemory,
+		adm:        newAdmission(),
+		reqRate:    RequestBytesPerSecond,
+		reqBurst:   RequestBurst,
 	}
+	n.refusals = newRefusalLog(n.log, RefusalLogEvery)
 	acfg := agreement.Config{
 		Node:        cfg.Node,
 		Incarnation: uint64(cfg.Incarnation),
@@ -467,6 +475,7 @@ func (n *Node) Close() error {
 		if m := n.mem.Load(); m != nil {
 			err = errors.Join(err, m.Close())
 		}
+		n.refusals.close()
 		n.log.Info("node stopped")
 	})
 	return err

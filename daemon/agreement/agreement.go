@@ -465,6 +465,14 @@ func (a *Agreement) delivered(app Applied, concerns bool) {
 // first (Rejoin drops them). It never blocks.
 func (a *Agreement) Submit(evs ...protocol.Event) { a.fwd.submit(evs...) }
 
+// SubmitWait queues one event like Submit, after waiting while the queue
+// of events not yet handed to the leader holds MaxQueueBytes: the back
+// pressure a client session's reader passes on to its client. It returns
+// ctx's error, with ev not queued, if ctx ends first.
+func (a *Agreement) SubmitWait(ctx context.Context, ev protocol.Event) error {
+	return a.fwd.submitWait(ctx, ev)
+}
+
 // Rejoin drops every queued event and asks for a new admission. The daemon
 // calls it when it finds itself out of the domain (declared down, or cut
 // off), after closing its sessions.
