@@ -122,7 +122,6 @@ func (n *Node) handle(m loopMsg) {
 			n.order(protocol.Event{Kind: protocol.EventDisconnect, Client: s.id})
 		}
 	case loopEvent:
-		n.grantJoin(&m.ev)
 		n.order(m.ev)
 	case loopQuery:
 		n.answer(m.sess, &m.query)

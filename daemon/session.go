@@ -463,7 +463,9 @@ func (n *Node) request(s *session, req *wire.Request) error {
 	if s.ended.Load() {
 		return net.ErrClosed
 	}
-	if err := n.agr.SubmitWait(n.ctx, protocol.Event{Kind: protocol.EventRequest, Client: s.id, Request: req}); err != nil {
+	ev := protocol.Event{Kind: protocol.EventRequest, Client: s.id, Request: req}
+	n.grantJoin(s, &ev)
+	if err := n.agr.SubmitWait(n.ctx, ev); err != nil {
 		return net.ErrClosed
 	}
 	if req.Op == wire.OpQuit {

@@ -340,8 +340,14 @@ func TestScriptRunsWhatTheLocalSessionRegistered(t *testing.T) {
 	}}, nil)
 	c := dialRaw(t, tn.socket)
 	c.helloScript("/opt/local.sh")
-	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpExpel, Token: 5, Group: "g"})
-	run := <-r.runs
+	c.send(wire.MsgRequest, validJoin(5, "g"))
+	c.send(wire.MsgRequest, validExpel(5, "g"))
+	var run *protocol.ScriptRun
+	select {
+	case run = <-r.runs:
+	case <-time.After(waitBudget):
+		t.Fatal("the expel's script run reached the runner")
+	}
 	assert.Equal(t, "/opt/local.sh", run.Path, "the session's script runs, not the log's /bin/true")
 	assert.Equal(t, uint32(1234), run.Uid, "as the session's uid, not the log's 0")
 	assert.Equal(t, uint32(99), run.Gid, "and the session's gid")
@@ -361,7 +367,8 @@ func TestScriptForNoLocalRegistrationIsNotRun(t *testing.T) {
 	tn := startNode(t, Config{Scripts: r}, nil)
 	c := dialRaw(t, tn.socket)
 	c.hello(false)
-	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpExpel, Token: 6, Group: "g"})
+	c.send(wire.MsgRequest, validJoin(6, "g"))
+	c.send(wire.MsgRequest, validExpel(6, "g"))
 	ev := tn.eng.next(t, protocol.EventScriptDone)
 	assert.Equal(t, protocol.ScriptResult{ID: 6, Result: wire.DeactivateFailed}, *ev.Script,
 		"a script nobody registered here is reported failed")
