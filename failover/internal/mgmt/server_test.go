@@ -365,4 +365,3 @@ func TestTooManyWatchesAndHandles(t *testing.T) {
 	assert.Equal(t, failover.CodeSuccess, code(resp), "and a handle can be opened again")
 	assert.NotEqual(t, uint32(1), resp.Handle, "a closed handle's number is not given again at once")
 }
-
