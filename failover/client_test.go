@@ -328,7 +328,7 @@ func TestMalformedRequestsChangeNothing(t *testing.T) {
 		{"malformed agent", func() error {
 			_, err := c.CreateResource(ctx, failover.ResourceSpec{Name: "x", Group: "g", Agent: "ocf:../../bin:sh"})
 			return err
-		}, failover.CodeClusterResourceTypeNotFound},
+		}, failover.CodeInvalidParameter},
 		{"bad parameter name", func() error {
 			_, err := c.CreateResource(ctx, failover.ResourceSpec{Name: "x", Group: "g", Agent: "exec",
 				Params: map[string]string{"a-b": "1"}})
@@ -345,8 +345,6 @@ func TestMalformedRequestsChangeNothing(t *testing.T) {
 		{"malformed dependency", func() error { return h.r.SetDependency(ctx, "[a] and or [b]") }, failover.CodeInvalidParameter},
 		{"unclosed bracket", func() error { return h.r.SetDependency(ctx, "[a") }, failover.CodeInvalidParameter},
 		{"dependency on a bad name", func() error { return h.r.SetDependency(ctx, "[\x01]") }, failover.CodeInvalidName},
-		{"owner named twice", func() error { return h.g.SetOwners(ctx, "NodeA", "NodeA") }, failover.CodeInvalidParameter},
-		{"owner with an empty name", func() error { return h.g.SetOwners(ctx, "") }, failover.CodeClusterNodeNotFound},
 		{"fence command with a NUL", func() error { return h.n.SetFenceCommand(ctx, "a\x00b") }, failover.CodeInvalidParameter},
 		{"configuration with a bad name", func() error {
 			return c.ApplyConfig(ctx, &failover.Config{Groups: []failover.GroupConfig{{Name: "[x]",

@@ -128,7 +128,7 @@ func (c *conn) fill(er *engine.Request, req *mgmtwire.Request) *result {
 			return fail(fromErr(err))
 		}
 		if _, err := failover.ParseAgent(req.Agent); err != nil {
-			return fail(coded(failover.CodeClusterResourceTypeNotFound, "%v", err))
+			return invalid("%v", err) // malformed; an agent that is well named but missing is the manager's to find
 		}
 		if bad := checkParams(req.Params); bad != nil {
 			return bad
@@ -154,17 +154,7 @@ func (c *conn) fill(er *engine.Request, req *mgmtwire.Request) *result {
 	case mgmtwire.OpPauseNode:
 		er.Drain = req.Drain
 	case mgmtwire.OpSetGroupOwners:
-		seen := map[string]bool{}
-		for _, n := range req.Nodes {
-			if bad := checkNodeName(n); bad != nil {
-				return bad
-			}
-			if seen[n] {
-				return invalid("the owner list names %s twice", n)
-			}
-			seen[n] = true
-		}
-		er.Nodes = req.Nodes
+		er.Nodes = req.Nodes // which nodes exist, and a node named twice, the engine judges
 	case mgmtwire.OpAddResourceOwner, mgmtwire.OpRemoveResourceOwner:
 		name, bad := node()
 		if bad != nil {
