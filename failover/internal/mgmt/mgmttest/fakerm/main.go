@@ -7,18 +7,18 @@
 //
 // It prints "ready" on stdout once it listens (the socket mode 0666, its
 // directory 0755, so that tests may connect as another user) and serves
-// until SIGTERM or SIGINT.
+// until it is killed. When it cannot start it says why on stderr and
+// never prints "ready".
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/openhags/hags/failover/internal/mgmt"
 	"github.com/openhags/hags/failover/internal/mgmt/mgmttest"
@@ -29,17 +29,15 @@ func main() {
 	admin := flag.String("admin-group", mgmt.DefaultAdminGroup, "members get access All")
 	user := flag.String("user-group", mgmt.DefaultUserGroup, "members get access Read")
 	flag.Parse()
-	if *socket == "" {
-		fmt.Fprintln(os.Stderr, "fakerm: --socket is required")
-		os.Exit(2)
-	}
 	if err := serve(*socket, *admin, *user); err != nil {
 		fmt.Fprintln(os.Stderr, "fakerm:", err)
-		os.Exit(1)
 	}
 }
 
 func serve(socket, admin, user string) error {
+	if socket == "" {
+		return errors.New("--socket is required")
+	}
 	if err := os.Chmod(filepath.Dir(socket), 0o755); err != nil {
 		return err
 	}
@@ -57,15 +55,6 @@ func serve(socket, admin, user string) error {
 	if err != nil {
 		return err
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	go func() {
-		<-sig
-		srv.Close()
-	}()
 	fmt.Println("ready")
-	if err := srv.Serve(ln); err != mgmt.ErrClosed {
-		return err
-	}
-	return nil
+	return srv.Serve(ln)
 }
