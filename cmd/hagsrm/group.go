@@ -252,6 +252,9 @@ func (a *app) groupCommand() *cobra.Command {
 		lockFlag(c, &ignoreLocked)
 	}
 	cmd.AddCommand(state, online, offline, move, owners, create, del, list, set)
+	g := []string{"group"}
+	a.addCompletion(cmd, map[string][]string{"state": g, "online": g, "offline": g, "move": {"group", "node"},
+		"owners": {"group", "node"}, "delete": g, "set": g})
 	return cmd
 }
 

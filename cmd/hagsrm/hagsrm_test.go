@@ -457,13 +457,29 @@ groups:
 	assert.Equal(t, shown, ok(t, sock, "config", "show").stdout, "nothing changed")
 }
 
-// TestCompletion: cobra's completion scripts for bash and zsh.
+// TestCompletion: cobra's completion scripts for bash and zsh, and the
+// names they complete, which hagsrm asks hagsrmd for.
 func TestCompletion(t *testing.T) {
 	for _, shell := range []string{"bash", "zsh"} {
 		r := hagsrm(t, "/nonexistent", "completion", shell)
 		assert.Equal(t, 0, r.code, "%s completion", shell)
 		assert.Contains(t, r.stdout, "hagsrm", "%s completion script names the command", shell)
 	}
+	sock := fake(t)
+	appGroup(t, sock)
+	ok(t, sock, "group", "create", "Other")
+	candidates := func(args ...string) []string {
+		r := ok(t, sock, append([]string{"__complete"}, args...)...)
+		lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+		return lines[:len(lines)-1] // the last line is cobra's directive
+	}
+	assert.Equal(t, []string{"Application Group", "Other"}, candidates("group", "state", ""), "group names")
+	assert.Equal(t, []string{"Application Group"}, candidates("group", "online", "App"), "group names by prefix")
+	assert.Equal(t, []string{"NodeA", "NodeB", "NodeC"}, candidates("group", "move", "Other", ""), "a move's destination is a node")
+	assert.Equal(t, []string{"db", "web"}, candidates("resource", "why", ""), "resource names")
+	assert.Equal(t, []string{"add", "remove"}, candidates("resource", "owners", "db", ""), "owners add or remove")
+	assert.Equal(t, []string{"Application Group", "Other"}, candidates("resource", "create", "x", "--group", ""), "--group completes groups")
+	assert.Empty(t, candidates("group", "state", "Other", ""), "nothing after the last argument")
 }
 
 // TestReadAccessAsNobody: a real process of another user, admitted by

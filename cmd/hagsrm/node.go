@@ -132,5 +132,7 @@ func (a *app) nodeCommand() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(state, pause, resume, list, fence, confirm)
+	n := []string{"node"}
+	a.addCompletion(cmd, map[string][]string{"state": n, "pause": n, "resume": n, "fence": n, "confirm-fenced": n})
 	return cmd
 }

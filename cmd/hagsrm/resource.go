@@ -264,5 +264,14 @@ func (a *app) resourceCommand() *cobra.Command {
 		},
 	}
 	cmd.AddCommand(state, online, offline, fail, owners, depend, create, del, lock, unlock, cleanup, list, why, set, paramsCmd)
+	r := []string{"resource"}
+	a.addCompletion(cmd, map[string][]string{"state": r, "online": r, "offline": r, "fail": r, "cleanup": r,
+		"owners": {"resource", "add|remove", "node"}, "depend": r, "delete": r, "lock": r, "unlock": r, "why": r,
+		"set": r, "params": r})
+	groupNames := func(cmd *cobra.Command, _ []string, prefix string) ([]string, cobra.ShellCompDirective) {
+		return a.names(cmd.Context(), "group", prefix), cobra.ShellCompDirectiveNoFileComp
+	}
+	_ = create.RegisterFlagCompletionFunc("group", groupNames)
+	_ = list.RegisterFlagCompletionFunc("group", groupNames)
 	return cmd
 }
