@@ -68,8 +68,9 @@ func WriteFrame(w io.Writer, t MsgType, body any) error {
 
 // Reader reads frames from a stream. It is not safe for concurrent use.
 type Reader struct {
-	r   *bufio.Reader
-	buf []byte
+	r     *bufio.Reader
+	buf   []byte
+	valid func(MsgType) bool // the types the protocol has; nil: MsgType.Valid
 }
 
 // NewReader returns a Reader that reads frames from r.
@@ -111,7 +112,7 @@ func (r *Reader) NextWithin(limit uint32) (MsgType, []byte, error) {
 		return 0, nil, fmt.Errorf("%w: %d (want %d)", ErrBadVersion, b[0], Version)
 	}
 	t := MsgType(b[1])
-	if !t.Valid() {
+	if !r.accepts(t) {
 		return 0, nil, fmt.Errorf("%w: %d", ErrUnknownType, b[1])
 	}
 	return t, b[headerSize:], nil
