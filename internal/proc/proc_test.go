@@ -297,15 +297,16 @@ func TestOutputIsLoggedBoundedAndTailed(t *testing.T) {
 	spec.Args = append(spec.Args, "output-test", long)
 	spec.Log = slog.New(h)
 	spec.Name = "test helper"
-	spec.TailLines = 3
+	spec.TailLines = 5
 	res := Run(context.Background(), spec)
 	require.True(t, res.Success(), res.How())
 	assert.Equal(t, []string{"one", long[:MaxLineBytes], long[MaxLineBytes:], "last-no-newline"}, h.lines("stdout"),
 		"each stdout line is one record; a line longer than MaxLineBytes is split; a last line without newline is logged")
 	assert.Equal(t, []string{"bin\x01\xffary"}, h.lines("stderr"), "stderr lines are logged as they are")
-	require.Len(t, res.Tail, 3, "the tail keeps the last three lines")
+	require.Len(t, res.Tail, 5, "the tail keeps every line when there are no more than TailLines")
 	// stdout and stderr are read concurrently: their lines interleave in
-	// any order, but each stream's last line is in the tail.
+	// any order, so only a tail that holds them all can be checked for
+	// both streams' lines.
 	assert.Contains(t, res.Tail, "last-no-newline", "the tail holds stdout's last line")
 	assert.Contains(t, res.Tail, "bin?\uFFFDary", "the tail holds stderr's line, made printable")
 	for _, l := range res.Tail {
@@ -313,6 +314,13 @@ func TestOutputIsLoggedBoundedAndTailed(t *testing.T) {
 		assert.NotContains(t, l, "\x01", "tail lines hold no control characters")
 	}
 	assert.Contains(t, h.messages(), "test helper output", "records are named after Spec.Name")
+
+	// One stream only: the tail is its last lines.
+	spec = sh(`printf 'a\nb\nc\nd\n'`)
+	spec.TailLines = 2
+	res = Run(context.Background(), spec)
+	require.True(t, res.Success(), res.How())
+	assert.Equal(t, []string{"c", "d"}, res.Tail, "the tail keeps the last TailLines lines")
 }
 
 func TestCaptureAndLogLimits(t *testing.T) {
