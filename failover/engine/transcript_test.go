@@ -30,14 +30,19 @@ var update = flag.Bool("update", false, "rewrite testdata/*.txt with the engine'
 //	clock +5s                          advance the clock of later inputs
 //	@1 OP [ARG] [k=v ...]              a request from node 1 (see request)
 //	| yaml                             lines after "@N apply": the document
-//	ok a3 / fail a3 soft|hard|fatal ["detail"]   the result of action 3
+//	ok a3 / fail a3 soft|hard|fatal ["detail"]   the result of action 3 (or
+//	                                   "ok R": of the last action for resource R)
 //	failure @1 R soft|hard|fatal ["detail"]      InFailure from node 1
-//	fire t5 [from=N]                   timer with token 5 fired (on its node)
-//	fence t7 ok|fail ["detail"] [from=N]  fence command with token 7 ended
+//	fire t5 [from=N]                   timer with token 5 fired (on its node);
+//	                                   "fire KIND:KEY": the last such timer
+//	fence t7 ok|fail ["detail"] [from=N]  fence command with token 7 ended;
+//	                                   "fence NODE ...": the last one for NODE
 //	raw KIND k=v ...                   an input built field by field (hostile)
 //	show group G | show res R | show node N
 //	groups | resources | nodes | why R | whygroup G | running N
 //	coord | quorum | window G | config | gen
+//	repeat FROM TO CMD...              CMD for i = FROM..TO, "{i}" and "{i-1}"
+//	                                   replaced; only the last step's output shows
 func TestTranscripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.txt")
 	require.NoError(t, err)
@@ -48,6 +53,9 @@ func TestTranscripts(t *testing.T) {
 			require.NoError(t, err)
 			tr := newTranscript()
 			got, err := tr.run(string(data))
+			if err != nil && *update {
+				_ = os.WriteFile(f+".partial", []byte(got), 0o644) // what ran before the bad line, to read
+			}
 			require.NoError(t, err, "transcript %s must parse", f)
 			if *update {
 				require.NoError(t, os.WriteFile(f, []byte(got), 0o644))
@@ -130,7 +138,7 @@ func (tr *transcript) run(in string) (string, error) {
 			doc = append(doc, strings.TrimPrefix(strings.TrimPrefix(lines[j], "|"), " "))
 		}
 		if err := tr.command(line, doc); err != nil {
-			return "", fmt.Errorf("line %d %q: %w", i+1, line, err)
+			return tr.out.String(), fmt.Errorf("line %d %q: %w", i+1, line, err)
 		}
 	}
 	return tr.out.String(), nil
@@ -198,6 +206,9 @@ func (tr *transcript) command(line string, doc []string) error {
 	cmd := words[0]
 	pos, kv := args(words[1:])
 	in := Input{}
+	if cmd == "repeat" {
+		return tr.repeat(line, doc)
+	}
 	switch {
 	case strings.HasPrefix(cmd, "@"):
 		q, err := tr.request(words[1], words[2:], doc)
@@ -243,7 +254,7 @@ func (tr *transcript) command(line string, doc []string) error {
 		tr.now += int64(d)
 		return nil
 	case cmd == "ok" || cmd == "fail":
-		id := idNum(pos[0])
+		id := tr.actionID(pos[0])
 		rec, ok := tr.actions[id]
 		if !ok {
 			return fmt.Errorf("no action %s", pos[0])
@@ -267,7 +278,7 @@ func (tr *transcript) command(line string, doc []string) error {
 		}
 		in = Input{Kind: InFailure, From: nodeNum(pos[0]), Failure: f}
 	case cmd == "fire":
-		tok := idNum(pos[0])
+		tok := tr.timerToken(pos[0])
 		rec, ok := tr.timers[tok]
 		if !ok {
 			return fmt.Errorf("no timer %s", pos[0])
@@ -278,7 +289,7 @@ func (tr *transcript) command(line string, doc []string) error {
 		}
 		in = Input{Kind: InTimer, From: from, Timer: &TimerFired{Kind: rec.t.Kind, Key: rec.t.Key, Token: tok}}
 	case cmd == "fence":
-		tok := idNum(pos[0])
+		tok := tr.fenceToken(pos[0])
 		rec, ok := tr.fences[tok]
 		if !ok {
 			return fmt.Errorf("no fence %s", pos[0])
@@ -299,6 +310,73 @@ func (tr *transcript) command(line string, doc []string) error {
 	}
 	in.Time = tr.now
 	tr.step(in)
+	return nil
+}
+
+// actionID resolves "a3" or a resource name (its latest action).
+func (tr *transcript) actionID(s string) uint64 {
+	if id := idNum(s); strings.HasPrefix(s, "a") && id != 0 {
+		return id
+	}
+	var best uint64
+	for id, rec := range tr.actions {
+		if rec.a.Resource == s && id > best {
+			best = id
+		}
+	}
+	return best
+}
+
+// timerToken resolves "t5" or "KIND:KEY" (the latest such timer).
+func (tr *transcript) timerToken(s string) uint64 {
+	kind, key, ok := strings.Cut(s, ":")
+	if !ok {
+		return idNum(s)
+	}
+	var best uint64
+	for tok, rec := range tr.timers {
+		if timerNames[rec.t.Kind] == kind && rec.t.Key == key && tok > best {
+			best = tok
+		}
+	}
+	return best
+}
+
+// fenceToken resolves "t7" or a node name (the latest fence for it).
+func (tr *transcript) fenceToken(s string) uint64 {
+	if tok := idNum(s); strings.HasPrefix(s, "t") && tok != 0 {
+		return tok
+	}
+	var best uint64
+	for tok, rec := range tr.fences {
+		if rec.f.Name == s && tok > best {
+			best = tok
+		}
+	}
+	return best
+}
+
+// repeat runs a command for a range of i; the output of every run but
+// the last is dropped.
+func (tr *transcript) repeat(line string, doc []string) error {
+	words := strings.Fields(line)
+	if len(words) < 4 {
+		return fmt.Errorf("repeat FROM TO CMD")
+	}
+	from, to := atoi(words[1]), atoi(words[2])
+	rest := strings.SplitN(line, " ", 4)[3]
+	for i := from; i <= to; i++ {
+		cmd := strings.NewReplacer("{i}", strconv.Itoa(i), "{i-1}", strconv.Itoa(i-1)).Replace(rest)
+		mark := tr.out.Len()
+		if err := tr.command(cmd, doc); err != nil {
+			return err
+		}
+		if i < to {
+			kept := tr.out.String()[:mark]
+			tr.out.Reset()
+			tr.out.WriteString(kept)
+		}
+	}
 	return nil
 }
 
@@ -595,8 +673,8 @@ func (tr *transcript) view(cmd string, pos []string) error {
 }
 
 func (tr *transcript) printGroup(g failover.GroupInfo) {
-	tr.printf("  group %s %s owner=%s seq=%d persistent=%s resources=%s", q(g.Name), short(g.State), q(g.Owner), g.Sequence,
-		g.PersistentState, strings.Join(g.Resources, ","))
+	tr.printf("  group %s %s owner=%s seq=%d uid=%d persistent=%s resources=%s", q(g.Name), short(g.State), q(g.Owner), g.Sequence,
+		g.UID, g.PersistentState, strings.Join(g.Resources, ","))
 	if g.MovingTo != "" {
 		tr.printf(" moving-to=%s", q(g.MovingTo))
 	}
@@ -610,8 +688,8 @@ func (tr *transcript) printGroup(g failover.GroupInfo) {
 }
 
 func (tr *transcript) printResource(r failover.ResourceInfo) {
-	tr.printf("  resource %s %s group=%s owner=%s seq=%d persistent=%s", q(r.Name), short(r.State), q(r.Group), q(r.Owner),
-		r.Sequence, r.PersistentState)
+	tr.printf("  resource %s %s group=%s owner=%s seq=%d uid=%d persistent=%s", q(r.Name), short(r.State), q(r.Group), q(r.Owner),
+		r.Sequence, r.UID, r.PersistentState)
 	if r.Dependency != "" {
 		tr.printf(" depends=%q", r.Dependency)
 	}

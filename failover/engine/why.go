@@ -93,6 +93,8 @@ func (w *why) state() {
 		w.add("OfflinePending on %s: waiting for %s to stop first", w.owner, w.runningDependents())
 	case r.state == failover.ResourceFailed:
 		w.failed()
+	case r.state == failover.ResourceOffline:
+		w.add("Offline on %s since %s", w.owner, e.clock(r.since))
 	default:
 		w.add("%s", strings.TrimPrefix(r.state.String(), "ClusterResource"))
 	}
@@ -337,5 +339,5 @@ func (e *Engine) describeFailure(f *failure) string {
 
 // clock formats an engine time.
 func (e *Engine) clock(t int64) string {
-	return time.Unix(0, t).UTC().Format(time.RFC3339)
+	return time.Unix(0, t).UTC().Format("2006-01-02T15:04:05.000Z")
 }
