@@ -150,7 +150,7 @@ func (e *Engine) recover(r *resource) {
 		e.armTimer(r, TimerRestart, time.Duration(r.props.RestartDelay))
 		return
 	}
-	why := fmt.Sprintf("it failed %d times within %s", len(r.restarts)+1, r.props.RestartPeriod)
+	why := fmt.Sprintf("it failed again after %d restarts within %s (restart-threshold %d)", len(r.restarts), r.props.RestartPeriod, r.props.RestartThreshold)
 	if r.props.RestartAction == failover.RestartNoNotify {
 		e.giveUp(r, why+" and its restart-action is restart-no-notify")
 		return

@@ -48,6 +48,11 @@ func (e *Engine) opOnlineResource(q *Request) error {
 	if err := e.ownerReady(g); err != nil {
 		return err
 	}
+	if r.state != failover.ResourceOnline {
+		if err := e.canHost(r, g); err != nil {
+			return err
+		}
+	}
 	// The persistent state is set from here on, whatever the answer.
 	r.persistent = failover.PersistentOnline
 	e.markResource(r)
@@ -92,15 +97,23 @@ func (e *Engine) ownerReady(g *group) error {
 	return nil
 }
 
-// ownRunnable says why r itself cannot run on its owner at all.
-func (e *Engine) ownRunnable(r *resource, g *group) error {
+// canHost says why r's owner may not host r now; nothing is changed for
+// these answers.
+func (e *Engine) canHost(r *resource, g *group) error {
 	switch {
 	case !r.possibleOn(g.owner):
 		return failover.Errorf(failover.CodeHostNodeNotResourceOwner, "node %s is not a possible owner of resource %s", e.nodeName(g.owner), r.name)
-	case r.hardOn(g.owner), r.wait == waitFatal:
-		return failover.Errorf(failover.CodeResourceFailed, "resource %s cannot run on %s: %s (clean it up first)", r.name, e.nodeName(g.owner), e.describeFailure(r.last))
 	case e.hasStray(r.name):
 		return failover.Errorf(failover.CodeInvalidState, "a copy of resource %s found running elsewhere is not known stopped", r.name)
+	}
+	return nil
+}
+
+// ownRunnable says why r itself failed so that it cannot run on its owner:
+// a failure of the immediate attempt.
+func (e *Engine) ownRunnable(r *resource, g *group) error {
+	if r.hardOn(g.owner) || r.wait == waitFatal {
+		return failover.Errorf(failover.CodeResourceFailed, "resource %s cannot run on %s: %s (clean it up first)", r.name, e.nodeName(g.owner), e.describeFailure(r.last))
 	}
 	return nil
 }

@@ -261,7 +261,10 @@ func (tr *transcript) command(line string, doc []string) error {
 		}
 		res := &ActionResult{ID: id, Resource: rec.a.Resource, Op: rec.a.Op}
 		if cmd == "fail" {
-			res.Outcome = outcomes[pos[1]]
+			res.Outcome = OutcomeSoft
+			if len(pos) > 1 {
+				res.Outcome = outcomes[pos[1]]
+			}
 			if len(pos) > 2 {
 				res.Detail = pos[2]
 			}

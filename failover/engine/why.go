@@ -26,11 +26,14 @@ func (e *Engine) Why(name string) []string {
 	}
 	w := &why{e: e, r: r, g: g, owner: e.nodeName(g.owner)}
 	w.state()
+	if e.hasStray(r.name) {
+		w.add("a copy of it was found running on %s, whose manager does not own its group; it is stopped there, and it is not started until that copy is known stopped", e.strayNodes(r.name))
+	}
 	w.group()
 	if r.state != failover.ResourceOnline && !r.state.Pending() && r.state != failover.ResourceFailed || r.state == failover.ResourceOnlinePending && r.act == nil {
 		w.blockers()
 	}
-	if r.locked {
+	if r.locked && r.wait != waitLocked {
 		w.add("locked: requests that would change it are refused without --ignore-locked, and a failure of it is not recovered until it is unlocked")
 	}
 	return w.out
@@ -251,9 +254,7 @@ func (w *why) blockers() {
 	case r.wait == waitFatal:
 		w.add("cannot run anywhere: its configuration is wrong; fix it, then run hagsrm resource cleanup %s", r.name)
 	case r.lockHeld():
-		w.add("locked: it keeps its state until it is unlocked")
-	case e.hasStray(r.name):
-		w.add("a copy of it was found running on %s; it is not started here until that copy is stopped", e.strayNodes(r.name))
+		// Said below.
 	}
 	for _, set := range r.dep.Sets {
 		if e.anyOf(set, isOnline) {
