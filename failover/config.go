@@ -92,23 +92,30 @@ func ParseConfig(r io.Reader) (*Config, error) {
 	return cfg, nil
 }
 
+// groupHead is a GroupConfig whose resources are left as YAML nodes, so
+// that each resource can be decoded over the resource defaults. It lists
+// GroupConfig's fields but Resources (a struct that inlined GroupConfig
+// and declared resources again would hold the key twice, which the YAML
+// library refuses with a panic).
+type groupHead struct {
+	Name            string          `yaml:"name"`
+	PersistentState PersistentState `yaml:"persistent-state"`
+	GroupProperties `yaml:",inline"`
+	Resources       []yaml.Node `yaml:"resources,omitempty"`
+}
+
 // decodeGroup decodes one group over the defaults, so that omitted
 // properties keep them.
 func decodeGroup(n *yaml.Node) (GroupConfig, error) {
-	g := GroupConfig{GroupProperties: DefaultGroupProperties()}
-	var res []yaml.Node
-	shadow := struct {
-		*GroupConfig `yaml:",inline"`
-		Resources    *[]yaml.Node `yaml:"resources,omitempty"`
-	}{&g, &res}
-	if err := decodeStrict(n, &shadow); err != nil {
-		return g, Errorf(CodeInvalidParameter, "configuration, group at line %d: %v", n.Line, err)
+	h := groupHead{GroupProperties: DefaultGroupProperties()}
+	if err := decodeStrict(n, &h); err != nil {
+		return GroupConfig{}, Errorf(CodeInvalidParameter, "configuration, group at line %d: %v", n.Line, err)
 	}
-	g.Resources = nil
-	for i := range res {
+	g := GroupConfig{Name: h.Name, PersistentState: h.PersistentState, GroupProperties: h.GroupProperties}
+	for i := range h.Resources {
 		r := ResourceConfig{ResourceProperties: DefaultResourceProperties()}
-		if err := decodeStrict(&res[i], &r); err != nil {
-			return g, Errorf(CodeInvalidParameter, "configuration, resource at line %d: %v", res[i].Line, err)
+		if err := decodeStrict(&h.Resources[i], &r); err != nil {
+			return g, Errorf(CodeInvalidParameter, "configuration, resource at line %d: %v", h.Resources[i].Line, err)
 		}
 		g.Resources = append(g.Resources, r)
 	}

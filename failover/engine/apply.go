@@ -114,7 +114,8 @@ func (e *Engine) planConfig(cfg *failover.Config) (*applyPlan, error) {
 	return p, nil
 }
 
-// planGroup judges one group of a document.
+// planGroup judges one group of a document: what the document says
+// (node names, the dependency graph) before what it would change.
 func (e *Engine) planGroup(gc failover.GroupConfig) (groupApply, error) {
 	ga := groupApply{cfg: gc, possible: map[string][]NodeID{}, agents: map[string]failover.AgentSpec{},
 		deps: map[string]failover.Dependency{}}
@@ -129,23 +130,23 @@ func (e *Engine) planGroup(gc failover.GroupConfig) (groupApply, error) {
 		}
 		slices.Sort(ids)
 		ga.possible[rc.Name] = ids
-		agent, _ := failover.ParseAgent(rc.Agent) // Check parsed it
-		ga.agents[rc.Name] = agent
-		d, _ := failover.ParseDependency(rc.Depends)
-		ga.deps[rc.Name] = d
-		if r := e.resources[rc.Name]; r != nil {
-			if r.group != gc.Name {
-				return ga, failover.Errorf(failover.CodeInvalidParameter, "resource %s is in group %s; a resource cannot change group", r.name, r.group)
-			}
-			if agent != r.agent {
-				if err := e.stillRunsErr(r, failover.CodeResourceOnline); err != nil {
-					return ga, err
-				}
-			}
-		}
+		ga.agents[rc.Name], _ = failover.ParseAgent(rc.Agent) // Config.Check parsed both
+		ga.deps[rc.Name], _ = failover.ParseDependency(rc.Depends)
 	}
 	if err := checkGraph(ga.deps); err != nil {
 		return ga, err
+	}
+	for _, rc := range gc.Resources {
+		r := e.resources[rc.Name]
+		switch {
+		case r == nil:
+		case r.group != gc.Name:
+			return ga, failover.Errorf(failover.CodeInvalidParameter, "resource %s is in group %s; a resource cannot change group", r.name, r.group)
+		case ga.agents[rc.Name] != r.agent:
+			if err := e.stillRunsErr(r, failover.CodeResourceOnline); err != nil {
+				return ga, err
+			}
+		}
 	}
 	return ga, nil
 }

@@ -33,6 +33,7 @@ func (e *Engine) result(from NodeID, res *ActionResult) {
 	r.override = false
 	e.markResource(r)
 	ok := res.Outcome == OutcomeOK
+	out := failureOutcome(res.Outcome)
 	switch a.purpose {
 	case purposeStart, purposeAdopt:
 		switch {
@@ -41,7 +42,7 @@ func (e *Engine) result(from NodeID, res *ActionResult) {
 		case ok:
 			e.setState(r, failover.ResourceOnline)
 		default:
-			e.fail(r, res.Outcome, res.Detail, a.purpose == purposeStart)
+			e.fail(r, out, res.Detail, a.purpose == purposeStart)
 		}
 	case purposeStop:
 		switch {
@@ -76,11 +77,16 @@ func (e *Engine) failureInput(from NodeID, f *Failure) {
 	if r.state != failover.ResourceOnline && r.state != failover.ResourceOfflinePending {
 		return
 	}
-	out := f.Outcome
-	if out == OutcomeOK || out > OutcomeFatal {
-		out = OutcomeSoft
+	e.fail(r, failureOutcome(f.Outcome), f.Detail, false)
+}
+
+// failureOutcome classifies a failure's outcome: one the engine does not
+// know (or OK, where a failure was reported) counts as soft.
+func failureOutcome(o Outcome) Outcome {
+	if o == OutcomeHard || o == OutcomeFatal {
+		return o
 	}
-	e.fail(r, out, f.Detail, false)
+	return OutcomeSoft
 }
 
 // fail records a failure of r on its owner, makes it Failed and stops

@@ -89,7 +89,9 @@ func (e *Engine) opOnlineResource(q *Request) error {
 // ownerReady says why g's owner cannot bring anything online now.
 func (e *Engine) ownerReady(g *group) error {
 	switch {
-	case g.move != nil || g.waiting:
+	case g.waiting:
+		return failover.Errorf(failover.CodeClusterGroupMoving, "group %s waits to be taken over from %s", g.name, e.nodeName(g.owner))
+	case g.move != nil:
 		return failover.Errorf(failover.CodeClusterGroupMoving, "group %s is moving", g.name)
 	case !e.alive(g.owner):
 		return failover.Errorf(failover.CodeHostNodeNotAvailable, "node %s, which owns group %s, is not up", e.nodeName(g.owner), g.name)

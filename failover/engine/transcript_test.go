@@ -130,12 +130,17 @@ func (tr *transcript) run(in string) (string, error) {
 			continue // previous output
 		}
 		tr.out.WriteString(line + "\n")
-		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") || strings.HasPrefix(line, "|") {
+		if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
+		// A document follows its command (outputs are printed after it).
 		var doc []string
-		for j := i + 1; j < len(lines) && strings.HasPrefix(lines[j], "|"); j++ {
-			doc = append(doc, strings.TrimPrefix(strings.TrimPrefix(lines[j], "|"), " "))
+		for i+1 < len(lines) && (strings.HasPrefix(lines[i+1], "|") || strings.HasPrefix(lines[i+1], "  ")) {
+			i++
+			if strings.HasPrefix(lines[i], "|") {
+				tr.out.WriteString(lines[i] + "\n")
+				doc = append(doc, strings.TrimPrefix(strings.TrimPrefix(lines[i], "|"), " "))
+			}
 		}
 		if err := tr.command(line, doc); err != nil {
 			return tr.out.String(), fmt.Errorf("line %d %q: %w", i+1, line, err)

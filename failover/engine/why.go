@@ -104,6 +104,8 @@ func (w *why) state() {
 	if r.state == failover.ResourceOnline || r.state == failover.ResourceOfflinePending {
 		if reason := w.stopReason(); reason != "" {
 			w.add("it is being taken offline: %s", reason)
+		} else if r.lockHeld() && (r.persistent != failover.PersistentOnline || !r.possibleOn(w.g.owner)) {
+			w.add("it stays online only because it is locked")
 		}
 	}
 }
