@@ -15,7 +15,11 @@ import (
 
 // Why returns sentences saying what resource name is doing and why it is
 // not online (or, when it is, where and since when).
-func (e *Engine) Why(name string) []string {
+func (e *Engine) Why(name string) []string { return e.why(name, true) }
+
+// why explains resource name; withGroup adds what its group is doing
+// (WhyGroup says that once for all its resources).
+func (e *Engine) why(name string, withGroup bool) []string {
 	r := e.resources[name]
 	if r == nil {
 		return []string{fmt.Sprintf("there is no resource %s", name)}
@@ -29,9 +33,16 @@ func (e *Engine) Why(name string) []string {
 	if e.hasStray(r.name) {
 		w.add("a copy of it was found running on %s, whose manager does not own its group; it is stopped there, and it is not started until that copy is known stopped", e.strayNodes(r.name))
 	}
-	w.group()
-	if r.state != failover.ResourceOnline && !r.state.Pending() && r.state != failover.ResourceFailed || r.state == failover.ResourceOnlinePending && r.act == nil {
-		w.blockers()
+	notStarted := r.state == failover.ResourceOffline || r.state == failover.ResourceInitializing ||
+		r.state == failover.ResourceOnlinePending && r.act == nil
+	if notStarted {
+		w.ownBlockers()
+	}
+	if withGroup {
+		w.group()
+	}
+	if notStarted {
+		w.providers()
 	}
 	if r.locked && r.wait != waitLocked {
 		w.add("locked: requests that would change it are refused without --ignore-locked, and a failure of it is not recovered until it is unlocked")
@@ -57,7 +68,7 @@ func (e *Engine) WhyGroup(name string) []string {
 		if r.state == failover.ResourceOnline && !r.pending() {
 			continue
 		}
-		for _, s := range e.Why(r.name) {
+		for _, s := range e.why(r.name, false) {
 			out = append(out, r.name+": "+s)
 		}
 	}
@@ -237,8 +248,9 @@ func (e *Engine) waitText(g *group) string {
 	return fmt.Sprintf("the group waits for %s to be fenced: no fence-command, %s's manager %s; run `hagsrm node confirm-fenced %s` once it is known stopped", name, name, how, name)
 }
 
-// blockers says why a resource that is not online is not being started.
-func (w *why) blockers() {
+// ownBlockers says what about the resource itself keeps it from being
+// started on its owner.
+func (w *why) ownBlockers() {
 	e, r, g := w.e, w.r, w.g
 	if r.unconfirmed || g.waiting {
 		return
@@ -246,17 +258,21 @@ func (w *why) blockers() {
 	switch {
 	case r.persistent != failover.PersistentOnline:
 		w.add("Offline because its persistent state is offline (hagsrm resource online %s)", r.name)
-		return
-	case g.move != nil && !g.move.passed:
-		return
 	case !r.possibleOn(g.owner):
 		w.add("cannot run on %s: %s is not a possible owner (possible owners: %s)", w.owner, w.owner, strings.Join(e.names(r.possible), ", "))
 	case r.hardOn(g.owner):
 		w.add("cannot run on %s: it failed hard there (clean it up to forget)", w.owner)
 	case r.wait == waitFatal:
 		w.add("cannot run anywhere: its configuration is wrong; fix it, then run hagsrm resource cleanup %s", r.name)
-	case r.lockHeld():
-		// Said below.
+	}
+}
+
+// providers says which dependency sets of the resource have no Online
+// member, and what their members are doing.
+func (w *why) providers() {
+	e, r, g := w.e, w.r, w.g
+	if r.unconfirmed || g.waiting || g.move != nil && !g.move.passed {
+		return
 	}
 	for _, set := range r.dep.Sets {
 		if e.anyOf(set, isOnline) {
