@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/openhags/hags/daemon/agreement"
@@ -45,7 +46,7 @@ func (n *Node) startMembership() error {
 		RaftAddr:  c.Addr,
 		Bind:      c.Gossip,
 		Join:      c.Join,
-		SecretKey: c.GossipKey,
+		Keys:      c.GossipKeys,
 		Transport: c.GossipTransport,
 		Timing:    c.GossipTiming,
 		Logger:    n.log,
@@ -68,22 +69,37 @@ func (n *Node) wakeDomain() {
 }
 
 // admitCheck is the agreement's AdmitCheck: the leader admits a node only
-// while the failure detector sees that incarnation alive, so that a node
-// just declared dead is not admitted again before it is heard from, and
-// while raft's heartbeats reach it. declareDead judges a node by both
-// signals; admitting it on the detector's word alone, while raft's
-// heartbeats still back off after a partition, had the leader declare it
-// down again a moment later, ending the sessions of clients that had just
-// connected to it.
+// while raft's heartbeats reach it, so that a node just declared down (it
+// could not be reached) is not admitted again before it is heard from,
+// and is not declared down again a moment later while raft's heartbeats
+// still back off after a partition. For a node raft replicates to, that
+// is the whole check: raft's connections are authenticated per node, while
+// anybody holding the gossip key can make the failure detector say a node
+// is dead or runs another incarnation, which must not keep the real node
+// out. A node raft does not replicate to yet (a new follower) has no
+// heartbeats to judge by; it is admitted while the failure detector sees
+// that incarnation alive.
 func (n *Node) admitCheck(node int32, inc uint64) bool {
 	if node == n.cfg.Node {
 		return true
 	}
-	if _, failing := n.agr.Unreachable(node); failing {
-		return false
+	_, failing := n.agr.Unreachable(node)
+	inConfig := false
+	if members, err := n.agr.Members(); err == nil {
+		inConfig = slices.ContainsFunc(members, func(m agreement.Member) bool { return m.Node == node })
 	}
-	m := n.mem.Load()
-	return m == nil || m.Alive(node, inc)
+	alive := true
+	if m := n.mem.Load(); m != nil {
+		alive = m.Alive(node, inc)
+	}
+	return admissible(failing, inConfig, alive)
+}
+
+// admissible is admitCheck's rule: raft's heartbeats to the node do not
+// fail, and it is in raft's configuration or the failure detector sees the
+// incarnation asking alive.
+func admissible(failing, inConfig, detectorAlive bool) bool {
+	return !failing && (inConfig || detectorAlive)
 }
 
 // watchDomain acts on the failure detector and raft. On the leader, a
@@ -240,14 +256,18 @@ func (n *Node) fewVoters() bool {
 }
 
 // declareDead asks the agreement to append the death of every node that
-// the log has up but that is gone. The failure detector's word is checked
-// against raft's: a node it calls dead is declared down only if this
-// leader cannot reach it either (a node back from a partition spreads old
-// news of others' deaths, which they refute a moment later). A node that
-// left, or was replaced by a newer incarnation, is down at once; a node
-// the leader has not reached for a long time is down whatever the detector
-// says; a node the detector never heard of is down (with unknownDead) once
-// the leader cannot reach it.
+// the log has up but that is gone. Every rule needs raft's own evidence
+// that this leader cannot reach the node (its heartbeats fail, or it is not
+// in raft's configuration): the failure detector's word alone never
+// suffices, because anybody holding the gossip key can forge it, and a
+// node back from a partition spreads old news of others' deaths, which
+// they refute a moment later. A node the detector saw die or leave, in
+// the incarnation the log admitted or a later one, is down as soon as raft
+// cannot reach it either; a node the leader has not reached for a long time
+// is down whatever the detector says; a node the detector never heard of
+// is down (with unknownDead) once the leader cannot reach it. A newer
+// incarnation that the detector sees alive counts for nothing until raft
+// admits it: its admission fails the older one's providers.
 func (n *Node) declareDead(unknownDead bool) {
 	m := n.mem.Load()
 	byNode := map[int32]membership.Member{}
@@ -261,21 +281,42 @@ func (n *Node) declareDead(unknownDead bool) {
 		}
 	}
 	long := cutoffAloneFactor * n.agr.Timing().Heartbeat
+	now := time.Now()
 	for _, st := range n.agr.Nodes() {
 		if !st.Up || st.Node == n.cfg.Node {
 			continue
 		}
 		mem, known := byNode[st.Node]
 		since, failing := n.agr.Unreachable(st.Node)
-		unreachable := failing || !inConfig[st.Node]
-		switch {
-		case known && mem.Inc == st.Inc && mem.Health == membership.HealthLeft,
-			known && mem.Inc > st.Inc,
-			known && mem.Inc == st.Inc && mem.Health == membership.HealthDead && unreachable,
-			failing && time.Since(since) >= long,
-			!known && unknownDead && unreachable:
+		v := reach{failing: failing, failingFor: now.Sub(since), inConfig: inConfig[st.Node]}
+		if isDown(st, mem, known, v, long, unknownDead) {
 			n.agr.NodeDown(st.Node, st.Inc)
 		}
+	}
+}
+
+// reach is what raft says of one node, on the leader.
+type reach struct {
+	failing    bool          // its heartbeats fail
+	failingFor time.Duration // since when (if failing)
+	inConfig   bool          // raft replicates to it
+}
+
+// isDown is declareDead's rule for one node the log has up: st is what the
+// log says of it, mem the failure detector's record (if known), r raft's
+// view; long is how long raft may fail to reach a node before it is down
+// whatever the detector says.
+func isDown(st agreement.NodeState, mem membership.Member, known bool, r reach, long time.Duration, unknownDead bool) bool {
+	unreachable := r.failing || !r.inConfig
+	switch {
+	case r.failing && r.failingFor >= long:
+		return true
+	case !unreachable:
+		return false
+	case known:
+		return mem.Inc >= st.Inc && mem.Health.Gone()
+	default:
+		return unknownDead
 	}
 }
 

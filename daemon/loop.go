@@ -110,14 +110,17 @@ func (n *Node) handle(m loopMsg) {
 			return
 		}
 		n.sessions[s.id.Conn] = s
+		n.scripts.register(s)
 		n.order(protocol.Event{Kind: protocol.EventConnect, Client: s.id, Cred: s.cred, Hello: &s.hello})
 	case loopDisconnect:
 		s := m.sess
 		delete(n.sessions, s.id.Conn)
+		n.scripts.end(s.id.Conn)
 		if !s.quit.Load() && !s.ended.Load() {
 			n.order(protocol.Event{Kind: protocol.EventDisconnect, Client: s.id})
 		}
 	case loopEvent:
+		n.grantJoin(&m.ev)
 		n.order(m.ev)
 	case loopQuery:
 		n.answer(m.sess, &m.query)
@@ -248,15 +251,34 @@ func (n *Node) localRecipients(to []protocol.Recipient) int {
 	return c
 }
 
-// runScript hands a deactivate script to the ScriptRunner. Its outcome comes
-// back to the run loop, which orders it as an EventScriptDone.
-func (n *Node) runScript(run *protocol.ScriptRun) {
-	log := n.log.With("group", run.Group, "instance", run.Provider.Instance, "provider_node", run.Provider.Node,
-		"pid", run.Pid, "script", run.Path, "script_id", run.ID)
+// runScript hands a deactivate script to the ScriptRunner. What runs, and
+// as whom, is what the owner's session registered with this daemon
+// (localRun), never the copy in the log: an entry that names another path
+// or uid, or a client this daemon never served, cannot choose a program to
+// run. Its outcome comes back to the run loop, which orders it as an
+// EventScriptDone.
+func (n *Node) runScript(logged *protocol.ScriptRun) {
+	log := n.log.With("group", logged.Group, "instance", logged.Provider.Instance, "provider_node", logged.Provider.Node,
+		"script_id", logged.ID, "owner", logged.Owner.Conn)
+	failed := func() {
+		n.order(protocol.Event{Kind: protocol.EventScriptDone,
+			Script: &protocol.ScriptResult{ID: logged.ID, Result: wire.DeactivateFailed}})
+	}
+	run, ok := n.localRun(logged)
+	if !ok {
+		log.Error("deactivate script not run: no session of this daemon registered a script for its owner; reported as failed",
+			"log_script", logged.Path, "log_uid", logged.Uid, "log_owner_node", logged.Owner.Node)
+		failed()
+		return
+	}
+	log = log.With("pid", run.Pid, "script", run.Path, "uid", run.Uid)
+	if run.Path != logged.Path || run.Uid != logged.Uid || run.Gid != logged.Gid || run.Pid != logged.Pid {
+		log.Warn("the log's copy of the script registration differs from the session's; running the session's",
+			"log_script", logged.Path, "log_uid", logged.Uid, "log_gid", logged.Gid, "log_pid", logged.Pid)
+	}
 	if n.cfg.Scripts == nil {
 		log.Warn("no script runner: deactivate script reported as failed")
-		n.order(protocol.Event{Kind: protocol.EventScriptDone,
-			Script: &protocol.ScriptResult{ID: run.ID, Result: wire.DeactivateFailed}})
+		failed()
 		return
 	}
 	log.Info("running deactivate script")

@@ -26,6 +26,7 @@ import (
 	"github.com/hashicorp/raft"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/openhags/hags/daemon/access"
 	"github.com/openhags/hags/daemon/agreement"
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/daemon/membership"
@@ -103,6 +104,12 @@ type Config struct {
 	// session with wire.BadParameter. nil: paths are not checked here.
 	CheckScript func(path string, uid, gid uint32) error
 
+	// Access decides which of this daemon's own clients may join groups
+	// that another uid owns: the grant it attaches to their joins
+	// (docs/access-control.md). It is read, never changed, by the run
+	// loop. nil: the owner mode without rules.
+	Access *access.Policy
+
 	// Incarnation distinguishes this run of the daemon from earlier ones
 	// on the same node; client ids fold it in. 0: one more than the last
 	// one recorded in Cluster.DataDir, or the start time in Unix seconds.
@@ -151,9 +158,9 @@ type Cluster struct {
 	// Join are the other daemons' gossip addresses, tried until one
 	// answers.
 	Join []string
-	// GossipKey encrypts and authenticates gossip (hagsctl domain
-	// init); nil: plain.
-	GossipKey []byte
+	// GossipKeys encrypt and authenticate gossip (hagsctl domain init),
+	// the primary first (membership.Config.Keys); empty: plain.
+	GossipKeys [][]byte
 	// GossipTransport replaces memberlist's network (simulations).
 	GossipTransport memberlist.NodeAwareTransport
 	// GossipTiming; zero: membership.LANTiming.
@@ -222,6 +229,7 @@ type Node struct {
 
 	// Run loop only.
 	sessions map[uint64]*session // by ClientID.Conn
+	scripts  *scriptBook         // deactivate scripts local sessions registered
 	epoch    uint64              // this daemon's admission epoch; 0: not admitted
 
 	// Domains of several nodes only.
@@ -280,6 +288,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[net.Conn]struct{}),
 		sessions:   make(map[uint64]*session),
+		scripts:    newScriptBook(RememberedEndedSessions),
 		maxClients: wire.MaxClientsPerDaemon,
 		respUnit:   time.Second,
 		adapters:   localAdapters(cfg.Node),
@@ -322,7 +331,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 	}
 	n.g.Go(n.run)
 	n.log.Info("node started", "version", Version, "incarnation", n.cfg.Incarnation, "pid", os.Getpid(),
-		"several_nodes", cfg.Cluster != nil)
+		"several_nodes", cfg.Cluster != nil, "group_access", cfg.Access.Describe())
 	return n, nil
 }
 

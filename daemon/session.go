@@ -96,9 +96,12 @@ func (n *Node) serveConn(c net.Conn) {
 	}
 	if hello.DeactivateScript != "" && !hello.Admin && n.cfg.CheckScript != nil {
 		if err := n.cfg.CheckScript(hello.DeactivateScript, cred.Uid, cred.Gid); err != nil {
+			// The reason goes to the log only: the client hears the same
+			// words whatever failed, so that it learns nothing of files
+			// it cannot see.
 			id := n.newFFDC()
 			log.Info("client refused: bad deactivate script", "script", hello.DeactivateScript, "reason", err.Error(), "ffdc_id", id)
-			refuse(c, wire.BadParameter, "deactivate script: "+err.Error(), id)
+			refuse(c, wire.BadParameter, scriptRefusal, id)
 			return
 		}
 	}

@@ -284,10 +284,19 @@ func TestSlowReaderIsDisconnected(t *testing.T) {
 	good.roundTrip(1)
 }
 
+// helloScript opens a client session that registers a deactivate script.
+func (c *rawClient) helloScript(path string) wire.Welcome {
+	c.t.Helper()
+	c.send(wire.MsgHello, &wire.Hello{Pid: int32(os.Getpid()), Program: "test", DeactivateScript: path})
+	var w wire.Welcome
+	c.read(wire.MsgWelcome, &w)
+	return w
+}
+
 func TestScriptsWithoutRunnerFail(t *testing.T) {
 	tn := startNode(t, Config{}, nil)
 	c := dialRaw(t, tn.socket)
-	c.hello(false)
+	c.helloScript("/opt/deact")
 	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpExpel, Token: 9, Group: "g"})
 	ev := tn.eng.next(t, protocol.EventScriptDone)
 	require.NotNil(t, ev.Script, "EventScriptDone carries the result")
@@ -307,13 +316,79 @@ func TestScriptsGoToTheRunner(t *testing.T) {
 	r := &fakeRunner{runs: make(chan *protocol.ScriptRun, 1)}
 	tn := startNode(t, Config{Scripts: r}, nil)
 	c := dialRaw(t, tn.socket)
-	c.hello(false)
+	c.helloScript("/opt/deact")
 	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpExpel, Token: 4, Group: "g"})
 	ev := tn.eng.next(t, protocol.EventScriptDone)
 	assert.Equal(t, protocol.ScriptResult{ID: 4, Result: wire.DeactivateOK}, *ev.Script,
 		"the runner's outcome is fed back to the engine")
 	run := <-r.runs
 	assert.Equal(t, "g", run.Group, "the runner gets the engine's ScriptRun")
+}
+
+// TestScriptRunsWhatTheLocalSessionRegistered: the log's ScriptRun (the
+// fake engine's) names /bin/true as uid 0 for a client whose session
+// registered /opt/local.sh as uid 1234; the daemon runs the session's
+// script as the session's uid, gid and pid, and logs the difference.
+func TestScriptRunsWhatTheLocalSessionRegistered(t *testing.T) {
+	r := &fakeRunner{runs: make(chan *protocol.ScriptRun, 1)}
+	tn := startNode(t, Config{Scripts: r, Authorize: func(net.Conn) (protocol.Cred, error) {
+		return protocol.Cred{Pid: 777, Uid: 1234, Gid: 99}, nil
+	}}, nil)
+	c := dialRaw(t, tn.socket)
+	c.helloScript("/opt/local.sh")
+	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpExpel, Token: 5, Group: "g"})
+	run := <-r.runs
+	assert.Equal(t, "/opt/local.sh", run.Path, "the session's script runs, not the log's /bin/true")
+	assert.Equal(t, uint32(1234), run.Uid, "as the session's uid, not the log's 0")
+	assert.Equal(t, uint32(99), run.Gid, "and the session's gid")
+	assert.Equal(t, int32(777), run.Pid, "with the session's pid")
+	assert.Equal(t, uint64(5), run.ID, "the log chooses which run it is")
+	assert.Equal(t, "g", run.Group, "and for which group")
+	ev := tn.eng.next(t, protocol.EventScriptDone)
+	assert.Equal(t, wire.DeactivateOK, ev.Script.Result, "the outcome is reported")
+	assert.Contains(t, tn.logs.String(), "differs from the session's", "the mismatch is logged")
+}
+
+// TestScriptForNoLocalRegistrationIsNotRun: a ScriptRun whose owner never
+// registered a script with this daemon (here: a session with no script)
+// runs nothing and is reported failed.
+func TestScriptForNoLocalRegistrationIsNotRun(t *testing.T) {
+	r := &fakeRunner{runs: make(chan *protocol.ScriptRun, 1)}
+	tn := startNode(t, Config{Scripts: r}, nil)
+	c := dialRaw(t, tn.socket)
+	c.hello(false)
+	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpExpel, Token: 6, Group: "g"})
+	ev := tn.eng.next(t, protocol.EventScriptDone)
+	assert.Equal(t, protocol.ScriptResult{ID: 6, Result: wire.DeactivateFailed}, *ev.Script,
+		"a script nobody registered here is reported failed")
+	select {
+	case run := <-r.runs:
+		t.Fatalf("nothing may run for a client that registered no script; ran %+v", run)
+	default:
+	}
+	assert.Contains(t, tn.logs.String(), "no session of this daemon registered", "the refusal is logged")
+}
+
+// TestScriptBookForgetsTheOldestEnded: registrations outlive their
+// sessions, up to a bound.
+func TestScriptBookForgetsTheOldestEnded(t *testing.T) {
+	b := newScriptBook(2)
+	for conn := uint64(1); conn <= 4; conn++ {
+		b.register(&session{id: protocol.ClientID{Conn: conn}, hello: wire.Hello{DeactivateScript: "/s"}, cred: protocol.Cred{Uid: uint32(conn)}})
+	}
+	b.register(&session{id: protocol.ClientID{Conn: 5}}) // no script: nothing kept
+	_, ok := b.lookup(5)
+	assert.False(t, ok, "a session without a script registers nothing")
+	for conn := uint64(1); conn <= 3; conn++ {
+		b.end(conn)
+	}
+	_, ok = b.lookup(1)
+	assert.False(t, ok, "the oldest ended registration beyond the bound is forgotten")
+	for conn := uint64(2); conn <= 4; conn++ {
+		ls, ok := b.lookup(conn)
+		assert.True(t, ok, "session %d's registration is kept", conn)
+		assert.Equal(t, uint32(conn), ls.uid, "with its own uid")
+	}
 }
 
 func TestDeadlineFeedsTick(t *testing.T) {
@@ -340,7 +415,8 @@ func TestCheckScriptRefusesBadPath(t *testing.T) {
 	var r wire.Refused
 	c.read(wire.MsgRefused, &r)
 	assert.Equal(t, wire.BadParameter, r.Code, "a bad deactivate script is refused with BadParameter")
-	assert.Contains(t, r.Reason, "not executable", "the refusal names the reason")
+	assert.NotContains(t, r.Reason, "not executable", "the refusal does not tell the client why (it could probe files)")
+	assert.Contains(t, tn.logs.String(), "not executable", "the daemon log has the reason")
 
 	ok := dialRaw(t, tn.socket)
 	ok.send(wire.MsgHello, &wire.Hello{Pid: 1, DeactivateScript: "/good"})

@@ -51,6 +51,9 @@ type Client struct {
 	conn    net.Conn
 	opts    options
 	welcome wire.Welcome
+	// root: the process was root when it connected, which is the uid the
+	// daemon judges its requests by (SO_PEERCRED is taken at connect).
+	root bool
 
 	wmu sync.Mutex // serializes writes: one whole frame per Write
 	dmu sync.Mutex // serializes delivery: one notification at a time
@@ -185,6 +188,7 @@ func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
 		conn:       conn,
 		opts:       o,
 		welcome:    welcome,
+		root:       os.Geteuid() == 0,
 		efd:        efd,
 		nextTok:    max(o.firstToken, 1),
 		members:    make(map[Token]*member),

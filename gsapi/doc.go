@@ -34,7 +34,12 @@
 // succeeded. The library checks at once what it can know: parameters and
 // limits (the same rules the daemon applies again), tokens never issued
 // (ErrBadMemberToken, also for a subscription token used as a provider or
-// the reverse), memberships that ended (ErrNotAMember), a provider with an
+// the reverse), memberships that ended (ErrNotAMember), a token whose join
+// was refused for lack of permission (ErrPermissionDenied, for every later
+// request with it; the daemon answers the same for a request that went out
+// before the refusal arrived), a join of a reserved group (hags.*) by a
+// process that was not root when it connected (ErrPermissionDenied), a
+// provider with an
 // outstanding proposal or whose group is running a protocol (ErrCollide), a
 // vote nothing waits for (ErrVoteNotExpected), a closed client (ErrNoInit)
 // and a lost connection (ErrNotOK). It never refuses a request the daemon

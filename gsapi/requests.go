@@ -97,6 +97,7 @@ type member struct {
 	subCb       func(*Notification)
 	joined      bool // the approved join arrived
 	ended       bool // membership or subscription over: NotAMember
+	denied      bool // the join was refused with PermissionDenied (ended too)
 	outstanding bool // a proposal was sent and has not concluded
 	voteDue     bool // an n-phase notification awaits this token's vote
 }
@@ -107,7 +108,10 @@ type member struct {
 //
 // Sync errors: ErrNoInit, ErrNotOK, ErrBadParameter, ErrNameTooLong,
 // ErrBadGroupAttributes, ErrInvalidSourceGroup (the group names itself as
-// its source). Async (delayed error): ErrBadGroupAttributes,
+// its source), ErrPermissionDenied (a group named hags.* and the process was
+// not root when it connected). Async (delayed error): ErrPermissionDenied
+// (another uid owns the group and this node does not grant it;
+// docs/access-control.md), ErrBadGroupAttributes,
 // ErrDuplicateInstanceNumber, ErrInvalidSourceGroup, ErrNoSourceGroupProvider,
 // ErrInvalidGroup (HostMembership), ErrNoMemory.
 func (c *Client) Join(req JoinRequest) (Token, error) {
@@ -145,6 +149,11 @@ func (c *Client) open(what string, r *wire.Request, newMember func() *member) (T
 	if code := r.Check(); code != wire.OK {
 		c.mu.Unlock()
 		return 0, newError(code, what, 0)
+	}
+	if r.Op == wire.OpJoin && wire.ReservedGroup(r.Group) && !c.root {
+		// The daemon would refuse it too; only root provides in them.
+		c.mu.Unlock()
+		return 0, newError(wire.PermissionDenied, what, 0)
 	}
 	c.nextTok++
 	c.members[tok] = newMember()
@@ -194,8 +203,8 @@ func (c *Client) Unsubscribe(tok Token) error {
 // the library cannot know the outcome, so the daemon decides and the token
 // stays usable until it does.
 //
-// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember.
-// Async: ErrNotAMember.
+// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember, ErrPermissionDenied.
+// Async: ErrNotAMember, ErrPermissionDenied.
 func (c *Client) Goodbye(tok Token) error {
 	if !c.dialed() {
 		return newError(wire.NoInit, "goodbye", tok)
@@ -215,8 +224,8 @@ func (c *Client) Goodbye(tok Token) error {
 // Leave proposes that the provider leave its group (ha_gs_leave). The
 // membership ends when the approved notification arrives.
 //
-// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember,
-// ErrBadParameter, ErrCollide. Async: ErrCollide, ErrNotAMember.
+// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember, ErrPermissionDenied,
+// ErrBadParameter, ErrCollide. Async: ErrCollide, ErrNotAMember, ErrPermissionDenied.
 func (c *Client) Leave(tok Token, req LeaveRequest) error {
 	return c.propose("leave", tok, &wire.Request{
 		Op: wire.OpLeave, NumPhases: req.NumPhases, TimeLimit: req.TimeLimit, LeaveCode: req.LeaveCode,
@@ -225,10 +234,10 @@ func (c *Client) Leave(tok Token, req LeaveRequest) error {
 
 // Expel proposes to expel providers from the group (ha_gs_expel).
 //
-// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember,
+// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember, ErrPermissionDenied,
 // ErrBadParameter (no targets, bad phase count), ErrProviderAppearsTwice,
 // ErrInvalidDeactivatePhase, ErrCollide. Async: ErrUnknownProvider,
-// ErrCollide, ErrNotAMember.
+// ErrCollide, ErrNotAMember, ErrPermissionDenied.
 func (c *Client) Expel(tok Token, req ExpelRequest) error {
 	return c.propose("expel", tok, &wire.Request{
 		Op: wire.OpExpel, NumPhases: req.NumPhases, TimeLimit: req.TimeLimit,
@@ -238,9 +247,9 @@ func (c *Client) Expel(tok Token, req ExpelRequest) error {
 
 // ChangeStateValue proposes a new state value (ha_gs_change_state_value).
 //
-// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember,
+// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember, ErrPermissionDenied,
 // ErrBadParameter, ErrStateValueTooLong, ErrCollide. Async: ErrCollide,
-// ErrNotAMember.
+// ErrNotAMember, ErrPermissionDenied.
 func (c *Client) ChangeStateValue(tok Token, req StateChangeRequest) error {
 	return c.propose("change-state", tok, &wire.Request{
 		Op: wire.OpChangeState, NumPhases: req.NumPhases, TimeLimit: req.TimeLimit, State: req.State,
@@ -250,9 +259,9 @@ func (c *Client) ChangeStateValue(tok Token, req StateChangeRequest) error {
 // SendMessage broadcasts a provider message through a protocol
 // (ha_gs_send_message).
 //
-// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember,
+// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember, ErrPermissionDenied,
 // ErrBadParameter, ErrMessageTooLong, ErrCollide. Async: ErrCollide,
-// ErrNotAMember.
+// ErrNotAMember, ErrPermissionDenied.
 func (c *Client) SendMessage(tok Token, req MessageRequest) error {
 	return c.propose("send-message", tok, &wire.Request{
 		Op: wire.OpSendMessage, NumPhases: req.NumPhases, TimeLimit: req.TimeLimit, Message: req.Message,
@@ -261,9 +270,9 @@ func (c *Client) SendMessage(tok Token, req MessageRequest) error {
 
 // ChangeAttributes proposes new group attributes (ha_gs_change_attributes).
 //
-// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember,
+// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember, ErrPermissionDenied,
 // ErrBadParameter, ErrBadGroupAttributes, ErrNameTooLong, ErrCollide.
-// Async: ErrBadGroupAttributes, ErrCollide, ErrNotAMember.
+// Async: ErrBadGroupAttributes, ErrCollide, ErrNotAMember, ErrPermissionDenied.
 func (c *Client) ChangeAttributes(tok Token, req AttributesRequest) error {
 	attrs := req.Attributes
 	return c.propose("change-attributes", tok, &wire.Request{
@@ -274,9 +283,9 @@ func (c *Client) ChangeAttributes(tok Token, req AttributesRequest) error {
 // Vote answers the n-phase notification that awaits this provider's vote
 // (ha_gs_vote). It may be called from inside a callback.
 //
-// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember,
+// Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken, ErrNotAMember, ErrPermissionDenied,
 // ErrBadParameter, ErrStateValueTooLong, ErrMessageTooLong,
-// ErrVoteNotExpected. Async: ErrVoteNotExpected, ErrNotAMember.
+// ErrVoteNotExpected. Async: ErrVoteNotExpected, ErrNotAMember, ErrPermissionDenied.
 func (c *Client) Vote(tok Token, req VoteRequest) error {
 	if !c.dialed() {
 		return newError(wire.NoInit, "vote", tok)
@@ -352,6 +361,9 @@ func (c *Client) lookup(op string, tok Token, subscriber bool) (*member, error) 
 	m, ok := c.members[tok]
 	if !ok || m.subscriber != subscriber {
 		return nil, newError(wire.BadMemberToken, op, tok)
+	}
+	if m.denied {
+		return nil, newError(wire.PermissionDenied, op, tok) // as the daemon answers for such a token
 	}
 	if m.ended {
 		return nil, newError(wire.NotAMember, op, tok)
@@ -470,6 +482,7 @@ func (c *Client) delayedError(n *Notification) {
 	case op == wire.OpJoin || (op == 0 && n.Protocol == wire.JoinProtocol && !m.subscriber):
 		if !m.joined {
 			m.ended = true
+			m.denied = n.Code == wire.PermissionDenied
 		}
 	case op == wire.OpSubscribe || (op == 0 && m.subscriber && n.Protocol == wire.SubscriptionRequest):
 		if m.subscriber {

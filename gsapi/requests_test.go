@@ -343,3 +343,58 @@ func proto2name(t wire.RequestType) string {
 	}
 	return "other"
 }
+
+// TestReservedGroupJoinNeedsRoot: a process that was not root when it
+// connected is refused a join of a hags.* group at once, without a word to
+// the daemon; subscribing to one, and joining a group whose name merely
+// resembles the prefix, go out as usual.
+func TestReservedGroupJoinNeedsRoot(t *testing.T) {
+	c, f := dial(t)
+	gsapi.SetRoot(c, false)
+	_, err := c.Join(gsapi.JoinRequest{Attributes: attrs("hags.rm"), Instance: 1, Callbacks: recordAll(nil)})
+	require.ErrorIs(t, err, gsapi.ErrPermissionDenied, "a non-root join of a reserved group is refused synchronously")
+	_, err = c.Join(gsapi.JoinRequest{Attributes: attrs("hags"), Instance: 1, Callbacks: recordAll(nil)})
+	require.NoError(t, err, "hags without the dot is not reserved")
+	assert.Equal(t, "hags", f.nextRequest(wire.OpJoin).Group, "the refused join never reached the daemon: the next request is the allowed one")
+	_, err = c.Subscribe(gsapi.SubscribeRequest{Group: "hags.rm", Control: gsapi.SubscribeStateValue, Callback: func(*gsapi.Notification) {}})
+	require.NoError(t, err, "anyone may subscribe to a reserved group")
+	f.nextRequest(wire.OpSubscribe)
+
+	gsapi.SetRoot(c, true)
+	_, err = c.Join(gsapi.JoinRequest{Attributes: attrs("hags.rm"), Instance: 2, Callbacks: recordAll(nil)})
+	require.NoError(t, err, "root may join a reserved group")
+	assert.Equal(t, "hags.rm", f.nextRequest(wire.OpJoin).Group)
+}
+
+// TestPermissionDeniedTokenStaysDenied: once the daemon has refused a join
+// for lack of permission, every request with its token is refused at once
+// with ErrPermissionDenied, the code the daemon gives such a token.
+func TestPermissionDeniedTokenStaysDenied(t *testing.T) {
+	c, f := dial(t, gsapi.WithDelayedErrorHandler(func(*gsapi.Notification) {}))
+	tok, err := c.Join(gsapi.JoinRequest{Attributes: attrs("theirs"), Instance: 1, Callbacks: recordAll(nil)})
+	require.NoError(t, err)
+	f.nextRequest(wire.OpJoin)
+	f.notify(wire.Notification{Type: wire.DelayedErrorNotification, Token: tok, Code: wire.PermissionDenied,
+		Protocol: wire.JoinProtocol, Failing: &wire.Request{Op: wire.OpJoin, Token: tok}})
+	waitPending(t, c, 1)
+	for name, call := range map[string]func() error{
+		"leave": func() error { return c.Leave(tok, gsapi.LeaveRequest{NumPhases: gsapi.OnePhase}) },
+		"expel": func() error {
+			return c.Expel(tok, gsapi.ExpelRequest{NumPhases: gsapi.OnePhase, List: []gsapi.Provider{{Instance: 1, Node: 1}}})
+		},
+		"state": func() error {
+			return c.ChangeStateValue(tok, gsapi.StateChangeRequest{NumPhases: gsapi.OnePhase, State: []byte("x")})
+		},
+		"msg": func() error {
+			return c.SendMessage(tok, gsapi.MessageRequest{NumPhases: gsapi.OnePhase, Message: []byte("x")})
+		},
+		"attrs": func() error {
+			return c.ChangeAttributes(tok, gsapi.AttributesRequest{NumPhases: gsapi.OnePhase, Attributes: attrs("theirs")})
+		},
+		"vote":    func() error { return c.Vote(tok, gsapi.VoteRequest{Vote: gsapi.VoteApprove}) },
+		"goodbye": func() error { return c.Goodbye(tok) },
+	} {
+		assert.ErrorIs(t, call(), gsapi.ErrPermissionDenied, "%s with a token refused for permission", name)
+	}
+	assert.ErrorIs(t, c.Unsubscribe(tok), gsapi.ErrBadMemberToken, "a provider token is still no subscription token")
+}

@@ -702,7 +702,12 @@ typedef void ha_gs_delayed_error_cb_t(const ha_gs_delayed_error_notification_t *
  *                              (counter) a NULL location or a length other
  *                              than 4 or 8; deactivate_script is relative,
  *                              longer than HA_GS_MAX_SCRIPT_PATH_LENGTH,
- *                              missing, not a regular file or not executable
+ *                              missing, not a regular file or not executable,
+ *                              or the daemon refuses it: it checks as the
+ *                              caller's user, and for root that only root
+ *                              can change the script and every directory on
+ *                              the way; its answer does not say which check
+ *                              failed (docs/deactivate-scripts.md)
  *   HA_GS_SOCK_CREATE_FAILED - no socket could be created
  *   HA_GS_CONNECT_FAILED     - no daemon answers at the socket
  *   HA_GS_SOCK_INIT_FAILED   - the handshake with the daemon failed
@@ -732,6 +737,12 @@ ha_gs_rc_t ha_gs_init(ha_gs_descriptor_t          *ha_gs_descriptor,
  * rejected notification means it is not. The request block, the attributes
  * and the names are copied during the call; the callbacks are kept.
  *
+ * Not every client may join every group (docs/access-control.md): the
+ * client whose join creates a group owns it, and only root, the owner's
+ * uid and the clients the caller's daemon grants it to (hagsd
+ * --group-access, --group-rules) may join it afterwards. A group whose name
+ * starts with "hags." is for root alone, whatever the daemon grants.
+ *
  * Returns:
  *   HA_GS_OK                   - the request was sent
  *   HA_GS_NO_INIT              - ha_gs_init has not succeeded, or ha_gs_quit ran
@@ -747,9 +758,19 @@ ha_gs_rc_t ha_gs_init(ha_gs_descriptor_t          *ha_gs_descriptor,
  *                                setting (phases, default vote, batch or
  *                                merge control)
  *   HA_GS_INVALID_SOURCE_GROUP - the source group is the group itself
+ *   HA_GS_PERMISSION_DENIED    - the group name starts with "hags." and the
+ *                                process was not root when it called
+ *                                ha_gs_init
  *   HA_GS_NO_MEMORY            - out of memory
  *   HA_GS_FORKED_CHILD         - called in a child forked after ha_gs_init
  * Async errors:
+ *   HA_GS_PERMISSION_DENIED         - another uid owns the group and the
+ *                                     caller's daemon does not grant it to
+ *                                     the caller (or a raw client asked for a
+ *                                     "hags." group); this comes before any
+ *                                     comparison with the group, and every
+ *                                     later request with provider_token gets
+ *                                     HA_GS_PERMISSION_DENIED too
  *   HA_GS_BAD_GROUP_ATTRIBUTES      - the attributes differ from the group's
  *   HA_GS_DUPLICATE_INSTANCE_NUMBER - the instance is taken on this node
  *   HA_GS_INVALID_SOURCE_GROUP      - the source group is itself a target
@@ -779,6 +800,8 @@ ha_gs_rc_t ha_gs_join(ha_gs_token_t               *provider_token,
  *   HA_GS_NOT_OK           - the connection to the daemon is lost
  *   HA_GS_BAD_MEMBER_TOKEN - provider_token was never issued as a provider token
  *   HA_GS_NOT_A_MEMBER     - the membership has ended
+ *   HA_GS_PERMISSION_DENIED - provider_token's join was refused for lack
+ *                             of permission (see ha_gs_join)
  *   HA_GS_BAD_PARAMETER    - proposal_info is NULL, or gs_num_phases is
  *                            neither HA_GS_1_PHASE nor HA_GS_N_PHASE
  *   HA_GS_COLLIDE          - the group is running a protocol, or this
@@ -787,6 +810,8 @@ ha_gs_rc_t ha_gs_join(ha_gs_token_t               *provider_token,
  * Async errors:
  *   HA_GS_COLLIDE          - another protocol started first
  *   HA_GS_NOT_A_MEMBER     - the membership ended meanwhile
+ *   HA_GS_PERMISSION_DENIED - the same, for a request sent before that
+ *                             refusal reached the library
  */
 ha_gs_rc_t ha_gs_leave(ha_gs_token_t                provider_token,
                        const ha_gs_proposal_info_t *proposal_info);
@@ -805,6 +830,8 @@ ha_gs_rc_t ha_gs_leave(ha_gs_token_t                provider_token,
  *   HA_GS_NOT_OK           - the connection to the daemon is lost
  *   HA_GS_BAD_MEMBER_TOKEN - provider_token was never issued as a provider token
  *   HA_GS_NOT_A_MEMBER     - the membership had already ended
+ *   HA_GS_PERMISSION_DENIED - provider_token's join was refused for lack
+ *                             of permission (see ha_gs_join)
  *   HA_GS_FORKED_CHILD     - called in a child forked after ha_gs_init
  * Async errors: none. (IBM lists HA_GS_BACKLEVEL_PROVIDERS; hags has no
  * back-level providers.)
@@ -830,6 +857,8 @@ ha_gs_rc_t ha_gs_goodbye(ha_gs_token_t provider_token);
  *   HA_GS_BAD_MEMBER_TOKEN         - provider_token was never issued as a
  *                                    provider token
  *   HA_GS_NOT_A_MEMBER             - the membership has ended
+ *   HA_GS_PERMISSION_DENIED        - provider_token's join was refused for
+ *                                    lack of permission (see ha_gs_join)
  *   HA_GS_BAD_PARAMETER            - proposal_info is NULL; gs_num_phases is
  *                                    not HA_GS_1_PHASE or HA_GS_N_PHASE; the
  *                                    expel list is empty or gs_providers NULL
@@ -842,6 +871,8 @@ ha_gs_rc_t ha_gs_goodbye(ha_gs_token_t provider_token);
  *   HA_GS_UNKNOWN_PROVIDER         - a listed provider is not in the group
  *   HA_GS_COLLIDE                  - another protocol started first
  *   HA_GS_NOT_A_MEMBER             - the membership ended meanwhile
+ *   HA_GS_PERMISSION_DENIED        - the same, for a request sent before that
+ *                                    refusal reached the library
  * IBM also lists HA_GS_NOT_SUPPORTED (sync) and HA_GS_BAD_PARAMETER (async);
  * hags never returns the first and finds every bad parameter synchronously.
  */
@@ -861,6 +892,8 @@ ha_gs_rc_t ha_gs_expel(ha_gs_token_t                provider_token,
  *   HA_GS_NOT_OK               - the connection to the daemon is lost
  *   HA_GS_BAD_MEMBER_TOKEN     - provider_token was never issued as a provider token
  *   HA_GS_NOT_A_MEMBER         - the membership has ended
+ *   HA_GS_PERMISSION_DENIED    - provider_token's join was refused for lack of
+ *                                permission (see ha_gs_join)
  *   HA_GS_BAD_PARAMETER        - proposal_info or gs_new_state is NULL, a
  *                                negative length, a NULL gs_state with a
  *                                positive length, or a bad gs_num_phases
@@ -871,6 +904,8 @@ ha_gs_rc_t ha_gs_expel(ha_gs_token_t                provider_token,
  * Async errors:
  *   HA_GS_COLLIDE              - another protocol started first
  *   HA_GS_NOT_A_MEMBER         - the membership ended meanwhile
+ *   HA_GS_PERMISSION_DENIED    - the same, for a request sent before that
+ *                                refusal reached the library
  */
 ha_gs_rc_t ha_gs_change_state_value(ha_gs_token_t                provider_token,
                                     const ha_gs_proposal_info_t *proposal_info);
@@ -887,6 +922,8 @@ ha_gs_rc_t ha_gs_change_state_value(ha_gs_token_t                provider_token,
  *   HA_GS_NOT_OK           - the connection to the daemon is lost
  *   HA_GS_BAD_MEMBER_TOKEN - provider_token was never issued as a provider token
  *   HA_GS_NOT_A_MEMBER     - the membership has ended
+ *   HA_GS_PERMISSION_DENIED - provider_token's join was refused for lack
+ *                             of permission (see ha_gs_join)
  *   HA_GS_BAD_PARAMETER    - proposal_info or gs_message is NULL, a negative
  *                            length, a NULL gs_message->gs_message with a
  *                            positive length, or a bad gs_num_phases
@@ -897,6 +934,8 @@ ha_gs_rc_t ha_gs_change_state_value(ha_gs_token_t                provider_token,
  * Async errors:
  *   HA_GS_COLLIDE          - another protocol started first
  *   HA_GS_NOT_A_MEMBER     - the membership ended meanwhile
+ *   HA_GS_PERMISSION_DENIED - the same, for a request sent before that
+ *                             refusal reached the library
  */
 ha_gs_rc_t ha_gs_send_message(ha_gs_token_t                provider_token,
                               const ha_gs_proposal_info_t *proposal_info);
@@ -913,6 +952,8 @@ ha_gs_rc_t ha_gs_send_message(ha_gs_token_t                provider_token,
  *   HA_GS_NOT_OK               - the connection to the daemon is lost
  *   HA_GS_BAD_MEMBER_TOKEN     - provider_token was never issued as a provider token
  *   HA_GS_NOT_A_MEMBER         - the membership has ended
+ *   HA_GS_PERMISSION_DENIED    - provider_token's join was refused for lack of
+ *                                permission (see ha_gs_join)
  *   HA_GS_BAD_PARAMETER        - proposal_info or gs_group_attributes is
  *                                NULL, or a bad gs_num_phases
  *   HA_GS_BAD_GROUP_ATTRIBUTES - wrong version or size, or an invalid setting
@@ -925,6 +966,8 @@ ha_gs_rc_t ha_gs_send_message(ha_gs_token_t                provider_token,
  *   HA_GS_INVALID_SOURCE_GROUP - the source group would change
  *   HA_GS_COLLIDE              - another protocol started first
  *   HA_GS_NOT_A_MEMBER         - the membership ended meanwhile
+ *   HA_GS_PERMISSION_DENIED    - the same, for a request sent before that
+ *                                refusal reached the library
  */
 ha_gs_rc_t ha_gs_change_attributes(ha_gs_token_t                provider_token,
                                    const ha_gs_proposal_info_t *proposal_info);
@@ -945,6 +988,8 @@ ha_gs_rc_t ha_gs_change_attributes(ha_gs_token_t                provider_token,
  *   HA_GS_NOT_OK               - the connection to the daemon is lost
  *   HA_GS_BAD_MEMBER_TOKEN     - provider_token was never issued as a provider token
  *   HA_GS_NOT_A_MEMBER         - the membership has ended
+ *   HA_GS_PERMISSION_DENIED    - provider_token's join was refused for lack of
+ *                                permission (see ha_gs_join)
  *   HA_GS_BAD_PARAMETER        - vote_value not APPROVE, CONTINUE or REJECT;
  *                                default_vote_value not NULL, APPROVE or
  *                                REJECT; a negative length or a NULL data
@@ -956,6 +1001,8 @@ ha_gs_rc_t ha_gs_change_attributes(ha_gs_token_t                provider_token,
  * Async errors:
  *   HA_GS_VOTE_NOT_EXPECTED    - the phase ended before the vote arrived
  *   HA_GS_NOT_A_MEMBER         - the membership ended meanwhile
+ *   HA_GS_PERMISSION_DENIED    - the same, for a request sent before that
+ *                                refusal reached the library
  */
 ha_gs_rc_t ha_gs_vote(ha_gs_token_t                   provider_token,
                       ha_gs_vote_value_t              vote_value,

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -55,9 +56,13 @@ func startMulti(t *testing.T, n int, extra ...string) *multi {
 
 // startDomain starts n daemons on loopback, the first nvoters of them the
 // domain's voters and the others followers, and waits until each is
-// admitted to the domain. extra arguments go to every daemon.
+// admitted to the domain. extra arguments go to every daemon; without
+// --pki-dir among them, the daemons run with --insecure.
 func startDomain(t *testing.T, n, nvoters int, extra ...string) *multi {
 	t.Helper()
+	if !slices.Contains(extra, "--pki-dir") {
+		extra = append([]string{"--insecure"}, extra...)
+	}
 	m := &multi{t: t, dir: socketDir(t), clients: map[string]*harness.Client{}}
 	ports := freePorts(t, 2*n)
 	var voters, gossip []string

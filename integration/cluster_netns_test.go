@@ -107,7 +107,7 @@ func startNetnsMulti(t *testing.T, count int) (*multi, *netns) {
 		m.bins = append(m.bins, nn.wrapper(m.dir, i))
 		m.args = append(m.args, []string{"--domain", "netns", "--node", fmt.Sprint(i + 1),
 			"--voters", strings.Join(voters, ","), "--gossip", gossip[i], "--join", strings.Join(gossip, ","),
-			"--data-dir", filepath.Join(m.dir, fmt.Sprintf("data%d", i+1))})
+			"--data-dir", filepath.Join(m.dir, fmt.Sprintf("data%d", i+1)), "--insecure"})
 		m.sockets = append(m.sockets, filepath.Join(m.dir, fmt.Sprintf("n%d.sock", i+1)))
 		m.daemons = append(m.daemons, nil)
 		m.start(i)

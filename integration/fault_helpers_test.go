@@ -76,8 +76,8 @@ type faultRun struct {
 // daemonStarted).
 func newFaultRun(t *testing.T, seed int64, group, join string, sockets []string) *faultRun {
 	r := &faultRun{t: t, rng: rand.New(rand.NewSource(seed)), seed: seed, group: group, join: join,
-		sockets: sockets, dir: socketDir(t), pids: map[int]int{}}
-	script := fmt.Sprintf("#!/bin/sh\necho \"$1 $2 $3 $5 $PPID\" >> %s\nexit 0\n", filepath.Join(r.dir, "scripts.log"))
+		sockets: sockets, dir: harness.ScriptDir(t), pids: map[int]int{}}
+	script := fmt.Sprintf("#!/bin/sh\nshift # --\necho \"$1 $2 $3 $5 $PPID\" >> %s\nexit 0\n", filepath.Join(r.dir, "scripts.log"))
 	require.NoError(t, os.WriteFile(filepath.Join(r.dir, "deactivate.sh"), []byte(script), 0o755))
 	t.Cleanup(func() {
 		for _, p := range r.procs {

@@ -53,7 +53,7 @@ func TestIntruderDaemonsAreRefused(t *testing.T) {
 		pki  []string
 	}{
 		{"foreign CA", 4, []string{"--pki-dir", foreign}},
-		{"no keys", 5, nil},
+		{"no keys", 5, []string{"--insecure"}},
 	} {
 		t.Run(intruder.name, func(t *testing.T) {
 			args := []string{"--domain", "multi", "--node", fmt.Sprint(intruder.node), "--voters", voters,

@@ -27,7 +27,8 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	err = harness.Build(ctx, dir, "./cmd/hagsd", "./cmd/hagsctl", "./examples/go/gsclient", "./examples/go/demo")
+	err = harness.Build(ctx, dir, "./cmd/hagsd", "./cmd/hagsctl", "./examples/go/gsclient", "./examples/go/demo",
+		"./internal/harness/peerrelay")
 	cancel()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -63,11 +64,11 @@ func logTo(t *testing.T, prefix string) func(string) {
 }
 
 // startCluster starts one hagsd on a fresh socket and stops it at cleanup,
-// checking that it exits cleanly.
-func startCluster(t *testing.T) *cluster {
+// checking that it exits cleanly. args are further hagsd flags.
+func startCluster(t *testing.T, args ...string) *cluster {
 	t.Helper()
 	socket := filepath.Join(socketDir(t), "hagsd.sock")
-	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), socket, logTo(t, "hagsd"), "--domain", "it")
+	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), socket, logTo(t, "hagsd"), append([]string{"--domain", "it"}, args...)...)
 	require.NoError(t, err)
 	c := &cluster{t: t, daemon: d, socket: socket, clients: map[string]*harness.Client{}}
 	t.Cleanup(func() {

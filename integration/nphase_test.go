@@ -80,13 +80,13 @@ func TestRejectedStateChange(t *testing.T) {
 // runs the expelled provider's script once, on its node, with the group,
 // provider, pid, reason and flag; the voters see the result.
 func TestExpelRunsDeactivateScript(t *testing.T) {
-	dir := socketDir(t)
+	dir := harness.ScriptDir(t)
 	marker := filepath.Join(dir, "marker")
 	script := filepath.Join(dir, "deactivate.sh")
 	require.NoError(t, os.WriteFile(script, []byte(fmt.Sprintf(`#!/bin/sh
 echo "args: $*" >> %s
 echo "user: $(id -u)" >> %s
-echo "deactivating $2@$3"
+echo "deactivating $3@$4"
 exit 0
 `, marker, marker)), 0o755))
 
@@ -110,8 +110,8 @@ exit 0
 	}
 	got, err := os.ReadFile(marker)
 	require.NoError(t, err, "the script ran and wrote its marker")
-	want := fmt.Sprintf("args: g 3 1 %d expel stop-now\nuser: %d\n", p3.Pid(), os.Getuid())
-	assert.Equal(t, want, string(got), "the script ran exactly once, with group, instance, node, pid, reason and flag")
+	want := fmt.Sprintf("args: -- g 3 1 %d expel stop-now\nuser: %d\n", p3.Pid(), os.Getuid())
+	assert.Equal(t, want, string(got), "the script ran exactly once, with --, group, instance, node, pid, reason and flag")
 	// Its token is refused afterwards.
 	mark := p3.Mark()
 	require.NoError(t, p3.Send("state 1 x"))

@@ -987,6 +987,73 @@ static int init_no_memory(void)
 
 /* ha_gs_join */
 
+/* ACCESS_UID is the user the access-control cases run as: not root, and
+ * admitted by the test's daemon through its primary group, gid 0
+ * (capi_test.go starts that daemon with --client-group naming gid 0). */
+#define ACCESS_UID 4242
+
+/* OWNED_GROUP is a group root owns: capi_test.go creates it, as root,
+ * before it runs the cases. */
+#define OWNED_GROUP "cases-owned-by-root"
+
+/* as_access_user turns a root process into ACCESS_UID before it connects:
+ * the daemon judges a session by the uid it connected with. */
+static int as_access_user(void)
+{
+    if (getuid() != 0)
+        return fail("this case needs root, to become uid %d", ACCESS_UID);
+    if (setgroups(0, NULL) != 0 || setgid(0) != 0 || setuid(ACCESS_UID) != 0)
+        return fail("cannot become uid %d: %s", ACCESS_UID, strerror(errno));
+    return 0;
+}
+
+static int join_permission_denied(void)
+{
+    /* Only root joins a group named hags.*; the library knows at once. */
+    ha_gs_group_attributes_t a;
+    ha_gs_proposal_info_t info;
+    ha_gs_token_t t;
+    if (as_access_user() != 0 || init() != 0)
+        return 1;
+    make_attrs(&a, (char *)"hags.cases", HA_GS_1_PHASE);
+    fill_join(&info, &a, 1);
+    EXPECT_RC(ha_gs_join(&t, &info), HA_GS_PERMISSION_DENIED);
+    return 0;
+}
+
+/* denied_join joins OWNED_GROUP as ACCESS_UID and waits for the daemon's
+ * refusal: another uid's group, not granted to this one. */
+static int denied_join(ha_gs_token_t *t)
+{
+    static ha_gs_group_attributes_t a;
+    ha_gs_proposal_info_t info;
+    if (as_access_user() != 0 || init() != 0)
+        return 1;
+    make_attrs(&a, (char *)OWNED_GROUP, HA_GS_1_PHASE);
+    fill_join(&info, &a, 1);
+    EXPECT_RC(ha_gs_join(t, &info), HA_GS_OK);
+    if (expect_delayed(*t, HA_GS_PERMISSION_DENIED, HA_GS_JOIN) != 0)
+        return 1;
+    CHECK(strcmp(last_error.group, OWNED_GROUP) == 0);
+    return 0;
+}
+
+static int join_async_permission_denied(void)
+{
+    ha_gs_token_t t;
+    return denied_join(&t);
+}
+
+/* Every request with the token of a join refused for permission is
+ * refused the same way, at once once the library has the refusal. */
+static int permission_denied(call_fn f)
+{
+    if (denied_join(&ptok) != 0)
+        return 1;
+    EXPECT_RC(f(), HA_GS_PERMISSION_DENIED);
+    return 0;
+}
+
 static int join_ok_case(void)
 {
     unsigned int i;
@@ -1885,6 +1952,13 @@ static int state_bad_member_token(void) { return bad_token(call_state); }
 static int message_bad_member_token(void) { return bad_token(call_message); }
 static int attributes_bad_member_token(void) { return bad_token(call_attributes); }
 static int vote_bad_member_token(void) { return bad_token(call_vote); }
+static int leave_permission_denied(void) { return permission_denied(call_leave); }
+static int goodbye_permission_denied(void) { return permission_denied(call_goodbye); }
+static int expel_permission_denied(void) { return permission_denied(call_expel); }
+static int state_permission_denied(void) { return permission_denied(call_state); }
+static int message_permission_denied(void) { return permission_denied(call_message); }
+static int attributes_permission_denied(void) { return permission_denied(call_attributes); }
+static int vote_permission_denied(void) { return permission_denied(call_vote); }
 static int leave_not_a_member(void) { return not_a_member(call_leave); }
 static int goodbye_not_a_member(void) { return not_a_member(call_goodbye); }
 static int expel_not_a_member(void) { return not_a_member(call_expel); }
@@ -2390,17 +2464,20 @@ static const struct tcase cases[] = {
     {"ha_gs_join/HA_GS_BAD_GROUP_ATTRIBUTES", join_bad_group_attributes},
     {"ha_gs_join/HA_GS_INVALID_SOURCE_GROUP", join_invalid_source_group},
     {"ha_gs_join/HA_GS_FORKED_CHILD", join_forked},
+    {"ha_gs_join/HA_GS_PERMISSION_DENIED", join_permission_denied},
     {"ha_gs_join/async/HA_GS_BAD_GROUP_ATTRIBUTES", join_async_bad_group_attributes},
     {"ha_gs_join/async/HA_GS_DUPLICATE_INSTANCE_NUMBER", join_async_duplicate_instance},
     {"ha_gs_join/async/HA_GS_INVALID_SOURCE_GROUP", join_async_invalid_source_group},
     {"ha_gs_join/async/HA_GS_NO_SOURCE_GROUP_PROVIDER", join_async_no_source_group_provider},
     {"ha_gs_join/async/HA_GS_INVALID_GROUP", join_async_invalid_group},
+    {"ha_gs_join/async/HA_GS_PERMISSION_DENIED", join_async_permission_denied},
 
     {"ha_gs_leave/HA_GS_OK", leave_ok},
     {"ha_gs_leave/HA_GS_NO_INIT", leave_no_init},
     {"ha_gs_leave/HA_GS_NOT_OK", leave_not_ok},
     {"ha_gs_leave/HA_GS_BAD_MEMBER_TOKEN", leave_bad_member_token},
     {"ha_gs_leave/HA_GS_NOT_A_MEMBER", leave_not_a_member},
+    {"ha_gs_leave/HA_GS_PERMISSION_DENIED", leave_permission_denied},
     {"ha_gs_leave/HA_GS_BAD_PARAMETER", leave_bad_parameter},
     {"ha_gs_leave/HA_GS_COLLIDE", leave_collide},
     {"ha_gs_leave/HA_GS_FORKED_CHILD", leave_forked},
@@ -2412,6 +2489,7 @@ static const struct tcase cases[] = {
     {"ha_gs_goodbye/HA_GS_NOT_OK", goodbye_not_ok},
     {"ha_gs_goodbye/HA_GS_BAD_MEMBER_TOKEN", goodbye_bad_member_token},
     {"ha_gs_goodbye/HA_GS_NOT_A_MEMBER", goodbye_not_a_member},
+    {"ha_gs_goodbye/HA_GS_PERMISSION_DENIED", goodbye_permission_denied},
     {"ha_gs_goodbye/HA_GS_FORKED_CHILD", goodbye_forked},
 
     {"ha_gs_expel/HA_GS_OK", expel_ok_case},
@@ -2419,6 +2497,7 @@ static const struct tcase cases[] = {
     {"ha_gs_expel/HA_GS_NOT_OK", expel_not_ok},
     {"ha_gs_expel/HA_GS_BAD_MEMBER_TOKEN", expel_bad_member_token},
     {"ha_gs_expel/HA_GS_NOT_A_MEMBER", expel_not_a_member},
+    {"ha_gs_expel/HA_GS_PERMISSION_DENIED", expel_permission_denied},
     {"ha_gs_expel/HA_GS_BAD_PARAMETER", expel_bad_parameter},
     {"ha_gs_expel/HA_GS_PROVIDER_APPEARS_TWICE", expel_appears_twice},
     {"ha_gs_expel/HA_GS_INVALID_DEACTIVATE_PHASE", expel_invalid_deactivate_phase},
@@ -2433,6 +2512,7 @@ static const struct tcase cases[] = {
     {"ha_gs_change_state_value/HA_GS_NOT_OK", state_not_ok},
     {"ha_gs_change_state_value/HA_GS_BAD_MEMBER_TOKEN", state_bad_member_token},
     {"ha_gs_change_state_value/HA_GS_NOT_A_MEMBER", state_not_a_member},
+    {"ha_gs_change_state_value/HA_GS_PERMISSION_DENIED", state_permission_denied},
     {"ha_gs_change_state_value/HA_GS_BAD_PARAMETER", state_bad_parameter},
     {"ha_gs_change_state_value/HA_GS_STATE_VALUE_TOO_LONG", state_too_long},
     {"ha_gs_change_state_value/HA_GS_COLLIDE", state_collide},
@@ -2445,6 +2525,7 @@ static const struct tcase cases[] = {
     {"ha_gs_send_message/HA_GS_NOT_OK", message_not_ok},
     {"ha_gs_send_message/HA_GS_BAD_MEMBER_TOKEN", message_bad_member_token},
     {"ha_gs_send_message/HA_GS_NOT_A_MEMBER", message_not_a_member},
+    {"ha_gs_send_message/HA_GS_PERMISSION_DENIED", message_permission_denied},
     {"ha_gs_send_message/HA_GS_BAD_PARAMETER", message_bad_parameter},
     {"ha_gs_send_message/HA_GS_MESSAGE_TOO_LONG", message_too_long},
     {"ha_gs_send_message/HA_GS_COLLIDE", message_collide},
@@ -2457,6 +2538,7 @@ static const struct tcase cases[] = {
     {"ha_gs_change_attributes/HA_GS_NOT_OK", attributes_not_ok},
     {"ha_gs_change_attributes/HA_GS_BAD_MEMBER_TOKEN", attributes_bad_member_token},
     {"ha_gs_change_attributes/HA_GS_NOT_A_MEMBER", attributes_not_a_member},
+    {"ha_gs_change_attributes/HA_GS_PERMISSION_DENIED", attributes_permission_denied},
     {"ha_gs_change_attributes/HA_GS_BAD_PARAMETER", attributes_bad_parameter},
     {"ha_gs_change_attributes/HA_GS_BAD_GROUP_ATTRIBUTES", attributes_bad_group_attributes},
     {"ha_gs_change_attributes/HA_GS_NAME_TOO_LONG", attributes_name_too_long},
@@ -2473,6 +2555,7 @@ static const struct tcase cases[] = {
     {"ha_gs_vote/HA_GS_NOT_OK", vote_not_ok},
     {"ha_gs_vote/HA_GS_BAD_MEMBER_TOKEN", vote_bad_member_token},
     {"ha_gs_vote/HA_GS_NOT_A_MEMBER", vote_not_a_member},
+    {"ha_gs_vote/HA_GS_PERMISSION_DENIED", vote_permission_denied},
     {"ha_gs_vote/HA_GS_BAD_PARAMETER", vote_bad_parameter},
     {"ha_gs_vote/HA_GS_STATE_VALUE_TOO_LONG", vote_state_too_long},
     {"ha_gs_vote/HA_GS_MESSAGE_TOO_LONG", vote_message_too_long},

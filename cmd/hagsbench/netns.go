@@ -133,7 +133,8 @@ func (c *hagsCluster) startNode(i int) error {
 		"--domain", "hagsbench-f", "--node", fmt.Sprint(i+1),
 		"--voters", strings.Join(voters, ","), "--addr", fmt.Sprintf("%s:7100", c.nn.addr(i)),
 		"--gossip", gossip[i], "--join", strings.Join(gossip, ","),
-		"--data-dir", filepath.Join(c.dir, fmt.Sprintf("data%d", i+1)))
+		"--data-dir", filepath.Join(c.dir, fmt.Sprintf("data%d", i+1)),
+		"--insecure") // a benchmark in private network namespaces
 	d, err := startService(fmt.Sprintf("hagsd%d", i+1), hagsdReady, 20*time.Second, argv...)
 	if err != nil {
 		return err

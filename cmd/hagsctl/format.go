@@ -67,6 +67,7 @@ func writeGroup(w io.Writer, d *wire.GroupDetail) {
 	}
 	a := d.Attributes
 	fmt.Fprintf(w, "group\t%s\n", d.Name)
+	fmt.Fprintf(w, "owner\tuid %d\n", d.Owner)
 	fmt.Fprintf(w, "attributes\tphases=%s batch=%d default-vote=%s time-limit=%ds source=%s\n",
 		phases(a.NumPhases), a.BatchControl, a.DefaultVote, a.TimeLimit, dash(a.SourceGroupName))
 	fmt.Fprintf(w, "state\t%s\n", formatState(d.State))

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -77,6 +78,7 @@ func TestHagsctlText(t *testing.T) {
 	require.Equal(t, 0, code, "group svc succeeds: %s", errs)
 	assert.Regexp(t, `(?m)^state\s+"ready"$`, out, "a printable state is shown quoted")
 	assert.Regexp(t, `(?m)^protocol\s+none$`, out, "no protocol runs")
+	assert.Regexp(t, fmt.Sprintf(`(?m)^owner\s+uid %d$`, os.Getuid()), out, "the owner is the uid of the client whose join created the group")
 	assert.Regexp(t, `(?m)^3@1\s+3\s+1\s+4321\s+web$`, out, "the provider is listed with node, pid and local name")
 
 	code, _, errs = ctl(t, "--socket", socket, "group", "nope")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -30,8 +31,10 @@ type clusterOptions struct {
 	gossip  string // host:port
 	join    string // host:port,...
 	pkiDir  string
-	replace time.Duration
-	snap    agreement.SnapshotPolicy
+	// insecure lets daemons of several nodes run without --pki-dir.
+	insecure bool
+	replace  time.Duration
+	snap     agreement.SnapshotPolicy
 }
 
 func (c *clusterOptions) register(fs *flag.FlagSet) {
@@ -43,6 +46,7 @@ func (c *clusterOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.join, "join", "", "other nodes' failure-detector addresses, host:port,... (default: each voter's port + 1)")
 	fs.DurationVar(&c.replace, "replace-after", daemon.DefaultReplaceAfter, "how long a voter must be gone before a healthy follower takes its place")
 	fs.StringVar(&c.pkiDir, "pki-dir", "", "the domain's keys (hagsctl domain init): mutual TLS between daemons and the gossip key")
+	fs.BoolVar(&c.insecure, "insecure", false, "run a domain of several nodes without --pki-dir: plain TCP and unencrypted gossip (trusted test networks only)")
 	d := agreement.DefaultSnapshotPolicy()
 	c.snap = d // Retain has no flag
 	fs.Uint64Var(&c.snap.Threshold, "snapshot-threshold", d.Threshold, "snapshot the groups and trim raft's log once it has gained this many entries")
@@ -166,6 +170,9 @@ func (o *options) clusterConfig() (*daemon.Cluster, error) {
 		if c.addr != "" {
 			return nil, fmt.Errorf("--addr needs --voters: a domain of several nodes is named by its voters")
 		}
+		if c.insecure {
+			return nil, fmt.Errorf("--insecure needs --voters: a one-node domain does not listen on the network")
+		}
 		return nil, nil
 	}
 	voters, err := parseVoters(c.voters)
@@ -230,8 +237,75 @@ func (o *options) clusterConfig() (*daemon.Cluster, error) {
 	if c.snap.Interval < 10*time.Millisecond {
 		return nil, fmt.Errorf("--snapshot-interval %v: want at least 10ms", c.snap.Interval)
 	}
+	if err := c.checkSecurity(); err != nil {
+		return nil, err
+	}
 	return &daemon.Cluster{Name: name, Addr: addr, Voters: voters, DataDir: dir, Gossip: gossip, Join: join,
 		ReplaceAfter: c.replace, Snapshot: c.snap}, nil
+}
+
+// errInsecure refuses a daemon of several nodes without keys.
+var errInsecure = errors.New("--voters without --pki-dir: the daemons would talk over plain TCP and gossip unencrypted, " +
+	"and anyone who can reach this node's addresses could join the domain and run deactivate scripts as root; " +
+	"give --pki-dir with the keys of hagsctl domain init, or --insecure on a trusted test network")
+
+// checkSecurity refuses a domain of several nodes without keys unless
+// --insecure says so (docs/design/domain.md, "Configuration"): a daemon
+// with --voters listens on the network, and without --pki-dir it would
+// accept any connection.
+func (c *clusterOptions) checkSecurity() error {
+	switch {
+	case c.pkiDir == "" && !c.insecure:
+		return errInsecure
+	case c.pkiDir != "" && c.insecure:
+		return fmt.Errorf("--insecure with --pki-dir: the keys secure the domain; drop one of them")
+	}
+	return nil
+}
+
+// insecureEvery is how often a daemon started with --insecure repeats its
+// warning (tests shorten it).
+var insecureEvery = time.Minute
+
+// insecureWarning is what such a daemon logs, at start and every
+// insecureEvery.
+const insecureWarning = "INSECURE: --insecure: daemons talk over plain TCP and gossip is unencrypted; " +
+	"anyone who can reach this node's addresses can join the domain; use --pki-dir (hagsctl domain init)"
+
+// warnInsecure logs insecureWarning now and every interval until the
+// returned stop is called; stop waits for the goroutine it starts.
+func warnInsecure(log *slog.Logger, every time.Duration) (stop func()) {
+	log.Warn(insecureWarning)
+	done := make(chan struct{})
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				log.Warn(insecureWarning)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-exited
+	}
+}
+
+// loadGossipKeys reads the domain's gossip keys, the primary first. It
+// adapts pki.LoadGossipKey, which reads one; pki.LoadGossipKeys (key
+// rotation) replaces it.
+func loadGossipKeys(dir string) ([][]byte, error) {
+	key, err := pki.LoadGossipKey(dir)
+	if err != nil {
+		return nil, err
+	}
+	return [][]byte{key}, nil
 }
 
 // secure loads the domain's keys from --pki-dir, when given: the node's
@@ -251,7 +325,7 @@ func secure(c *daemon.Cluster, dir, domain string, node int32, log *slog.Logger)
 	if id.Node.Number != node {
 		return fmt.Errorf("--pki-dir: the certificate of %s is for node %d, not %d", c.Name, id.Node.Number, node)
 	}
-	key, err := pki.LoadGossipKey(dir)
+	keys, err := loadGossipKeys(dir)
 	if err != nil {
 		return fmt.Errorf("--pki-dir: %w", err)
 	}
@@ -260,7 +334,7 @@ func secure(c *daemon.Cluster, dir, domain string, node int32, log *slog.Logger)
 		return fmt.Errorf("listen %s: %w", c.Addr, err)
 	}
 	c.Stream = agreement.NewTLSStreamLayer(ln, nil, id.TLSConfig(), agreement.WithTLSLogger(log.With("component", "tls")))
-	c.GossipKey = key
+	c.GossipKeys = keys
 	log.Info("daemons talk over mutual TLS; gossip is encrypted", "pki_dir", dir, "certificate", c.Name)
 	return nil
 }

@@ -4,10 +4,12 @@
 //
 //	hagsd [--config FILE] [--socket PATH] [--domain NAME] [--node N] [--client-group NAME]
 //	      [--name NAME] [--addr HOST:PORT] [--voters N=HOST:PORT,...] [--data-dir DIR]
-//	      [--gossip HOST:PORT] [--join HOST:PORT,...] [--pki-dir DIR]
+//	      [--gossip HOST:PORT] [--join HOST:PORT,...] [--pki-dir DIR | --insecure]
+//	      [--group-access owner|open] [--group-rules FILE]
 //	      [--log-level debug|info|warn|error] [--log-format text|json]
 //
 // A configuration file holds the same settings, one per line ("node 2").
+// The group rule file is read once, at start (docs/access-control.md).
 package main
 
 import (
@@ -22,6 +24,7 @@ import (
 	"syscall"
 
 	"github.com/openhags/hags/daemon"
+	"github.com/openhags/hags/daemon/access"
 	"github.com/openhags/hags/daemon/scripts"
 )
 
@@ -35,6 +38,8 @@ type options struct {
 	node                        int
 	level, format               string
 	config                      string
+	groupAccess, groupRules     string
+	access                      *access.Policy // from groupAccess and groupRules
 	cluster                     clusterOptions
 }
 
@@ -53,6 +58,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.format, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.config, "config", "", "a file of settings, one \"name value\" per line (command-line flags win)")
+	fs.StringVar(&o.groupAccess, "group-access", "owner",
+		"who may join a group another uid owns: owner (only what --group-rules grants) or open (every admitted client)")
+	fs.StringVar(&o.groupRules, "group-rules", "", "a file granting groups to further users and unix groups, read once at start")
 	o.cluster.register(fs)
 	args, err := withConfigFile(args)
 	if err != nil {
@@ -70,7 +78,29 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if _, err := o.clusterConfig(); err != nil {
 		return o, err
 	}
+	if o.access, err = o.accessPolicy(); err != nil {
+		return o, err
+	}
 	return o, nil
+}
+
+// accessPolicy reads --group-access and, once, the --group-rules file.
+func (o *options) accessPolicy() (*access.Policy, error) {
+	mode, err := access.ParseMode(o.groupAccess)
+	if err != nil {
+		return nil, fmt.Errorf("--group-access: %w", err)
+	}
+	p := &access.Policy{Mode: mode}
+	if o.groupRules == "" {
+		return p, nil
+	}
+	if mode == access.ModeOpen {
+		return nil, fmt.Errorf("--group-rules %s: with --group-access=open every client may join every group; the rules would grant nothing", o.groupRules)
+	}
+	if p.Rules, err = access.LoadRules(o.groupRules); err != nil {
+		return nil, fmt.Errorf("--group-rules: %w", err)
+	}
+	return p, nil
 }
 
 func newLogger(o options, w io.Writer) (*slog.Logger, error) {
@@ -113,6 +143,9 @@ func run(args []string, stderr io.Writer) int {
 			log.Error("cannot start", "err", err)
 			return 1
 		}
+		if o.cluster.insecure {
+			defer warnInsecure(log, insecureEvery)()
+		}
 	}
 	runner := scripts.New(log.With("component", "scripts"))
 	runner.Domain = o.domain // scripts see HA_DOMAIN_NAME
@@ -124,6 +157,7 @@ func run(args []string, stderr io.Writer) int {
 		Logger:      log,
 		Scripts:     runner,
 		CheckScript: scripts.CheckScript,
+		Access:      o.access,
 		Cluster:     cluster,
 	})
 	if err != nil {

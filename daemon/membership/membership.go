@@ -3,11 +3,20 @@
 // which nodes are alive, suspect, dead or gone.
 //
 // Each daemon gossips one small record about itself (its node number, name,
-// incarnation and raft address) as memberlist metadata. Membership keeps
-// the latest record of every node it has heard of, with its health, and
-// reports every change through Config.OnChange: in order, one at a time,
-// from a goroutine of its own (never from memberlist's, whose locks are
-// held while it calls its delegates).
+// incarnation and raft address) as memberlist metadata, under the
+// memberlist name that is its node number. Membership refuses any record
+// whose memberlist name is not its node number, and any whose number or
+// incarnation is implausible (checkRecord), before memberlist stores it.
+// It keeps the latest record of every node it has heard of, with its
+// health, and reports every change through Config.OnChange: in order, one
+// at a time, from a goroutine of its own (never from memberlist's, whose
+// locks are held while it calls its delegates).
+//
+// The gossip key is shared by the whole domain, so a record proves only
+// that its sender holds the key, not that it is the node it names: the
+// daemon treats what Membership reports as a hint, never as the sole
+// ground for declaring a node down (docs/design/domain.md, "Node
+// failure").
 //
 // Lock order: memberlist calls the event delegate with its own node lock
 // held, and the delegate takes Membership's lock; so Membership never calls
@@ -18,6 +27,7 @@ package membership
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -25,9 +35,12 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/memberlist"
 	"github.com/vmihailenco/msgpack/v5"
@@ -81,6 +94,68 @@ type meta struct {
 	Leaving  bool   `msgpack:"l,omitempty"` // its daemon is stopping
 }
 
+// Record checks; docs/design/domain.md ("Node failure") explains them.
+const (
+	// MaxIncarnationAhead is how far ahead of the receiver's clock a
+	// record's incarnation may be. An incarnation is its daemon's start
+	// time in Unix seconds, or one more than the last when that is larger
+	// (restarts within a second), so a real one is ahead only by clock
+	// skew and by restarts faster than one a second.
+	MaxIncarnationAhead = 24 * time.Hour
+	// maxNameLen bounds a node's name in its record.
+	maxNameLen = 255
+	// refusalLogEvery: a refused record is logged at most once per
+	// interval for each memberlist name (a sender of forged records must
+	// not flood the log); maxRefusalNames bounds the names remembered.
+	refusalLogEvery = 10 * time.Second
+	maxRefusalNames = 256
+)
+
+// Errors of the record checks, wrapped with the offending value.
+var (
+	ErrRecordUndecodable = errors.New("membership: the record does not decode")
+	ErrRecordNode        = errors.New("membership: not a node number")
+	ErrRecordName        = errors.New("membership: the gossip name is not the record's node number")
+	ErrRecordInc         = errors.New("membership: implausible incarnation")
+	ErrRecordField       = errors.New("membership: malformed field")
+	ErrNoKeys            = errors.New("membership: a gossip key is empty")
+)
+
+// checkRecord decodes the record gossiped under memberlist name name, and
+// refuses it unless name is its node number in decimal, the number is
+// positive, the incarnation is between 1 and 2^32-1 and at most
+// MaxIncarnationAhead ahead of now, the name is short printable text and
+// the raft address is host:port (or empty).
+func checkRecord(name string, b []byte, now time.Time) (meta, error) {
+	var md meta
+	if err := wire.CheckShape(b); err != nil {
+		return md, fmt.Errorf("%w: %w", ErrRecordUndecodable, err)
+	}
+	if err := msgpack.Unmarshal(b, &md); err != nil {
+		return md, fmt.Errorf("%w: %w", ErrRecordUndecodable, err)
+	}
+	if md.Node <= 0 {
+		return md, fmt.Errorf("%w: %d", ErrRecordNode, md.Node)
+	}
+	if name != strconv.Itoa(int(md.Node)) {
+		return md, fmt.Errorf("%w: name %q, node %d", ErrRecordName, name, md.Node)
+	}
+	limit := now.Add(MaxIncarnationAhead).Unix()
+	if md.Inc == 0 || md.Inc > 1<<32-1 || limit > 0 && md.Inc > uint64(limit) {
+		return md, fmt.Errorf("%w: %d (the clock here says %d)", ErrRecordInc, md.Inc, now.Unix())
+	}
+	if len(md.Name) > maxNameLen || !utf8.ValidString(md.Name) || strings.ContainsFunc(md.Name, unicode.IsControl) {
+		return md, fmt.Errorf("%w: name %q", ErrRecordField, md.Name)
+	}
+	if md.RaftAddr != "" {
+		_, port, err := net.SplitHostPort(md.RaftAddr)
+		if p, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil || p == 0 {
+			return md, fmt.Errorf("%w: raft address %q", ErrRecordField, md.RaftAddr)
+		}
+	}
+	return md, nil
+}
+
 // Timing is the failure detector's tuning.
 type Timing struct {
 	// ProbeInterval: each daemon probes one other every interval.
@@ -123,11 +198,12 @@ type Config struct {
 	// Join are other daemons' gossip addresses; Membership keeps trying
 	// them until one answers.
 	Join []string
-	// SecretKey encrypts and authenticates gossip (16, 24 or 32 bytes,
-	// from hagsctl domain init); nil: plain.
-	SecretKey []byte
-	// Keyring, when set, replaces SecretKey (key rotation).
-	Keyring *memberlist.Keyring
+	// Keys encrypt and authenticate gossip (each 16, 24 or 32 bytes, from
+	// hagsctl domain init): the first (the primary) encrypts what this
+	// daemon sends, and a message under any of them is accepted, so that
+	// a new key can be installed everywhere before it is used, and an old
+	// one removed once nobody uses it. Empty: plain gossip.
+	Keys [][]byte
 	// Transport replaces memberlist's UDP/TCP transport (simulations).
 	Transport memberlist.NodeAwareTransport
 	// Timing; zero: LANTiming.
@@ -150,6 +226,9 @@ type Membership struct {
 	ml  *memberlist.Memberlist
 
 	leaving atomic.Bool
+
+	refuseMu sync.Mutex
+	refused  map[string]time.Time // memberlist name → when a refusal of its record was last logged
 
 	mu      sync.Mutex
 	table   map[int32]*Member
@@ -176,10 +255,15 @@ func New(cfg Config) (*Membership, error) {
 	m := &Membership{
 		cfg:     cfg,
 		log:     cfg.Logger.With("component", "membership"),
+		refused: make(map[string]time.Time),
 		table:   make(map[int32]*Member),
 		leavers: make(map[int32]uint64),
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
+	}
+	// The others would refuse a record this daemon cannot accept itself.
+	if _, err := checkRecord(strconv.Itoa(int(cfg.Node)), m.ownRecord(), time.Now()); err != nil {
+		return nil, fmt.Errorf("membership: this daemon's own record: %w", err)
 	}
 	mc, err := m.memberlistConfig()
 	if err != nil {
@@ -206,12 +290,23 @@ func (m *Membership) memberlistConfig() (*memberlist.Config, error) {
 	mc.GossipInterval, mc.TCPTimeout = t.GossipInterval, t.TCPTimeout
 	mc.Delegate = delegate{m}
 	mc.Events = events{m}
+	mc.Alive = events{m}
 	mc.Logger = cfg.LibLogger
 	if mc.Logger == nil {
 		mc.Logger = log.New(io.Discard, "", 0)
 	}
-	mc.SecretKey = cfg.SecretKey
-	mc.Keyring = cfg.Keyring
+	if len(cfg.Keys) > 0 {
+		for _, k := range cfg.Keys {
+			if len(k) == 0 {
+				return nil, ErrNoKeys
+			}
+		}
+		kr, err := memberlist.NewKeyring(cfg.Keys, cfg.Keys[0])
+		if err != nil {
+			return nil, fmt.Errorf("membership: gossip keys: %w", err)
+		}
+		mc.Keyring = kr
+	}
 	if cfg.Transport != nil {
 		mc.Transport = cfg.Transport
 	} else {
@@ -292,21 +387,46 @@ func (m *Membership) reconnectLoop() {
 	}
 }
 
+// check checks a memberlist node's record (checkRecord), logging a
+// refusal (at most once per refusalLogEvery for each memberlist name).
+// It is called with memberlist's locks held: it must not call memberlist.
+func (m *Membership) check(n *memberlist.Node) (meta, error) {
+	md, err := checkRecord(n.Name, n.Meta, time.Now())
+	if err == nil {
+		return md, nil
+	}
+	now := time.Now()
+	m.refuseMu.Lock()
+	last, seen := m.refused[n.Name]
+	logIt := !seen || now.Sub(last) >= refusalLogEvery
+	if logIt {
+		if len(m.refused) >= maxRefusalNames {
+			clear(m.refused)
+		}
+		m.refused[n.Name] = now
+	}
+	m.refuseMu.Unlock()
+	if logIt {
+		m.log.Warn("gossip record refused", "name", n.Name, "addr", n.Address(), "err", err)
+	}
+	return md, err
+}
+
 // record updates the table from a memberlist node (called with
 // memberlist's locks held: it must not call memberlist) and queues the
-// change for OnChange.
+// change for OnChange. memberlist keeps one entry per name, which is the
+// node number, and orders its news by its own incarnation numbers, so the
+// record it reports is the latest; an entry never goes back to an earlier
+// run of a daemon. (Keeping the highest incarnation seen instead let one
+// forged record hide the real daemon for good.)
 func (m *Membership) record(n *memberlist.Node, h Health) {
-	var md meta
-	if err := wire.CheckShape(n.Meta); err != nil || msgpack.Unmarshal(n.Meta, &md) != nil || md.Node <= 0 {
-		m.log.Warn("gossip member without a valid record ignored", "name", n.Name, "addr", n.Address())
+	md, err := m.check(n)
+	if err != nil {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	old := m.table[md.Node]
-	if old != nil && md.Inc < old.Inc {
-		return // news of an earlier run of that daemon
-	}
 	if md.Leaving {
 		m.leavers[md.Node] = md.Inc
 	}
@@ -437,11 +557,21 @@ func (m *Membership) Close() error {
 // delegate gossips this daemon's record.
 type delegate struct{ m *Membership }
 
+// ownRecord is this daemon's record, encoded.
+func (m *Membership) ownRecord() []byte {
+	b, err := msgpack.Marshal(&meta{Node: m.cfg.Node, Name: m.cfg.Name, Inc: m.cfg.Inc, RaftAddr: m.cfg.RaftAddr,
+		Leaving: m.leaving.Load()})
+	if err != nil {
+		m.log.Error("node record does not encode", "err", err)
+		return nil
+	}
+	return b
+}
+
 func (d delegate) NodeMeta(limit int) []byte {
-	b, err := msgpack.Marshal(&meta{Node: d.m.cfg.Node, Name: d.m.cfg.Name, Inc: d.m.cfg.Inc, RaftAddr: d.m.cfg.RaftAddr,
-		Leaving: d.m.leaving.Load()})
-	if err != nil || len(b) > limit {
-		d.m.log.Error("node record does not fit the gossip metadata", "limit", limit, "err", err)
+	b := d.m.ownRecord()
+	if len(b) > limit {
+		d.m.log.Error("node record does not fit the gossip metadata", "limit", limit, "size", len(b))
 		return nil
 	}
 	return b
@@ -451,8 +581,16 @@ func (delegate) GetBroadcasts(overhead, limit int) [][]byte { return nil }
 func (delegate) LocalState(join bool) []byte                { return nil }
 func (delegate) MergeRemoteState(buf []byte, join bool)     {}
 
-// events turns memberlist's callbacks into records.
+// events turns memberlist's callbacks into records, and refuses records
+// that fail checkRecord before memberlist stores them (NotifyAlive: an
+// error makes memberlist drop the alive message, whether gossiped or part
+// of a state exchange).
 type events struct{ m *Membership }
+
+func (e events) NotifyAlive(n *memberlist.Node) error {
+	_, err := e.m.check(n)
+	return err
+}
 
 func (e events) NotifyJoin(n *memberlist.Node)   { e.m.record(n, HealthAlive) }
 func (e events) NotifyUpdate(n *memberlist.Node) { e.m.record(n, HealthAlive) }

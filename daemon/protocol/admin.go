@@ -58,6 +58,7 @@ func (e *Engine) Group(name string) (*wire.GroupDetail, bool) {
 	}
 	d := &wire.GroupDetail{
 		Name:        g.name,
+		Owner:       g.owner,
 		Attributes:  g.attrs,
 		State:       cloneBytes(g.state),
 		Providers:   make([]wire.ProviderDetail, 0, len(g.members)),

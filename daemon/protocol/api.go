@@ -62,6 +62,14 @@ type Event struct {
 	Node       int32         `msgpack:"node,omitempty"`
 	Script     *ScriptResult `msgpack:"script,omitempty"`
 	Responsive bool          `msgpack:"ok,omitempty"`
+
+	// Grant is the answer of the client's own node, from its access mode
+	// and rule file, to "may this client provide in the group its join
+	// names, although another uid owns it?" (EventRequest with OpJoin
+	// only; false elsewhere). The engine adds the rules every node shares:
+	// the owner's uid and root may always join, and only root may create
+	// or join a group whose name starts with wire.ReservedGroupPrefix.
+	Grant bool `msgpack:"grant,omitempty"`
 }
 
 // EffectKind says what an Effect asks the daemon to do.

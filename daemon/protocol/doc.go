@@ -16,7 +16,8 @@
 //     used as a provider, or a join still waiting for approval) gets
 //     NotAMember; reusing a live token for a new join or subscription gets
 //     BadParameter. A join refused by an asynchronous error leaves no trace, so
-//     its token stays unknown. A token whose membership ended may be reused.
+//     its token stays unknown, except a join refused for permission (see
+//     group access below). A token whose membership ended may be reused.
 //   - OpQuit carries no parameters and is never refused: it is not put
 //     through Request.Check.
 //   - Joining would exceed MaxProvidersPerGroup, or creating a group would
@@ -94,4 +95,20 @@
 //     stay in ExpelInfo for the rest of the protocol.
 //   - Responsiveness announcements go to the live providers of every group
 //     in which the client provides; the client is never removed for failing.
+//   - Group access (docs/access-control.md). A group is owned by the uid
+//     of the client whose join created it (Cred.Uid at EventConnect); the
+//     owner never changes while the group exists. A join is allowed for
+//     uid 0; refused, whatever else holds, for any other uid when the name
+//     starts with wire.ReservedGroupPrefix; allowed when it creates the
+//     group or comes from the owner's uid; otherwise allowed only with
+//     Event.Grant, which the client's own node sets from its access mode
+//     and rules. A refused join gets PermissionDenied after the token and
+//     HostMembership checks and before anything is compared with the
+//     group (attributes, instance numbers, limits), so the answer reveals
+//     nothing about it; no protocol runs and the group hears nothing. The
+//     token is remembered as denied: every later request with it gets
+//     PermissionDenied, until a join or subscription reuses it. Everything
+//     else a provider does (votes, proposals, expels) is allowed because
+//     its join was: the decision is made once, at the join. Subscribing
+//     is open to every client.
 package protocol

@@ -34,14 +34,24 @@ const (
 	tokProvider                         // a live membership
 	tokSubscriber                       // a live subscription
 	tokEnded                            // membership or subscription over
+	tokDenied                           // a join refused with PermissionDenied
 )
 
 // tokenRec is what the engine knows of one token of one client.
 type tokenRec struct {
 	state  tokenState
-	group  *group
+	group  *group        // nil for a denied token
 	member *member       // provider tokens
 	sub    *subscription // subscription tokens
+	denied string        // denied tokens: the group the join named
+}
+
+// groupName names the group a token concerns.
+func (r *tokenRec) groupName() string {
+	if r.group != nil {
+		return r.group.name
+	}
+	return r.denied
 }
 
 type client struct {
@@ -90,6 +100,7 @@ type reflection struct {
 
 type group struct {
 	name    string
+	owner   uint32 // uid of the client whose join created it
 	attrs   wire.Attributes
 	state   []byte
 	members []*member // in order of joining
@@ -143,7 +154,7 @@ func (e *Engine) Step(ev Event) []Effect {
 		}
 	case EventRequest:
 		if c := e.clients[ev.Client]; c != nil && ev.Request != nil {
-			e.request(c, ev.Request)
+			e.request(c, ev.Request, ev.Grant)
 		}
 	case EventNodeUp:
 		e.nodeUp(ev.Node)

@@ -25,9 +25,9 @@ import (
 // messages (one- and n-phase), votes approve/continue/reject with default
 // votes, proposed state values and messages, time limits expiring on ticks,
 // and expels without deactivate scripts. No batching, no subscriptions, no
-// attribute changes, no nodes going down.
-
-const modelGroup = "g"
+// attribute changes, no nodes going down. Access control: clients connect
+// as root or as one of two other uids, their joins are granted by their
+// node or not, and one seed in four names a reserved group.
 
 // refRecord is what a provider is told by an approved or rejected
 // notification, as far as the model predicts it.
@@ -93,19 +93,25 @@ type refProto struct {
 
 type refClient struct {
 	alive bool
+	uid   uint32
 	cur   *refMember // the membership of its latest accepted join
 }
 
 type refModel struct {
-	attrs   wire.Attributes
-	now     int64
-	exists  bool
-	members []*refMember
-	state   []byte
-	queue   []refChange
-	running *refProto
-	clients map[ClientID]*refClient
-	out     map[Recipient][]refRecord // what this event told each provider
+	attrs  wire.Attributes
+	now    int64
+	exists bool
+	owner  uint32 // the uid whose join created the group
+
+	// What the access rules decided, so that the test cannot pass without
+	// exercising them.
+	denied, granted int
+	members         []*refMember
+	state           []byte
+	queue           []refChange
+	running         *refProto
+	clients         map[ClientID]*refClient
+	out             map[Recipient][]refRecord // what this event told each provider
 }
 
 func newRefModel(attrs wire.Attributes, now int64) *refModel {
@@ -149,20 +155,41 @@ func (m *refModel) provider(c ClientID, token int32) *refMember {
 	return cl.cur
 }
 
-func (m *refModel) connect(c ClientID) {
-	m.clients[c] = &refClient{alive: true}
+func (m *refModel) connect(c ClientID, uid uint32) {
+	m.clients[c] = &refClient{alive: true, uid: uid}
 }
 
-func (m *refModel) join(c ClientID, token int32) {
+// allowed says whether a client of uid may join the group: root always;
+// nobody else a reserved group; the group's creator, its owner's uid, and
+// whoever its node grants it.
+func (m *refModel) allowed(uid uint32, grant bool) bool {
+	switch {
+	case uid == 0:
+		return true
+	case strings.HasPrefix(m.attrs.GroupName, "hags."):
+		return false
+	}
+	return !m.exists || uid == m.owner || grant
+}
+
+func (m *refModel) join(c ClientID, token int32, grant bool) {
 	cl := m.clients[c]
 	if cl == nil || !cl.alive {
 		return
+	}
+	if !m.allowed(cl.uid, grant) {
+		m.denied++
+		return // a refused join leaves the client's membership as it was
+	}
+	if m.exists && cl.uid != 0 && cl.uid != m.owner {
+		m.granted++
 	}
 	if cl.cur != nil && (cl.cur.tok == "pending" || cl.cur.tok == "provider") {
 		return // the same instance on the same node: refused
 	}
 	if !m.exists {
 		m.exists = true
+		m.owner = cl.uid
 		m.state = []byte{}
 		m.members = nil
 	}
@@ -497,7 +524,10 @@ type modelRun struct {
 
 func newModelRun(seed uint64) *modelRun {
 	r := rand.New(rand.NewPCG(seed, 31))
-	a := wire.Attributes{GroupName: modelGroup, NumPhases: wire.OnePhase, DefaultVote: wire.VoteApprove}
+	a := wire.Attributes{GroupName: "g", NumPhases: wire.OnePhase, DefaultVote: wire.VoteApprove}
+	if seed%4 == 3 {
+		a.GroupName = "hags.g"
+	}
 	if r.IntN(3) > 0 {
 		a.NumPhases = wire.NPhase
 	}
@@ -543,8 +573,9 @@ func (mr *modelRun) next() Event {
 		mr.conns++
 		c := ClientID{Node: int32(mr.conns), Conn: mr.conns} // a node of its own: instance 1 is unique
 		mr.clients = append(mr.clients, c)
-		mr.m.connect(c)
-		return Event{Kind: EventConnect, Time: mr.now, Client: c, Cred: Cred{Pid: int32(mr.conns)},
+		uid := []uint32{0, 0, 1000, 2000}[mr.r.IntN(4)]
+		mr.m.connect(c, uid)
+		return Event{Kind: EventConnect, Time: mr.now, Client: c, Cred: Cred{Pid: int32(mr.conns), Uid: uid},
 			Hello: &wire.Hello{Pid: int32(mr.conns)}}
 	}
 	c := mr.clients[mr.r.IntN(len(mr.clients))]
@@ -560,9 +591,10 @@ func (mr *modelRun) next() Event {
 	case 3, 4:
 		mr.tokens[c]++
 		tok := mr.tokens[c]
-		mr.m.join(c, tok)
+		ev.Grant = mr.r.IntN(2) == 0
+		mr.m.join(c, tok, ev.Grant)
 		a := mr.m.attrs
-		ev.Request = &wire.Request{Op: wire.OpJoin, Token: tok, Group: modelGroup, Instance: 1, Attributes: &a}
+		ev.Request = &wire.Request{Op: wire.OpJoin, Token: tok, Group: a.GroupName, Instance: 1, Attributes: &a}
 	case 5:
 		switch mr.r.IntN(3) {
 		case 0:
@@ -641,7 +673,7 @@ func engineRecords(effs []Effect) map[Recipient][]refRecord {
 func describeRequest(ev Event) string {
 	switch ev.Kind {
 	case EventConnect:
-		return fmt.Sprintf("connect c%d", ev.Client.Conn)
+		return fmt.Sprintf("connect c%d uid=%d", ev.Client.Conn, ev.Cred.Uid)
 	case EventDisconnect:
 		return fmt.Sprintf("kill c%d", ev.Client.Conn)
 	case EventTick:
@@ -649,6 +681,9 @@ func describeRequest(ev Event) string {
 	}
 	r := ev.Request
 	s := fmt.Sprintf("c%d %s tok=%d", ev.Client.Conn, r.Op, r.Token)
+	if r.Op == wire.OpJoin {
+		s += fmt.Sprintf(" grant=%v", ev.Grant)
+	}
 	switch r.Op {
 	case wire.OpVote:
 		s += fmt.Sprintf(" %v default=%v state=%s msg=%s", r.Vote, r.DefaultVote, msgText(r.State), msgText(r.Message))
@@ -696,12 +731,15 @@ func (mr *modelRun) step() (refStats, error) {
 	if g, w := formatRecords(got), formatRecords(want); g != w {
 		return st, fmt.Errorf("notifications differ\nengine:\n%smodel:\n%s", g, w)
 	}
-	d, ok := mr.e.Group(modelGroup)
+	d, ok := mr.e.Group(mr.m.attrs.GroupName)
 	if ok != mr.m.exists {
 		return st, fmt.Errorf("engine says group exists=%v, model %v", ok, mr.m.exists)
 	}
 	if !ok {
 		return st, nil
+	}
+	if d.Owner != mr.m.owner {
+		return st, fmt.Errorf("owner: engine %d, model %d", d.Owner, mr.m.owner)
 	}
 	var ps []wire.Provider
 	for _, p := range d.Providers {
@@ -793,6 +831,7 @@ var modelSeed = flag.Int("model.seed", -1, "run TestEngineMatchesModel with this
 // go test ./daemon/protocol -run TestEngineMatchesModel -model.seed=N -v.
 func TestEngineMatchesModel(t *testing.T) {
 	var total refStats
+	denied, granted := 0, 0
 	seeds := []uint64{}
 	if *modelSeed >= 0 {
 		seeds = append(seeds, uint64(*modelSeed))
@@ -812,6 +851,8 @@ func TestEngineMatchesModel(t *testing.T) {
 			}
 			total.merge(st)
 		}
+		denied += mr.m.denied
+		granted += mr.m.granted
 	}
 	t.Logf("reached: %+v", total)
 	if *modelSeed >= 0 {
@@ -824,6 +865,7 @@ func TestEngineMatchesModel(t *testing.T) {
 		"messages": total.messages, "state changes": total.stateChanges, "leaves": total.leaves,
 		"joins": total.joins, "rejected joins": total.rejectedJoins, "vote messages": total.voteMessages,
 		"state values proposed by votes": total.voteStates,
+		"joins refused for access":       denied, "granted joins of another uid's group": granted,
 	} {
 		require.Positive(t, n, "the random runs should reach %s", name)
 	}

@@ -50,6 +50,8 @@ type sim struct {
 	clients []ClientID // every client ever connected, dead ones included
 	nextTok map[ClientID]int32
 	joined  map[Recipient]wire.Provider // from join requests
+	granted map[Recipient]bool          // joins their node granted (Event.Grant)
+	groups  map[*group]bool             // the groups seen so far (each object once)
 	scripts []uint64
 
 	seen      map[uint64]bool                 // ScriptRun IDs emitted
@@ -71,6 +73,8 @@ func newSim(ch chooser) *sim {
 		e: New(), ch: ch, now: t0,
 		nextTok:   map[ClientID]int32{},
 		joined:    map[Recipient]wire.Provider{},
+		granted:   map[Recipient]bool{},
+		groups:    map[*group]bool{},
 		seen:      map[uint64]bool{},
 		approved:  map[string][]*wire.Notification{},
 		lastIdx:   map[Recipient]int{},
@@ -81,8 +85,12 @@ func newSim(ch chooser) *sim {
 }
 
 // simGroups are the groups the generator names. "t" is created as a target
-// of "a" or of HostMembership, depending on the first join's attributes.
-var simGroups = []string{"a", "b", "t", HostMembershipGroup}
+// of "a" or of HostMembership, depending on the first join's attributes;
+// "hags.x" is reserved for root.
+var simGroups = []string{"a", "b", "t", HostMembershipGroup, "hags.x"}
+
+// simUids are the uids clients connect with: mostly root, and two others.
+var simUids = []uint32{0, 0, 1000, 2000}
 
 func (s *sim) attrs(g string) *wire.Attributes {
 	a := &wire.Attributes{GroupName: g, DefaultVote: wire.VoteApprove, NumPhases: wire.OnePhase}
@@ -151,7 +159,7 @@ func (s *sim) event() Event {
 		if s.ch.intn(2) == 0 {
 			h.DeactivateScript = "/opt/deact"
 		}
-		ev = Event{Kind: EventConnect, Client: id, Cred: Cred{Pid: h.Pid}, Hello: h}
+		ev = Event{Kind: EventConnect, Client: id, Cred: Cred{Pid: h.Pid, Uid: simUids[s.ch.intn(len(simUids))]}, Hello: h}
 	case 1:
 		ev = Event{Kind: EventDisconnect, Client: c}
 	case 2:
@@ -174,6 +182,10 @@ func (s *sim) event() Event {
 		ev = Event{Kind: EventScriptDone, Script: &ScriptResult{ID: s.scripts[s.ch.intn(len(s.scripts))], Result: res[s.ch.intn(4)]}}
 	default:
 		ev = Event{Kind: EventRequest, Client: c, Request: s.request(c, k)}
+		if ev.Request.Op == wire.OpJoin {
+			ev.Grant = s.ch.intn(3) == 0
+			s.granted[Recipient{Client: c, Token: ev.Request.Token}] = ev.Grant
+		}
 	}
 	ev.Time = s.now
 	return ev
@@ -219,7 +231,7 @@ func (s *sim) request(c ClientID, k int) *wire.Request {
 		// Attribute changes keep the name of the token's group, if any.
 		if cl := s.e.clients[c]; cl != nil {
 			if t := cl.tokens[r.Token]; t != nil {
-				g = t.group.name
+				g = t.groupName()
 			}
 		}
 		r.Attributes = s.attrs(g)
@@ -254,7 +266,47 @@ func (s *sim) step(ev Event) error {
 			return err
 		}
 	}
+	if err := s.checkAccess(ev); err != nil {
+		return err
+	}
 	return s.checkState()
+}
+
+// checkAccess checks the access rules after ev: a group created by ev
+// (only a join creates one) is owned by the joining client's uid, and every
+// provider of every group is root, or (outside the reserved groups) of the
+// owner's uid or granted the group by its node.
+func (s *sim) checkAccess(ev Event) error {
+	for name, g := range s.e.groups {
+		if g.system || s.groups[g] {
+			continue
+		}
+		s.groups[g] = true
+		c := s.e.clients[ev.Client]
+		if ev.Kind != EventRequest || ev.Request.Op != wire.OpJoin || ev.Request.Group != name || c == nil {
+			return fmt.Errorf("group %s appeared without a join of it", name)
+		}
+		if g.owner != c.cred.Uid {
+			return fmt.Errorf("group %s: owner %d, but uid %d created it", name, g.owner, c.cred.Uid)
+		}
+	}
+	for name, g := range s.e.groups {
+		for _, m := range append(slices.Clone(g.members), g.pendingJoiners()...) {
+			if m.client == nil {
+				continue // a node of HostMembership
+			}
+			uid := m.client.cred.Uid
+			granted := s.granted[Recipient{Client: m.client.id, Token: m.token}]
+			switch {
+			case uid == 0:
+			case wire.ReservedGroup(name):
+				return fmt.Errorf("group %s: uid %d provides in a reserved group", name, uid)
+			case uid != g.owner && !granted:
+				return fmt.Errorf("group %s (owner %d): uid %d provides without a grant", name, g.owner, uid)
+			}
+		}
+	}
+	return nil
 }
 
 func describe(ev Event) string {
@@ -275,7 +327,7 @@ func (s *sim) live(r Recipient) bool {
 		return false
 	}
 	t := c.tokens[r.Token]
-	return t != nil && t.state != tokEnded
+	return t != nil && t.state != tokEnded && t.state != tokDenied
 }
 
 func (s *sim) checkEffect(eff Effect) error {
@@ -437,6 +489,10 @@ func (e *Engine) checkInvariants() error {
 				if e.groups[r.group.name] != r.group || !slices.Contains(r.group.subs, r.sub) {
 					return fmt.Errorf("client %v token %d: live subscription not in its group", id, t)
 				}
+			case tokDenied:
+				if r.group != nil || r.member != nil || r.sub != nil || r.denied == "" {
+					return fmt.Errorf("client %v token %d: a denied token names a group, provider or subscription", id, t)
+				}
 			}
 		}
 	}
@@ -466,7 +522,8 @@ func TestEngineProperties(t *testing.T) {
 func TestEnginePropertiesExercise(t *testing.T) {
 	counts := map[wire.NotificationType]int{}
 	protos := map[wire.RequestType]int{}
-	scripts := 0
+	codes := map[wire.Code]int{}
+	scripts, grantedJoins := 0, 0
 	for seed := range uint64(50) {
 		s := newSim(randChooser{rand.New(rand.NewPCG(seed, 7))})
 		for range 400 {
@@ -479,6 +536,9 @@ func TestEnginePropertiesExercise(t *testing.T) {
 				counts[eff.Note.Type]++
 				if eff.Note.Type == wire.ApprovedNotification {
 					protos[eff.Note.Protocol]++
+				}
+				if eff.Note.Type == wire.DelayedErrorNotification {
+					codes[eff.Note.Code]++
 				}
 			}
 		}
@@ -494,6 +554,21 @@ func TestEnginePropertiesExercise(t *testing.T) {
 		require.Positive(t, protos[k], "random runs should approve protocols of kind %d", k)
 	}
 	require.Positive(t, scripts, "random runs should start deactivate scripts")
+	require.Positive(t, codes[wire.PermissionDenied], "random runs should refuse joins for permission")
+	for seed := range uint64(50) {
+		s := newSim(randChooser{rand.New(rand.NewPCG(seed, 7))})
+		for range 400 {
+			require.NoError(t, s.step(s.event()))
+		}
+		for _, g := range s.e.groups {
+			for _, m := range g.members {
+				if m.client != nil && m.client.cred.Uid != 0 && m.client.cred.Uid != g.owner {
+					grantedJoins++
+				}
+			}
+		}
+	}
+	require.Positive(t, grantedJoins, "random runs should admit granted providers of another uid's group")
 }
 
 func FuzzEngine(f *testing.F) {

@@ -7,8 +7,9 @@ import (
 )
 
 // request handles one client request. The request is copied first, so that
-// nothing the engine keeps or emits aliases the event.
-func (e *Engine) request(c *client, in *wire.Request) {
+// nothing the engine keeps or emits aliases the event. grant is the client's
+// node's access answer for a join (Event.Grant).
+func (e *Engine) request(c *client, in *wire.Request, grant bool) {
 	req := copyRequest(in)
 	req.Normalize()
 	if req.Op == wire.OpQuit {
@@ -23,7 +24,7 @@ func (e *Engine) request(c *client, in *wire.Request) {
 	}
 	switch req.Op {
 	case wire.OpJoin:
-		e.join(c, req)
+		e.join(c, req, grant)
 	case wire.OpSubscribe:
 		e.subscribe(c, req)
 	case wire.OpUnsubscribe:
@@ -43,10 +44,10 @@ func (e *Engine) delayedError(c *client, req *wire.Request, code wire.Code) {
 		Failing:  copyRequest(req),
 	}
 	if r := c.tokens[req.Token]; r != nil && n.Group == "" {
-		n.Group = r.group.name
+		n.Group = r.groupName()
 	}
 	if req.Op == wire.OpVote {
-		if r := c.tokens[req.Token]; r != nil && r.group.running != nil {
+		if r := c.tokens[req.Token]; r != nil && r.group != nil && r.group.running != nil {
 			n.Protocol = r.group.running.kind
 		}
 	}
@@ -57,10 +58,28 @@ func (e *Engine) delayedError(c *client, req *wire.Request, code wire.Code) {
 // subscription of c that has not ended.
 func (c *client) liveToken(t int32) bool {
 	r := c.tokens[t]
-	return r != nil && r.state != tokEnded
+	return r != nil && r.state != tokEnded && r.state != tokDenied
 }
 
-func (e *Engine) join(c *client, req *wire.Request) {
+// mayProvide decides whether client c may join the group named name as a
+// provider; g is that group, or nil when the join would create it. Root
+// may join any group; only root may create or join a reserved group; the
+// creator of a group owns it, and its owner's uid may join it; anyone else
+// needs the grant of its own node (Event.Grant).
+func mayProvide(c *client, g *group, name string, grant bool) bool {
+	uid := c.cred.Uid
+	switch {
+	case uid == 0:
+		return true
+	case wire.ReservedGroup(name):
+		return false
+	case g == nil, uid == g.owner:
+		return true
+	}
+	return grant
+}
+
+func (e *Engine) join(c *client, req *wire.Request, grant bool) {
 	if c.liveToken(req.Token) {
 		e.delayedError(c, req, wire.BadParameter)
 		return
@@ -71,8 +90,17 @@ func (e *Engine) join(c *client, req *wire.Request) {
 		e.delayedError(c, req, wire.InvalidGroup)
 		return
 	}
-	p := wire.Provider{Instance: req.Instance, Node: c.id.Node}
 	g := e.groups[req.Group]
+	if !mayProvide(c, g, req.Group, grant) {
+		// Refused before anything about the group (its attributes, its
+		// providers) is compared: the answer reveals nothing but the
+		// refusal. The token remembers it, so that whatever the client
+		// does with it is refused the same way.
+		c.tokens[req.Token] = &tokenRec{state: tokDenied, denied: req.Group}
+		e.delayedError(c, req, wire.PermissionDenied)
+		return
+	}
+	p := wire.Provider{Instance: req.Instance, Node: c.id.Node}
 	if g == nil {
 		var src *group
 		if name := req.Attributes.SourceGroupName; name != "" {
@@ -86,7 +114,7 @@ func (e *Engine) join(c *client, req *wire.Request) {
 			e.delayedError(c, req, wire.NoMemory)
 			return
 		}
-		g = &group{name: req.Group, attrs: *req.Attributes, state: []byte{}, source: src}
+		g = &group{name: req.Group, owner: c.cred.Uid, attrs: *req.Attributes, state: []byte{}, source: src}
 		e.groups[g.name] = g
 		if src != nil {
 			src.targets = append(src.targets, g)
@@ -208,6 +236,8 @@ func (e *Engine) unsubscribe(c *client, req *wire.Request) {
 	switch {
 	case r == nil:
 		e.delayedError(c, req, wire.BadMemberToken)
+	case r.state == tokDenied:
+		e.delayedError(c, req, wire.PermissionDenied)
 	case r.state == tokSubscriber:
 		e.endSubscription(r)
 	default:
@@ -222,6 +252,9 @@ func (e *Engine) providerRequest(c *client, req *wire.Request) {
 	switch {
 	case r == nil:
 		e.delayedError(c, req, wire.BadMemberToken)
+		return
+	case r.state == tokDenied:
+		e.delayedError(c, req, wire.PermissionDenied) // its join was refused
 		return
 	case r.state == tokPending && req.Op == wire.OpVote:
 		e.delayedError(c, req, wire.VoteNotExpected) // joiners do not vote on their join

@@ -14,7 +14,11 @@ import (
 
 // SnapshotVersion is the format of the snapshots Snapshot writes: the first
 // byte of every snapshot. Restore refuses any other.
-const SnapshotVersion = 1
+//
+// Version 2 added each group's owner uid and denied tokens. Version 1
+// snapshots are refused like any other: their groups have no owner, and
+// an owner is not something to guess (docs/access-control.md, "Upgrading").
+const SnapshotVersion = 2
 
 // ErrSnapshot is wrapped by every error Restore returns for bytes it cannot
 // take: truncated, corrupted, of another version, or describing a state the
@@ -62,9 +66,10 @@ type snapToken struct {
 	_      struct{}   `msgpack:",as_array"`
 	Token  int32      `msgpack:"t"`
 	State  tokenState `msgpack:"s"`
-	Group  int        `msgpack:"g"`
+	Group  int        `msgpack:"g"` // -1: none (a denied token)
 	Member int        `msgpack:"m"` // -1: none
 	Sub    int        `msgpack:"sub"`
+	Denied string     `msgpack:"denied"` // a denied token's group name
 }
 
 type snapMember struct {
@@ -86,6 +91,7 @@ type snapSub struct {
 type snapGroup struct {
 	_       struct{}        `msgpack:",as_array"`
 	Name    string          `msgpack:"name"`
+	Owner   uint32          `msgpack:"owner"`
 	Attrs   wire.Attributes `msgpack:"attrs"`
 	State   []byte          `msgpack:"state"`
 	Members []int           `msgpack:"members"`
@@ -310,6 +316,7 @@ func compareClientIDs(a, b ClientID) int {
 func (w *snapWriter) writeGroup(g *group) snapGroup {
 	sg := snapGroup{
 		Name:    g.name,
+		Owner:   g.owner,
 		Attrs:   g.attrs,
 		State:   cloneBytes(g.state),
 		Members: w.memberList(g.members),
@@ -391,6 +398,7 @@ func (w *snapWriter) writeClient(c *client) snapClient {
 		r := c.tokens[t]
 		sc.Tokens = append(sc.Tokens, snapToken{
 			Token: t, State: r.state, Group: w.group(r.group), Member: w.member(r.member), Sub: w.sub(r.sub),
+			Denied: r.denied,
 		})
 	}
 	return sc
@@ -406,7 +414,7 @@ func Restore(data []byte) (*Engine, error) {
 		return nil, fmt.Errorf("%w: empty", ErrSnapshot)
 	}
 	if data[0] != SnapshotVersion {
-		return nil, fmt.Errorf("%w: version %d, this engine reads version %d", ErrSnapshot, data[0], SnapshotVersion)
+		return nil, fmt.Errorf("%w: version %d, this engine reads version %d only", ErrSnapshot, data[0], SnapshotVersion)
 	}
 	if err := wire.CheckShape(data[1:]); err != nil { // before the decoder allocates what it declares
 		return nil, fmt.Errorf("%w: %w", ErrSnapshot, err)
@@ -647,8 +655,8 @@ func (r *snapReader) readClient(c *client, sc *snapClient) error {
 		if err != nil {
 			return err
 		}
-		if g == nil {
-			return fmt.Errorf("token %d names no group", st.Token)
+		if (g == nil) != (st.State == tokDenied) || (st.Denied != "") != (st.State == tokDenied) {
+			return fmt.Errorf("token %d in state %d names group %d and denied group %q", st.Token, st.State, st.Group, st.Denied)
 		}
 		switch st.State {
 		case tokPending, tokProvider:
@@ -659,17 +667,17 @@ func (r *snapReader) readClient(c *client, sc *snapClient) error {
 			if s == nil {
 				return fmt.Errorf("subscription token %d names no subscription", st.Token)
 			}
-		case tokEnded:
+		case tokEnded, tokDenied:
 		default:
 			return fmt.Errorf("token %d in unknown state %d", st.Token, st.State)
 		}
-		c.tokens[st.Token] = &tokenRec{state: st.State, group: g, member: m, sub: s}
+		c.tokens[st.Token] = &tokenRec{state: st.State, group: g, member: m, sub: s, denied: st.Denied}
 	}
 	return nil
 }
 
 func (r *snapReader) readGroup(g *group, sg *snapGroup) error {
-	g.name, g.attrs, g.state, g.system = sg.Name, sg.Attrs, sg.State, sg.System
+	g.name, g.owner, g.attrs, g.state, g.system = sg.Name, sg.Owner, sg.Attrs, sg.State, sg.System
 	var err error
 	if g.members, err = r.memberList(sg.Members, false); err != nil {
 		return err

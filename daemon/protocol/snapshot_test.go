@@ -147,6 +147,8 @@ func TestRestoreRefusesBadBytes(t *testing.T) {
 	_, err = Restore(other)
 	require.ErrorIs(t, err, ErrSnapshot, "an unknown version must be refused")
 	require.ErrorContains(t, err, "version", "the error must say the version is wrong")
+	_, err = Restore(append([]byte{1}, good[1:]...))
+	require.ErrorIs(t, err, ErrSnapshot, "version 1, which has no group owners, must be refused")
 
 	for _, n := range []int{1, 2, len(good) / 3, len(good) / 2, len(good) - 1} {
 		_, err = Restore(good[:n])
@@ -171,10 +173,16 @@ func TestRestoreRefusesInconsistentState(t *testing.T) {
 	require.NotNil(t, e.groups["g"].running, "a state change must be running")
 
 	for name, spoil := range map[string]func(st *snapState){
-		"vote lengths":       func(st *snapState) { st.Groups[groupIndex(st, "g")].Running.Voted = nil },
-		"member index":       func(st *snapState) { st.Groups[groupIndex(st, "g")].Members[0] = 99 },
-		"token group":        func(st *snapState) { st.Clients[0].Tokens[0].Group = -1 },
-		"token state":        func(st *snapState) { st.Clients[0].Tokens[0].State = 77 },
+		"vote lengths":      func(st *snapState) { st.Groups[groupIndex(st, "g")].Running.Voted = nil },
+		"member index":      func(st *snapState) { st.Groups[groupIndex(st, "g")].Members[0] = 99 },
+		"token group":       func(st *snapState) { st.Clients[0].Tokens[0].Group = -1 },
+		"token state":       func(st *snapState) { st.Clients[0].Tokens[0].State = 77 },
+		"denied with group": func(st *snapState) { st.Clients[0].Tokens[0].State = tokDenied },
+		"denied no name": func(st *snapState) {
+			st.Clients[0].Tokens[0].State, st.Clients[0].Tokens[0].Group = tokDenied, -1
+			st.Clients[0].Tokens[0].Member = -1
+		},
+		"name not denied":    func(st *snapState) { st.Clients[0].Tokens[0].Denied = "g" },
 		"provider no member": func(st *snapState) { st.Clients[0].Tokens[0].Member = -1 },
 		"no host":            func(st *snapState) { st.Host = -1 },
 		"host not system":    func(st *snapState) { st.Groups[st.Host].System = false },

@@ -25,6 +25,7 @@ var update = flag.Bool("update", false, "rewrite testdata/*.txt with the engine'
 //	quit c1                  OpQuit
 //	join c1 tok=1 group=g inst=1 [phases=1|n limit=S vote=approve|reject batch=none|joins|leaves|both name=G lname=X]
 //	         [src=G srcphases=1|n srclimit=S]   (also for attrs)
+//	         [grant=1]   the client's node grants it the group (Event.Grant)
 //	leave c1 tok=1 [phases=1|n limit=S code=N]
 //	goodbye c1 tok=1
 //	expel c1 tok=1 who=1@1,2@1 [phases=1|n limit=S dphase=N flag=X]
@@ -184,6 +185,7 @@ func (tr *transcript) run(line string) error {
 		if err == nil {
 			ev.Request, err = tr.request(cmd, pos, kv)
 		}
+		ev.Grant = kv["grant"] == "1"
 	}
 	if err != nil {
 		return err
@@ -463,7 +465,7 @@ func (tr *transcript) show(name string) {
 		return
 	}
 	a := d.Attributes
-	tr.printf("  group %s phases=%d vote=%d batch=%d limit=%d state=%s queued=%d\n", d.Name, a.NumPhases,
+	tr.printf("  group %s owner=%d phases=%d vote=%d batch=%d limit=%d state=%s queued=%d\n", d.Name, d.Owner, a.NumPhases,
 		a.DefaultVote, a.BatchControl, a.TimeLimit, bstr(d.State), d.Queued)
 	if a.SourceGroupName != "" {
 		tr.printf("    source %s srcphases=%d srclimit=%d\n", a.SourceGroupName, a.SourceReflectionNumPhases,

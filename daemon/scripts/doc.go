@@ -8,7 +8,9 @@
 // turns that into an EventScriptDone for the engine.
 //
 // CheckScript is the test applied to a script path when a client registers
-// it at ha_gs_init.
+// it at ha_gs_init, and again by a Runner just before each run; it judges
+// the file as the registering user (and, for root, that only root can
+// change it).
 //
 // docs/deactivate-scripts.md is the operator's reference for what a script
 // sees (arguments, environment, user, limits) and what its exit status means.

@@ -14,14 +14,19 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/harness"
 	"github.com/openhags/hags/internal/wire"
 )
 
-// shellSample is the absolute path of examples/scripts/deactivate.sh.
+// shellSample copies examples/scripts/deactivate.sh into a directory that
+// hagsd accepts scripts from (whoever owns the source tree) and returns the
+// copy's path.
 func shellSample(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs("../../examples/scripts/deactivate.sh")
+	src, err := os.ReadFile("../../examples/scripts/deactivate.sh")
 	require.NoError(t, err)
+	p := filepath.Join(harness.ScriptDir(t), "deactivate.sh")
+	writeExternally(t, p, string(src), "755")
 	require.NoError(t, CheckScript(p, uint32(os.Geteuid()), uint32(os.Getegid())),
 		"the shell sample is an executable file")
 	return p
@@ -33,7 +38,7 @@ func cSample(t *testing.T) string {
 	t.Helper()
 	src, err := filepath.Abs("../../examples/scripts/deactivate.c")
 	require.NoError(t, err)
-	bin := filepath.Join(t.TempDir(), "deactivate")
+	bin := filepath.Join(harness.ScriptDir(t), "deactivate")
 	out, err := exec.Command("cc", "-Wall", "-Wextra", "-Werror", "-std=c99", "-o", bin, src).CombinedOutput()
 	require.NoError(t, err, "the C sample compiles cleanly with -Wall -Wextra -Werror -std=c99:\n%s", out)
 	return bin

@@ -52,7 +52,11 @@ const (
 	EnvDomain           = "HA_DOMAIN_NAME"        // only when Runner.Domain is set
 )
 
-// Reason words passed to a script as its fifth argument and in HA_GS_REASON.
+// EndOfOptions is a script's first argument: the rest are operands, never
+// options.
+const EndOfOptions = "--"
+
+// Reason words passed to a script after its pid and in HA_GS_REASON.
 const (
 	ReasonExpel   = "expel"
 	ReasonFailure = "failure"
@@ -343,7 +347,13 @@ func (r *Runner) execute(st *runState, sr *protocol.ScriptRun) wire.DeactivateRe
 
 // command builds the exec.Cmd for sr: never through a shell, in its own
 // process group, as sr's uid and gid, in "/", with a clean environment and
-// stdin from /dev/null.
+// stdin from /dev/null. The script is checked again first (CheckScript):
+// it may have changed since it was registered.
+//
+// Arguments after the path start with "--": the group name and the flag
+// are chosen by clients and may start with '-', and "--" ends the options
+// for getopt and for every program that follows its convention, so neither
+// can be taken for an option (docs/deactivate-scripts.md).
 func (r *Runner) command(sr *protocol.ScriptRun) (*exec.Cmd, error) {
 	if !filepath.IsAbs(sr.Path) {
 		return nil, fmt.Errorf("deactivate script %q: %w", sr.Path, ErrNotAbsolute)
@@ -356,12 +366,15 @@ func (r *Runner) command(sr *protocol.ScriptRun) (*exec.Cmd, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckScript(sr.Path, sr.Uid, sr.Gid); err != nil {
+		return nil, fmt.Errorf("refused just before it ran: %w", err)
+	}
 	instance := strconv.FormatInt(int64(sr.Provider.Instance), 10)
 	node := strconv.FormatInt(int64(sr.Provider.Node), 10)
 	pid := strconv.FormatInt(int64(sr.Pid), 10)
 	limit := strconv.FormatUint(uint64(sr.TimeLimit), 10)
 
-	args := []string{sr.Path, sr.Group, instance, node, pid, reason}
+	args := []string{sr.Path, EndOfOptions, sr.Group, instance, node, pid, reason}
 	env := []string{
 		"PATH=" + ScriptPath,
 		EnvGroup + "=" + sr.Group,

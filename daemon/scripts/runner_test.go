@@ -2,6 +2,7 @@ package scripts
 
 import (
 	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -16,13 +17,14 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/harness"
 	"github.com/openhags/hags/internal/wire"
 )
 
 func TestExitZeroIsOK(t *testing.T) {
 	t.Parallel()
 	r, h := newTestRunner(t)
-	p := writeScript(t, t.TempDir(), "ok.sh", "exit 0\n")
+	p := writeScript(t, harness.ScriptDir(t), "ok.sh", "exit 0\n")
 	res := runSync(t, r, scriptRun(11, p))
 	assert.Equal(t, protocol.ScriptResult{ID: 11, Result: wire.DeactivateOK}, res,
 		"a script that exits 0 reports DeactivateOK with its run ID")
@@ -32,7 +34,7 @@ func TestExitZeroIsOK(t *testing.T) {
 func TestNonZeroExitIsFailed(t *testing.T) {
 	t.Parallel()
 	r, h := newTestRunner(t)
-	p := writeScript(t, t.TempDir(), "fail.sh", "exit 3\n")
+	p := writeScript(t, harness.ScriptDir(t), "fail.sh", "exit 3\n")
 	res := runSync(t, r, scriptRun(12, p))
 	assert.Equal(t, protocol.ScriptResult{ID: 12, Result: wire.DeactivateFailed}, res,
 		"a script that exits 3 reports DeactivateFailed")
@@ -42,7 +44,7 @@ func TestNonZeroExitIsFailed(t *testing.T) {
 func TestKilledBySignalIsFailed(t *testing.T) {
 	t.Parallel()
 	r, h := newTestRunner(t)
-	p := writeScript(t, t.TempDir(), "sig.sh", "kill -TERM $$\n")
+	p := writeScript(t, harness.ScriptDir(t), "sig.sh", "kill -TERM $$\n")
 	res := runSync(t, r, scriptRun(13, p))
 	assert.Equal(t, wire.DeactivateFailed, res.Result, "a script that dies of a signal reports DeactivateFailed")
 	assertFinishedLog(t, h, "killed by signal terminated")
@@ -50,7 +52,7 @@ func TestKilledBySignalIsFailed(t *testing.T) {
 
 func TestCannotStartIsFailed(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
+	dir := harness.ScriptDir(t)
 	noExec := filepath.Join(dir, "noexec.sh")
 	writeExternally(t, noExec, "#!/bin/sh\nexit 0\n", "644")
 	badInterp := filepath.Join(dir, "badinterp.sh")
@@ -90,7 +92,7 @@ func TestEmptyPathIsNotRun(t *testing.T) {
 func TestTimeLimitKillsScriptAndGrandchild(t *testing.T) {
 	t.Parallel()
 	r, h := newTestRunner(t)
-	dir := t.TempDir()
+	dir := harness.ScriptDir(t)
 	// The grandchild inherits stdout and would keep the output pipe open
 	// for 1000 s if it survived.
 	p := writeScript(t, dir, "hang.sh", `
@@ -122,7 +124,7 @@ wait
 func TestNoTimeLimitLetsScriptFinish(t *testing.T) {
 	t.Parallel()
 	r, _ := newTestRunner(t)
-	p := writeScript(t, t.TempDir(), "slow.sh", "sleep 1.2; exit 0\n")
+	p := writeScript(t, harness.ScriptDir(t), "slow.sh", "sleep 1.2; exit 0\n")
 	sr := scriptRun(22, p)
 	sr.TimeLimit = 0
 	res := runSync(t, r, sr)
@@ -135,7 +137,7 @@ func TestLeftoverProcessesAreKilledAfterExit(t *testing.T) {
 	// A surviving child holding stdout would delay the outcome by an hour
 	// and fail runSync.
 	r.DrainTimeout = time.Hour
-	dir := t.TempDir()
+	dir := harness.ScriptDir(t)
 	p := writeScript(t, dir, "leave.sh", `
 sleep 1000 &
 echo $! > "`+dir+`/leftover.pid"
@@ -150,7 +152,7 @@ func TestEscapedProcessDoesNotHangTheRun(t *testing.T) {
 	t.Parallel()
 	r, h := newTestRunner(t)
 	r.DrainTimeout = 200 * time.Millisecond
-	dir := t.TempDir()
+	dir := harness.ScriptDir(t)
 	// The pid file appears only once the child has left the script's
 	// session, so the script's exit cannot race the escape.
 	p := writeScript(t, dir, "escape.sh", `
@@ -208,7 +210,7 @@ func TestArgumentsAndEnvironment(t *testing.T) {
 	t.Parallel()
 	r, _ := newTestRunner(t)
 	r.Domain = "prod"
-	dir := t.TempDir()
+	dir := harness.ScriptDir(t)
 	sr := scriptRun(31, dumpScript(t, dir))
 	flag := "fence now"
 	sr.Flag = &flag
@@ -216,9 +218,9 @@ func TestArgumentsAndEnvironment(t *testing.T) {
 	res := runSync(t, r, sr)
 	require.Equal(t, wire.DeactivateOK, res.Result, "the dump script exits 0")
 
-	assert.Equal(t, []string{"6", "web-tier", "7", "2", "4242", "expel", "fence now"},
+	assert.Equal(t, []string{"7", "--", "web-tier", "7", "2", "4242", "expel", "fence now"},
 		readLines(t, filepath.Join(dir, "args")),
-		"arguments are: group, instance, node, pid, reason, flag (one argument, spaces kept)")
+		"arguments are: --, group, instance, node, pid, reason, flag (one argument, spaces kept)")
 	assert.Equal(t, []string{
 		"HA_DOMAIN_NAME=prod",
 		"HA_GS_DEACTIVATE_FLAG=fence now",
@@ -244,16 +246,16 @@ func TestFlagAbsentEmptyAndLong(t *testing.T) {
 		wantArgs []string
 		wantEnv  string // "" = no HA_GS_DEACTIVATE_FLAG
 	}{
-		{"absent", nil, []string{"5", "web-tier", "7", "2", "4242", "failure"}, ""},
-		{"empty", &empty, []string{"6", "web-tier", "7", "2", "4242", "failure", ""}, "HA_GS_DEACTIVATE_FLAG="},
-		{"cut at NUL", &withNul, []string{"6", "web-tier", "7", "2", "4242", "failure", "abc"}, "HA_GS_DEACTIVATE_FLAG=abc"},
-		{"cut at 255 bytes", &long, []string{"6", "web-tier", "7", "2", "4242", "failure", long[:255]}, "HA_GS_DEACTIVATE_FLAG=" + long[:255]},
+		{"absent", nil, []string{"6", "--", "web-tier", "7", "2", "4242", "failure"}, ""},
+		{"empty", &empty, []string{"7", "--", "web-tier", "7", "2", "4242", "failure", ""}, "HA_GS_DEACTIVATE_FLAG="},
+		{"cut at NUL", &withNul, []string{"7", "--", "web-tier", "7", "2", "4242", "failure", "abc"}, "HA_GS_DEACTIVATE_FLAG=abc"},
+		{"cut at 255 bytes", &long, []string{"7", "--", "web-tier", "7", "2", "4242", "failure", long[:255]}, "HA_GS_DEACTIVATE_FLAG=" + long[:255]},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			r, _ := newTestRunner(t)
-			dir := t.TempDir()
+			dir := harness.ScriptDir(t)
 			sr := scriptRun(32, dumpScript(t, dir))
 			sr.Reason = protocol.ScriptFailure
 			sr.Flag = c.flag
@@ -274,7 +276,7 @@ func TestOutputIsLoggedLineByLine(t *testing.T) {
 	t.Parallel()
 	r, h := newTestRunner(t)
 	long := strings.Repeat("y", maxLineBytes+10)
-	p := writeScript(t, t.TempDir(), "talk.sh", `
+	p := writeScript(t, harness.ScriptDir(t), "talk.sh", `
 echo "stopping service"
 echo "first problem" >&2
 echo "second problem" >&2
@@ -342,7 +344,7 @@ func TestCredential(t *testing.T) {
 func TestDuplicateIDRunsOnce(t *testing.T) {
 	t.Parallel()
 	r, h := newTestRunner(t)
-	dir := t.TempDir()
+	dir := harness.ScriptDir(t)
 	count := filepath.Join(dir, "count")
 	release := filepath.Join(dir, "release")
 	p := writeScript(t, dir, "once.sh", `
@@ -387,7 +389,7 @@ func TestCloseKillsRunningScripts(t *testing.T) {
 	t.Parallel()
 	h := newCapture()
 	r := New(slog.New(h))
-	dir := t.TempDir()
+	dir := harness.ScriptDir(t)
 	p := writeScript(t, dir, "forever.sh", `
 echo $$ > "`+dir+`/script.pid"
 sleep 1000 &
@@ -428,14 +430,14 @@ func TestNilArguments(t *testing.T) {
 	got := make(chan protocol.ScriptResult, 1)
 	r.Run(nil, func(res protocol.ScriptResult) { got <- res })
 	assert.Equal(t, wire.DeactivateFailed, waitResult(t, got).Result, "a nil ScriptRun reports DeactivateFailed")
-	r.Run(scriptRun(81, writeScript(t, t.TempDir(), "ok.sh", "exit 0\n")), nil) // must not panic
+	r.Run(scriptRun(81, writeScript(t, harness.ScriptDir(t), "ok.sh", "exit 0\n")), nil) // must not panic
 	require.NoError(t, r.Close(), "Close waits for the run with a nil callback")
 }
 
 func TestRunDoesNotKeepCallerData(t *testing.T) {
 	t.Parallel()
 	r, _ := newTestRunner(t)
-	dir := t.TempDir()
+	dir := harness.ScriptDir(t)
 	sr := scriptRun(91, dumpScript(t, dir))
 	flag := "original"
 	sr.Flag = &flag
@@ -474,7 +476,7 @@ func TestCloseStopsReadingOutputOfEscapedProcess(t *testing.T) {
 	h := newCapture()
 	r := New(slog.New(h))
 	r.DrainTimeout = time.Hour // only Close can end the reading
-	dir := t.TempDir()
+	dir := harness.ScriptDir(t)
 	p := writeScript(t, dir, "escape.sh", `
 echo $$ > "`+dir+`/script.pid"
 pidfile="`+dir+`/escaped.pid"
@@ -505,4 +507,69 @@ exit 0
 	}
 	assert.Equal(t, wire.DeactivateOK, waitResult(t, ch).Result,
 		"the script exited 0 before Close, so its result stands")
+}
+
+// TestGroupNameCannotInjectOptions: clients choose group names and flags,
+// and both may look like options. The issue's attack registered
+// /usr/bin/env as a root script and joined a group named "-S sh -c ...":
+// env read the group name as its -S option and ran the shell. With "--"
+// before every argument, env takes the name for a program to run, finds
+// none, and fails; nothing else runs.
+func TestGroupNameCannotInjectOptions(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("/usr/bin/env passes the root-script check only for a root runner")
+	}
+	env, err := filepath.EvalSymlinks("/usr/bin/env")
+	require.NoError(t, err, "the test needs /usr/bin/env")
+	t.Parallel()
+	r, _ := newTestRunner(t)
+	dir := harness.ScriptDir(t)
+	pwned := filepath.Join(dir, "pwned")
+	sr := scriptRun(91, env)
+	sr.Group = "-Ssh -c 'touch " + pwned + "'"
+	flag := "-Ssh -c 'touch " + pwned + "-flag'"
+	sr.Flag = &flag
+	require.Less(t, len(sr.Group), wire.MaxGroupNameLength, "the group name is one a client may choose")
+	assert.Equal(t, wire.DeactivateFailed, runSync(t, r, sr).Result, "env finds no program of that name and fails")
+	_, err = os.Stat(pwned)
+	assert.ErrorIs(t, err, fs.ErrNotExist, "the group name was not taken for an option: no shell ran")
+	_, err = os.Stat(pwned + "-flag")
+	assert.ErrorIs(t, err, fs.ErrNotExist, "nor was the flag")
+
+	// A script that parses options the POSIX way sees none.
+	p := writeScript(t, dir, "getopts.sh", `
+while getopts "Sx:" o; do echo "option $o" >> "`+dir+`/opts"; done
+shift $((OPTIND - 1))
+printf '%s\n' "$@" > "`+dir+`/operands"
+`)
+	sr = scriptRun(92, p)
+	sr.Group = "-x1"
+	require.Equal(t, wire.DeactivateOK, runSync(t, r, sr).Result, "the getopts script exits 0")
+	_, err = os.Stat(filepath.Join(dir, "opts"))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "getopts found no option")
+	assert.Equal(t, []string{"-x1", "7", "2", "4242", "expel"}, readLines(t, filepath.Join(dir, "operands")),
+		"after \"--\" everything is an operand, the group name first")
+}
+
+// TestRunnerRechecksBeforeExec: a root script that became writable by
+// others after it was registered is refused when its run comes, and does
+// not run.
+func TestRunnerRechecksBeforeExec(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("the root-script rule applies to scripts run as root")
+	}
+	t.Parallel()
+	r, h := newTestRunner(t)
+	dir := harness.ScriptDir(t)
+	p := writeScript(t, dir, "later.sh", `touch "`+dir+`/ran"`+"\n")
+	require.NoError(t, CheckScript(p, 0, 0), "the script is fine when registered")
+	require.NoError(t, os.Chmod(p, 0o777))
+	assert.Equal(t, wire.DeactivateFailed, runSync(t, r, scriptRun(93, p)).Result, "the run is reported failed")
+	_, err := os.Stat(filepath.Join(dir, "ran"))
+	assert.ErrorIs(t, err, fs.ErrNotExist, "the script did not run")
+	found := false
+	for _, rec := range h.snapshot() {
+		found = found || strings.Contains(rec.Attrs["err"], "refused just before it ran")
+	}
+	assert.True(t, found, "the log says why: %+v", h.snapshot())
 }

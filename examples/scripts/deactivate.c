@@ -6,7 +6,7 @@
  * provider's user, in "/", with a clean environment. See
  * docs/deactivate-scripts.md.
  *
- *   deactivate <group> <instance> <node> <pid> <expel|failure> [<flag>]
+ *   deactivate -- <group> <instance> <node> <pid> <expel|failure> [<flag>]
  *
  * It does what deactivate.sh does: logs what it was given (stdout and
  * stderr go to the daemon log) and stops a hypothetical service,
@@ -71,19 +71,27 @@ int main(int argc, char **argv)
 {
     const char *group, *instance, *node, *pid, *reason, *flag;
     const char *pidfile = getenv("EXAMPLED_PIDFILE");
+    char **arg = argv + 1;
+    int n = argc - 1;
     pid_t svc = 0;
     int force;
 
-    if (argc < 6 || argc > 7) {
-        fprintf(stderr, "usage: %s group instance node pid expel|failure [flag]\n", argv[0]);
+    /* hagsd passes "--" first, so that a group name or flag starting
+     * with '-' is never read as an option; by hand it may be left out. */
+    if (n > 0 && strcmp(arg[0], "--") == 0) {
+        arg++;
+        n--;
+    }
+    if (n < 5 || n > 6) {
+        fprintf(stderr, "usage: %s [--] group instance node pid expel|failure [flag]\n", argv[0]);
         return 2;
     }
-    group = argv[1];
-    instance = argv[2];
-    node = argv[3];
-    pid = argv[4];
-    reason = argv[5];
-    flag = argc == 7 ? argv[6] : NULL;
+    group = arg[0];
+    instance = arg[1];
+    node = arg[2];
+    pid = arg[3];
+    reason = arg[4];
+    flag = n == 6 ? arg[5] : NULL;
     if (flag != NULL)
         printf("deactivating provider %s/%s (pid %s) of group '%s': reason=%s flag='%s'\n",
                instance, node, pid, group, reason, flag);

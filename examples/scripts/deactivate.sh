@@ -6,7 +6,7 @@
 # provider's user, in "/", with a clean environment. See
 # docs/deactivate-scripts.md.
 #
-#   deactivate.sh <group> <instance> <node> <pid> <expel|failure> [<flag>]
+#   deactivate.sh -- <group> <instance> <node> <pid> <expel|failure> [<flag>]
 #
 # This sample logs what it was given (stdout and stderr go to the daemon
 # log) and stops a hypothetical service, "exampled", whose pid is in
@@ -18,8 +18,13 @@
 
 set -u
 
+# hagsd passes "--" first, so that a group name or flag starting with '-'
+# is never read as an option; by hand it may be left out.
+if [ "$#" -gt 0 ] && [ "$1" = -- ]; then
+    shift
+fi
 if [ "$#" -lt 5 ] || [ "$#" -gt 6 ]; then
-    echo "usage: $0 group instance node pid expel|failure [flag]" >&2
+    echo "usage: $0 [--] group instance node pid expel|failure [flag]" >&2
     exit 2
 fi
 

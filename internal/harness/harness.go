@@ -195,8 +195,19 @@ type Client struct {
 
 // StartClient starts bin (gsclient) against socket and waits for its ready line.
 func StartClient(bin, name, socket string, tee func(string), args ...string) (*Client, error) {
+	return StartClientAs(nil, bin, name, socket, tee, args...)
+}
+
+// StartClientAs is StartClient with the client running as cred (nil: as
+// the caller). The process gets a minimal environment, since another
+// user's process has no business with the caller's.
+func StartClientAs(cred *syscall.Credential, bin, name, socket string, tee func(string), args ...string) (*Client, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), "HA_GS_SOCKET="+socket)
+	if cred != nil {
+		cmd.Env = []string{"HA_GS_SOCKET=" + socket, "PATH=/usr/bin:/bin"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

@@ -306,7 +306,10 @@ type GroupSummary struct {
 
 // GroupDetail is "hagsctl group NAME".
 type GroupDetail struct {
-	Name        string             `msgpack:"name"`
+	Name string `msgpack:"name"`
+	// Owner is the uid of the client whose join created the group (0 for
+	// HostMembership); docs/access-control.md says what it may do.
+	Owner       uint32             `msgpack:"owner"`
 	Attributes  Attributes         `msgpack:"attrs"`
 	State       []byte             `msgpack:"state"`
 	Providers   []ProviderDetail   `msgpack:"providers"`

@@ -64,6 +64,23 @@ func run(bin, scripts string) error {
 	if scripts, err = filepath.Abs(scripts); err != nil {
 		return err
 	}
+	if os.Geteuid() == 0 {
+		// hagsd runs a root client's script only if root alone can change
+		// it and every directory above it; a source tree need not be so.
+		safe, remove, err := harness.RootScriptDir()
+		if err != nil {
+			return err
+		}
+		defer remove()
+		sample, err := os.ReadFile(filepath.Join(scripts, "deactivate.sh"))
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(safe, "deactivate.sh"), sample, 0o755); err != nil {
+			return err
+		}
+		scripts = safe
+	}
 	d := &demo{bin: bin, scripts: scripts, socket: filepath.Join(dir, "hagsd.sock"), procs: map[string]*harness.Client{}}
 
 	say("== starting hagsd (one-node domain) on %s", d.socket)

@@ -102,7 +102,8 @@ func run(bin string) error {
 		d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), sockets[i], show,
 			"--domain", "demo", "--node", fmt.Sprint(i+1), "--voters", strings.Join(voters, ","),
 			"--gossip", gossip[i], "--join", strings.Join(gossip, ","),
-			"--data-dir", filepath.Join(dir, fmt.Sprintf("data%d", i+1)))
+			"--data-dir", filepath.Join(dir, fmt.Sprintf("data%d", i+1)),
+			"--insecure") // a demo on loopback; a real domain gives --pki-dir
 		if err != nil {
 			return err
 		}
