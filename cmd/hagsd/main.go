@@ -152,6 +152,7 @@ func run(args []string, stderr io.Writer) int {
 	node, err := daemon.New(daemon.Config{
 		Domain:      o.domain,
 		Node:        int32(o.node),
+		Name:        o.cluster.name,
 		Socket:      o.socket,
 		ClientGroup: o.clientGroup,
 		Logger:      log,

@@ -214,7 +214,7 @@ func (m *Manager) connect() {
 	m.node = c.Node()
 	m.name = m.cfg.Name
 	if m.name == "" {
-		m.name = fmt.Sprintf("node%d", m.node)
+		m.name = c.NodeName()
 	}
 	m.c.self = m.node
 	m.c.member, m.c.synced = false, false

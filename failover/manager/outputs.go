@@ -23,6 +23,15 @@ func (m *Manager) synced(formation bool) {
 	m.log.Info("holding the cluster's state; probing this node's resources", "formation", formation)
 	specs := m.probeSpecs()
 	session := m.session
+	var domain []engine.DomainNode
+	for _, n := range m.gs.DomainNodes() {
+		if n.Name != "" {
+			domain = append(domain, engine.DomainNode{ID: n.Node, Name: n.Name})
+		}
+	}
+	if len(domain) > 0 {
+		m.report(engine.Input{Kind: engine.InDomain, Domain: domain})
+	}
 	go func() {
 		ctx, cancel := context.WithTimeout(m.ctx, 5*time.Minute)
 		defer cancel()
