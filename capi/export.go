@@ -71,7 +71,7 @@ func hagsgo_init(desc *C.ha_gs_descriptor_t, opts C.ha_gs_socket_ctrl_t, resp *C
 		}
 		sock = gsapi.SocketPath(d)
 	}
-	options = append(options, gsapi.WithSocket(sock))
+	options = append(options, gsapi.WithDialer(dialSession(sock)))
 
 	if resp != nil {
 		r, code := responsiveness(resp)

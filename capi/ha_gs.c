@@ -11,9 +11,14 @@
  *     the callbacks running on each thread);
  *   - HA_DOMAIN_NAME and HA_GS_SOCKET are read with getenv(), so that a
  *     setenv() before ha_gs_init is seen (the Go runtime's copy of the
- *     environment is taken when the library loads).
+ *     environment is taken when the library loads);
+ *   - the pthread_atfork child handler, which closes the session's socket
+ *     in a forked child (hags_fork_child).
  * Everything else is in Go.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -27,9 +32,57 @@ __thread int hags_callback_depth;
  * running. Any other pid is a child forked after the load. */
 static pid_t hags_load_pid;
 
+/* The session's socket to the daemon, or -1. A child forked while it is
+ * open would keep the connection alive after the parent died, and the
+ * daemon would never fail the parent's providers: the child handler
+ * closes it, in C, since a forked child must not enter Go. Go publishes
+ * and withdraws the descriptor only between hags_session_hold and
+ * hags_session_release, which hold fork() off as the prepare handler
+ * takes the same semaphore: the child never closes a number that no
+ * longer names the socket, and a socket being opened or closed is never
+ * half-published. */
+static int   hags_session_fd = -1;
+static sem_t hags_fork_sem;
+
+/* Waits until no fork() is under way and holds the next ones off; returns
+ * the descriptor published now (-1: none). */
+int hags_session_hold(void)
+{
+    while (sem_wait(&hags_fork_sem) != 0 && errno == EINTR)
+        ;
+    return hags_session_fd;
+}
+
+/* Publishes fd (-1: none) and lets fork() go on. */
+void hags_session_release(int fd)
+{
+    hags_session_fd = fd;
+    sem_post(&hags_fork_sem);
+}
+
+static void hags_fork_prepare(void)
+{
+    (void)hags_session_hold();
+}
+
+static void hags_fork_parent(void)
+{
+    sem_post(&hags_fork_sem);
+}
+
+/* Runs in the child only: close(2) and sem_post(3) are async-signal-safe. */
+static void hags_fork_child(void)
+{
+    if (hags_session_fd >= 0)
+        close(hags_session_fd);
+    hags_session_release(-1);
+}
+
 __attribute__((constructor)) static void hags_record_pid(void)
 {
     hags_load_pid = getpid();
+    sem_init(&hags_fork_sem, 0, 1);
+    pthread_atfork(hags_fork_prepare, hags_fork_parent, hags_fork_child);
 }
 
 static int hags_forked(void)

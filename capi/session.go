@@ -3,10 +3,15 @@ package main
 /*
 #include <stdlib.h>
 #include "ha_gs.h"
+
+int hags_session_hold(void);
+void hags_session_release(int fd);
 */
 import "C"
 
 import (
+	"context"
+	"net"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -96,4 +101,54 @@ func (s *session) interfaceName(name string) *C.char {
 	p := C.CString(name)
 	s.names[name] = p
 	return p
+}
+
+// sessionConn is the library's connection to the daemon. Its descriptor is
+// published to ha_gs.c, whose pthread_atfork child handler closes it in a
+// forked child, so that a child outliving its parent does not hold the
+// session open: the daemon sees the connection end when the parent's
+// process ends and fails its providers. It is published when the socket
+// is made and withdrawn when it is closed, each time with fork() held off
+// (hags_session_hold), so that the handler never closes a descriptor
+// number that has come to name another file.
+type sessionConn struct {
+	*net.UnixConn
+	fd   int // -1: unknown, nothing published
+	once sync.Once
+	err  error
+}
+
+// dialSession returns gsapi's dialer for the socket at path.
+func dialSession(path string) func(context.Context) (net.Conn, error) {
+	return func(ctx context.Context) (net.Conn, error) {
+		published := int(C.hags_session_hold())
+		defer func() { C.hags_session_release(C.int(published)) }()
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "unix", path)
+		if err != nil {
+			return nil, err
+		}
+		sc := &sessionConn{UnixConn: c.(*net.UnixConn), fd: -1}
+		if raw, err := sc.SyscallConn(); err == nil {
+			_ = raw.Control(func(fd uintptr) { sc.fd = int(fd) })
+		}
+		if sc.fd >= 0 {
+			published = sc.fd
+		}
+		return sc, nil
+	}
+}
+
+// Close withdraws the descriptor and closes the connection; later calls
+// return the first call's result.
+func (c *sessionConn) Close() error {
+	c.once.Do(func() {
+		published := int(C.hags_session_hold())
+		if published == c.fd {
+			published = -1
+		}
+		c.err = c.UnixConn.Close()
+		C.hags_session_release(C.int(published))
+	})
+	return c.err
 }

@@ -8,18 +8,15 @@ import (
 	"github.com/openhags/hags/internal/wire"
 )
 
-// grantJoin sets ev.Grant on a join request of a local session: this
-// daemon's answer, from its access policy, to whether the client may join
-// the group its request names although another uid owns it. The engine
-// makes the rest of the decision on every node alike (the owner's uid and
-// root, reserved groups). Run loop only.
-func (n *Node) grantJoin(ev *protocol.Event) {
+// grantJoin sets ev.Grant on a join request of session s: this daemon's
+// answer, from its access policy, to whether the client may join the
+// group its request names although another uid owns it. The engine makes
+// the rest of the decision on every node alike (the owner's uid and root,
+// reserved groups). The session's reader calls it just before it orders
+// the request.
+func (n *Node) grantJoin(s *session, ev *protocol.Event) {
 	if ev.Kind != protocol.EventRequest || ev.Request == nil || ev.Request.Op != wire.OpJoin {
 		return
-	}
-	s := n.sessions[ev.Client.Conn]
-	if s == nil {
-		return // the session ended; its disconnect follows
 	}
 	ev.Grant = n.cfg.Access.Grants(ev.Request.Group, s.cred.Uid, s.cred.Gid, peerGroups(s.conn))
 }

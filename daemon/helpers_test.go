@@ -33,10 +33,12 @@ type fakeEngine struct {
 	mu       sync.Mutex
 	deadline int64
 	clients  map[protocol.ClientID]bool
+	scripts  map[uint64]int32 // scripts started for expels: id → node
 }
 
 func newFakeEngine() *fakeEngine {
-	return &fakeEngine{events: make(chan protocol.Event, 4096), clients: map[protocol.ClientID]bool{}}
+	return &fakeEngine{events: make(chan protocol.Event, 4096), clients: map[protocol.ClientID]bool{},
+		scripts: map[uint64]int32{}}
 }
 
 func (f *fakeEngine) Step(ev protocol.Event) []protocol.Effect {
@@ -65,6 +67,7 @@ func (f *fakeEngine) Step(ev protocol.Event) []protocol.Effect {
 			return out
 		}
 		if req.Op == wire.OpExpel {
+			f.scripts[uint64(req.Token)] = ev.Client.Node
 			return []protocol.Effect{{Kind: protocol.EffectRunScript, Script: &protocol.ScriptRun{
 				ID: uint64(req.Token), Node: ev.Client.Node, Owner: ev.Client, Group: req.Group, Path: "/bin/true"}}}
 		}
@@ -84,6 +87,13 @@ func (f *fakeEngine) NextDeadline() (int64, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.deadline, f.deadline != 0
+}
+
+func (f *fakeEngine) ScriptNode(id uint64) (int32, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	node, ok := f.scripts[id]
+	return node, ok
 }
 
 func (f *fakeEngine) Clients() int {
@@ -158,6 +168,13 @@ func shortTempDir(t *testing.T) string {
 
 func startNode(t *testing.T, cfg Config, eng engine) *testNode {
 	t.Helper()
+	return startNodeWith(t, cfg, eng, nil)
+}
+
+// startNodeWith is startNode with tweak applied to the Node before it
+// serves (tests lower its bounds this way).
+func startNodeWith(t *testing.T, cfg Config, eng engine, tweak func(*Node)) *testNode {
+	t.Helper()
 	logs := &syncBuffer{}
 	if cfg.Socket == "" {
 		cfg.Socket = filepath.Join(shortTempDir(t), "hagsd.sock")
@@ -178,6 +195,9 @@ func startNode(t *testing.T, cfg Config, eng engine) *testNode {
 	}
 	n, err := newNode(cfg, eng)
 	require.NoError(t, err, "newNode accepts the config")
+	if tweak != nil {
+		tweak(n)
+	}
 	ln, err := n.Listen()
 	require.NoError(t, err, "the node listens on %s", cfg.Socket)
 	tn := &testNode{Node: n, eng: fe, socket: cfg.Socket, logs: logs, served: make(chan error, 1)}
@@ -263,7 +283,7 @@ func (c *rawClient) requireClosed() {
 // that this client is still served.
 func (c *rawClient) roundTrip(token int32) {
 	c.t.Helper()
-	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpJoin, Token: token, Group: "g"})
+	c.send(wire.MsgRequest, validJoin(token, "g"))
 	var n wire.Notification
 	c.read(wire.MsgNotification, &n)
 	require.Equal(c.t, token, n.Token, "the notification carries the recipient's token, not the engine's")
@@ -274,4 +294,17 @@ func ctxBudget(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), waitBudget)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// validJoin is a join that passes the session's checks (Request.Check), so
+// that it reaches the engine.
+func validJoin(token int32, group string) *wire.Request {
+	return &wire.Request{Op: wire.OpJoin, Token: token, Group: group,
+		Attributes: &wire.Attributes{GroupName: group, NumPhases: wire.OnePhase, DefaultVote: wire.VoteApprove}}
+}
+
+// validExpel is an expel on token that passes the session's checks.
+func validExpel(token int32, group string) *wire.Request {
+	return &wire.Request{Op: wire.OpExpel, Token: token, Group: group, NumPhases: wire.OnePhase,
+		ExpelList: []wire.Provider{{Instance: 1, Node: 1}}}
 }

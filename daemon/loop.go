@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -21,7 +22,7 @@ type loopKind uint8
 const (
 	loopConnect    loopKind = iota + 1 // a client session began: register sess, feed EventConnect
 	loopDisconnect                     // sess ended: forget it, feed EventDisconnect unless it quit
-	loopEvent                          // feed ev (a request or a respond from sess)
+	loopEvent                          // order ev (a responsiveness verdict on sess)
 	loopQuery                          // answer query on sess
 	loopCutOff                         // this daemon is cut off from the domain's majority
 )
@@ -105,6 +106,7 @@ func (n *Node) handle(m loopMsg) {
 	switch m.kind {
 	case loopConnect:
 		s := m.sess
+		defer close(s.connected) // the session's reader may queue its requests now
 		if n.state.Load() == stateDown {
 			n.endSession(s, wire.NotOK, errOutOfDomain.Error())
 			return
@@ -120,7 +122,6 @@ func (n *Node) handle(m loopMsg) {
 			n.order(protocol.Event{Kind: protocol.EventDisconnect, Client: s.id})
 		}
 	case loopEvent:
-		n.grantJoin(&m.ev)
 		n.order(m.ev)
 	case loopQuery:
 		n.answer(m.sess, &m.query)
@@ -130,9 +131,12 @@ func (n *Node) handle(m loopMsg) {
 }
 
 // order hands ev to the agreement, which puts it in the domain's log after
-// every event this daemon ordered before; the leader stamps its time. This
-// is the one place where events leave the daemon to be ordered: they come
-// back, on every daemon, through applied.
+// every event this daemon queued before; the leader stamps its time. The
+// run loop orders the daemon's own events here (a session's start and end,
+// a script's outcome, a responsiveness verdict), without waiting on a full
+// forward queue; a session's reader queues its client's requests itself,
+// waiting while the queue is full (Node.request). Both come back, on every
+// daemon, through applied.
 func (n *Node) order(ev protocol.Event) {
 	n.agr.Submit(ev)
 }
@@ -197,11 +201,7 @@ func (n *Node) deliver(e *protocol.Effect) {
 	}
 	note := *e.Note // shallow copy: the engine's Note is shared and read-only
 	if note.Type == wire.DelayedErrorNotification {
-		// Every error reported to a client is logged under an FFDC id
-		// that travels with it (ha_gs_get_ffdc_id).
-		note.FFDC = n.newFFDC()
-		n.log.Info("delayed error reported to client", "ffdc_id", note.FFDC, "code", note.Code.String(),
-			"group", note.Group, "token", note.Token)
+		n.noteDelayedError(&note)
 	}
 	// A notification for several recipients (every provider of a group)
 	// is encoded once, and each frame gets the recipient's token spliced
@@ -238,6 +238,15 @@ func (n *Node) deliver(e *protocol.Effect) {
 			}
 		}
 	}
+}
+
+// noteDelayedError gives a delayed error a fresh FFDC id, which travels
+// with it (ha_gs_get_ffdc_id), and logs it under that id, at the bounded
+// rate of refusals (a flood of them is summarised instead).
+func (n *Node) noteDelayedError(note *wire.Notification) {
+	note.FFDC = n.newFFDC()
+	n.refusals.write(n.log, slog.LevelInfo, "delayed error reported to client", "ffdc_id", note.FFDC, "code", note.Code.String(),
+		"group", note.Group, "token", note.Token)
 }
 
 // localRecipients counts the recipients on this node.

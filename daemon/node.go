@@ -180,6 +180,7 @@ type Cluster struct {
 type engine interface {
 	Step(protocol.Event) []protocol.Effect
 	NextDeadline() (int64, bool)
+	ScriptNode(id uint64) (int32, bool)
 	Clients() int
 	Groups() []wire.GroupSummary
 	Group(name string) (*wire.GroupDetail, bool)
@@ -231,6 +232,10 @@ type Node struct {
 	admins     atomic.Int32  // admitted admin sessions
 	ffdcSeq    atomic.Uint64 // last FFDC id handed out (newFFDC)
 	adapters   []wire.Adapter
+	adm        *admission  // connections not yet sessions, sessions per uid
+	refusals   *refusalLog // the rate-limited log of refusals
+	reqRate    float64     // each session's token bucket: RequestBytesPerSecond, RequestBurst; tests lower them
+	reqBurst   int
 
 	// Run loop only.
 	sessions map[uint64]*session // by ClientID.Conn
@@ -299,7 +304,11 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		adapters:   localAdapters(cfg.Node),
 		idleAfter:  idleMemoryReturn,
 		onIdle:     returnMemory,
+		adm:        newAdmission(),
+		reqRate:    RequestBytesPerSecond,
+		reqBurst:   RequestBurst,
 	}
+	n.refusals = newRefusalLog(n.log, RefusalLogEvery)
 	acfg := agreement.Config{
 		Node:        cfg.Node,
 		Incarnation: uint64(cfg.Incarnation),
@@ -471,6 +480,7 @@ func (n *Node) Close() error {
 		if m := n.mem.Load(); m != nil {
 			err = errors.Join(err, m.Close())
 		}
+		n.refusals.close()
 		n.log.Info("node stopped")
 	})
 	return err

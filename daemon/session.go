@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/daemon/protocol"
@@ -38,6 +41,18 @@ type session struct {
 	conn  net.Conn
 	out   *ipc.Outbox
 	log   *slog.Logger
+
+	// connected is closed by the run loop once the session's
+	// EventConnect is queued for the log (or the session refused): the
+	// reader queues nothing before it, so the connect comes first.
+	connected chan struct{}
+
+	// The reader goroutine's own: the client's token bucket, whether it
+	// was logged as slowed, and every token the client named in a join
+	// or subscription, with that request's group (see screen).
+	limit  *rate.Limiter
+	slowed bool
+	tokens map[int32]string
 
 	quit      atomic.Bool       // OpQuit seen: the end is orderly, not a failure
 	ended     atomic.Bool       // the daemon ended the session (endSession): nothing to order
@@ -73,24 +88,38 @@ func (n *Node) serveConn(c net.Conn) {
 	log := n.log
 
 	cred, err := n.cfg.Authorize(c)
+	// Until it is a session, the connection counts as waiting, refused
+	// peers included: a flood of connections that never say Hello, or
+	// are refused, holds at most MaxWaitingConns goroutines.
+	if !n.adm.wait(cred.Uid) {
+		id := n.newFFDC()
+		n.refusals.write(log, slog.LevelWarn, "connection refused: too many connections waiting for their hello",
+			"uid", cred.Uid, "pid", cred.Pid, "ffdc_id", id)
+		refuseWithin(c, waitingRefuseLinger, wire.NoMemory, "too many connections are waiting for their hello; try again", id)
+		return
+	}
+	waiting := true
+	doneWaiting := func() {
+		if waiting {
+			waiting = false
+			n.adm.doneWaiting(cred.Uid)
+		}
+	}
+	defer doneWaiting()
 	if err != nil {
 		id := n.newFFDC()
-		log.Info("client refused", "uid", cred.Uid, "gid", cred.Gid, "pid", cred.Pid, "reason", err.Error(), "ffdc_id", id)
+		n.refusals.write(log, slog.LevelInfo, "client refused", "uid", cred.Uid, "gid", cred.Gid, "pid", cred.Pid,
+			"reason", err.Error(), "ffdc_id", id)
 		refuse(c, wire.PermissionDenied, err.Error(), id)
 		return
 	}
 	log = log.With("pid", cred.Pid, "uid", cred.Uid)
 
 	r := wire.NewReader(c)
-	hello, err := readHello(c, r)
+	hello, code, err := readHello(c, r)
 	if err != nil {
 		id := n.newFFDC()
-		log.Warn("bad first frame; connection refused", "reason", err.Error(), "ffdc_id", id)
-		code := wire.BadParameter
-		if errors.Is(err, wire.ErrBadVersion) {
-			// A library of another level, not a broken one.
-			code = wire.NotSupported
-		}
+		n.refusals.write(log, slog.LevelWarn, "bad first frame; connection refused", "reason", err.Error(), "ffdc_id", id)
 		refuse(c, code, err.Error(), id)
 		return
 	}
@@ -107,7 +136,7 @@ func (n *Node) serveConn(c net.Conn) {
 	}
 
 	if !hello.Admin && n.state.Load() == stateDown {
-		log.Info("client refused: this node is out of the domain")
+		n.refusals.write(log, slog.LevelInfo, "client refused: this node is out of the domain")
 		refuse(c, wire.NotOK, errOutOfDomain.Error(), "")
 		return
 	}
@@ -119,17 +148,33 @@ func (n *Node) serveConn(c net.Conn) {
 	if count.Add(1) > limit {
 		count.Add(-1)
 		id := n.newFFDC()
-		log.Warn("client refused: too many sessions", "limit", limit, "admin", hello.Admin, "ffdc_id", id)
+		n.refusals.write(log, slog.LevelWarn, "client refused: too many sessions", "limit", limit, "admin", hello.Admin, "ffdc_id", id)
 		refuse(c, wire.NoMemory, fmt.Sprintf("daemon serves at most %d such sessions", limit), id)
 		return
 	}
 	defer count.Add(-1)
+	if !hello.Admin {
+		if !n.adm.addSession(cred.Uid) {
+			id := n.newFFDC()
+			n.refusals.write(log, slog.LevelWarn, "client refused: too many sessions of this uid", "limit", n.adm.maxSessionsPerUid, "ffdc_id", id)
+			refuse(c, wire.NoMemory, fmt.Sprintf("uid %d has %d sessions, the most one user may have", cred.Uid, n.adm.maxSessionsPerUid), id)
+			return
+		}
+		defer n.adm.endSession(cred.Uid)
+	}
+	doneWaiting()
 
 	id := protocol.ClientID{Node: n.cfg.Node, Conn: uint64(n.cfg.Incarnation)<<32 | uint64(n.nextConn.Add(1))}
 	s := &session{
 		id: id, cred: cred, hello: hello, admin: hello.Admin, conn: c,
-		out: ipc.NewOutbox(OutboxFrames, OutboxBytes),
-		log: log.With("client", id.Conn, "program", hello.Program, "admin", hello.Admin),
+		out:       ipc.NewOutbox(OutboxFrames, OutboxBytes),
+		log:       log.With("client", id.Conn, "program", hello.Program, "admin", hello.Admin),
+		connected: make(chan struct{}),
+		limit:     rate.NewLimiter(rate.Limit(n.reqRate), n.reqBurst),
+		tokens:    make(map[int32]string),
+	}
+	if s.admin {
+		close(s.connected) // nothing of an admin session is ordered
 	}
 	welcome := wire.Welcome{Node: n.cfg.Node, Client: id.Conn, Domain: n.cfg.Domain, Incarnation: uint64(n.cfg.Incarnation),
 		Adapters: n.adapters, NodeName: n.Name(), Nodes: n.domainNodes()}
@@ -145,7 +190,14 @@ func (n *Node) serveConn(c net.Conn) {
 	n.g.Go(func() error {
 		defer close(writerDone)
 		if err := s.out.Drain(c); err != nil {
-			s.close(fmt.Errorf("write: %w", err))
+			// Nothing more can reach the client, which has most likely
+			// closed its socket. What it sent before (its quit, say) may
+			// still wait in the socket, and is still its to say: the
+			// reader takes it, within refuseTimeout, before the session
+			// ends with what the reader meets then.
+			s.log.Info("cannot write to client; reading what it sent before ending the session", "err", err)
+			s.out.Close()
+			c.SetReadDeadline(time.Now().Add(refuseTimeout))
 		}
 		return nil
 	})
@@ -183,7 +235,7 @@ func (n *Node) serveConn(c net.Conn) {
 		ref := wire.Refused{Code: wire.PermissionDenied, Reason: err.Error()}
 		if !errors.Is(err, errAdminOnly) {
 			ref.Code, ref.FFDC = wire.BadParameter, n.newFFDC()
-			s.log.Warn("client broke the protocol", "reason", err.Error(), "ffdc_id", ref.FFDC)
+			n.refusals.write(s.log, slog.LevelWarn, "client broke the protocol", "reason", err.Error(), "ffdc_id", ref.FFDC)
 		}
 		if f, ferr := wire.AppendFrame(nil, wire.MsgRefused, &ref); ferr == nil {
 			s.out.Put(f)
@@ -230,24 +282,41 @@ func (n *Node) endSession(s *session, code wire.Code, reason string) {
 	s.conn.SetReadDeadline(time.Now()) // stops the reader; serveConn then waits for the writer
 }
 
-// readHello reads the first frame, which must be a Hello, within
-// HelloTimeout.
-func readHello(c net.Conn, r *wire.Reader) (wire.Hello, error) {
+// readHello reads the first frame, which must be a Hello of at most
+// wire.MaxHelloSize bytes that passes Hello.Check, within HelloTimeout. On
+// error it also returns the code to refuse the connection with.
+func readHello(c net.Conn, r *wire.Reader) (wire.Hello, wire.Code, error) {
 	var h wire.Hello
 	c.SetReadDeadline(time.Now().Add(HelloTimeout))
 	defer c.SetReadDeadline(time.Time{})
-	t, body, err := r.Next()
-	if err != nil {
-		return h, fmt.Errorf("reading hello: %w", err)
+	t, body, err := r.NextWithin(wire.MaxHelloSize)
+	switch {
+	case errors.Is(err, wire.ErrBadVersion):
+		// A library of another level, not a broken one.
+		return h, wire.NotSupported, fmt.Errorf("reading hello: %w", err)
+	case errors.Is(err, wire.ErrFrameTooLarge):
+		return h, wire.BadParameter, fmt.Errorf("hello too large (a program name holds at most %d bytes, a script path %d): %w",
+			wire.MaxProgramNameLength, wire.MaxScriptPathLength, err)
+	case err != nil:
+		return h, wire.BadParameter, fmt.Errorf("reading hello: %w", err)
 	}
 	if t != wire.MsgHello {
-		return h, fmt.Errorf("expected hello (type %d), got message type %d", wire.MsgHello, t)
+		return h, wire.BadParameter, fmt.Errorf("expected hello (type %d), got message type %d", wire.MsgHello, t)
 	}
 	if err := wire.Decode(body, &h); err != nil {
-		return h, fmt.Errorf("bad hello: %w", err)
+		return h, wire.BadParameter, fmt.Errorf("bad hello: %w", err)
 	}
-	return h, nil
+	if code, why := h.Check(); code != wire.OK {
+		return h, code, errors.New("bad hello: " + why)
+	}
+	return h, wire.OK, nil
 }
+
+// waitingRefuseLinger is how long a connection refused for exceeding
+// MaxWaitingConns is read and dropped before it closes: long enough to
+// take a Hello already sent, short enough that a flood of refusals holds
+// few goroutines.
+const waitingRefuseLinger = 20 * time.Millisecond
 
 // refuse tells a peer why it is not served, then closes gently: the write
 // side is shut and whatever the peer still sends (its Hello, when it was
@@ -255,7 +324,13 @@ func readHello(c net.Conn, r *wire.Reader) (wire.Hello, error) {
 // while. Closing a Unix socket with unread data resets the connection, and
 // the peer could then miss the reason. The caller closes c afterwards.
 func refuse(c net.Conn, code wire.Code, reason, ffdc string) {
-	c.SetDeadline(time.Now().Add(refuseTimeout))
+	refuseWithin(c, refuseTimeout, code, reason, ffdc)
+}
+
+// refuseWithin is refuse with linger as the bound of the write and of the
+// reading that follows.
+func refuseWithin(c net.Conn, linger time.Duration, code wire.Code, reason, ffdc string) {
+	c.SetDeadline(time.Now().Add(linger))
 	if err := wire.WriteFrame(c, wire.MsgRefused, &wire.Refused{Code: code, Reason: reason, FFDC: ffdc}); err != nil {
 		return
 	}
@@ -265,15 +340,26 @@ func refuse(c net.Conn, code wire.Code, reason, ffdc string) {
 	_, _ = io.CopyN(io.Discard, c, 2*wire.MaxFrameSize)
 }
 
-// readLoop decodes frames from the client and passes them to the run loop
-// until the connection ends or the client breaks the protocol. It returns
-// why the session ends: io.EOF for a clean close, errQuit after OpQuit, else
-// the protocol error.
+// readLoop decodes frames from the client, paced by the session's token
+// bucket, until the connection ends or the client breaks the protocol.
+// Requests are judged here and queued for the log (request); the reader
+// waits while the forward queue is full, and then reads nothing more, so
+// the client's own socket buffer pushes back on it. It returns why the
+// session ends: io.EOF for a clean close, errQuit after OpQuit,
+// net.ErrClosed when the session or the Node ended first, else the
+// protocol error.
 func (n *Node) readLoop(s *session, r *wire.Reader) error {
 	for {
 		t, body, err := r.Next()
 		if err != nil {
 			return err
+		}
+		cost := len(body) + RequestOverhead
+		if t == wire.MsgAdminQuery {
+			cost = max(cost, AdminQueryCost)
+		}
+		if err := s.pace(n.ctx, cost); err != nil {
+			return net.ErrClosed
 		}
 		switch t {
 		case wire.MsgRequest:
@@ -284,11 +370,8 @@ func (n *Node) readLoop(s *session, r *wire.Reader) error {
 			if err := wire.Decode(body, req); err != nil {
 				return fmt.Errorf("bad request: %w", err)
 			}
-			if req.Op == wire.OpQuit {
-				s.quit.Store(true)
-			}
-			if !n.send(loopMsg{kind: loopEvent, ev: protocol.Event{Kind: protocol.EventRequest, Client: s.id, Request: req}}) {
-				return net.ErrClosed
+			if err := n.request(s, req); err != nil {
+				return err
 			}
 			if req.Op == wire.OpQuit {
 				return errQuit
@@ -322,4 +405,165 @@ func (n *Node) readLoop(s *session, r *wire.Reader) error {
 			return fmt.Errorf("unexpected message type %d from a client", t)
 		}
 	}
+}
+
+// pace waits until the session's token bucket holds cost bytes (at most
+// its burst, which a frame of wire.MaxFrameSize does not exceed). Meanwhile
+// the reader reads nothing, which slows the client down without ending its
+// session. The wait lasts at most a burst's worth of time; it fails only
+// when ctx (the Node's) ends first. A frame already read is not dropped
+// because its session is ending: like every request read before the end,
+// it is ordered before the session's end.
+func (s *session) pace(ctx context.Context, cost int) error {
+	res := s.limit.ReserveN(time.Now(), min(cost, s.limit.Burst()))
+	d := res.Delay()
+	if d == 0 {
+		return nil
+	}
+	if !s.slowed {
+		s.slowed = true
+		s.log.Info("client sends faster than its rate limit; reading it more slowly",
+			"bytes_per_second", s.limit.Limit(), "burst", s.limit.Burst())
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		res.Cancel()
+		return ctx.Err()
+	}
+}
+
+// request judges one request of the client (screen) and queues it for the
+// log, or answers it at once with the delayed error the engine would have
+// given. Only a request that the engine could accept is ordered, so
+// nothing a client gets wrong on its own grows the replicated log.
+//
+// The wait for room in the forward queue ends with the Node only: a
+// request read before the session ended (a quit just before the client
+// closes its socket, say) is ordered before the session's end, as the
+// client expects. A session ended by the run loop (endSession) orders
+// nothing more; the reset that comes with it empties the queue, so no
+// reader stays waiting. It fails only when the Node closes or the session
+// was ended.
+func (n *Node) request(s *session, req *wire.Request) error {
+	if req.Op != wire.OpQuit {
+		if code := s.screen(req); code != wire.OK {
+			n.refuseRequest(s, req, code)
+			return nil
+		}
+	}
+	select {
+	case <-s.connected:
+	case <-n.ctx.Done():
+		return net.ErrClosed
+	}
+	if s.ended.Load() {
+		return net.ErrClosed
+	}
+	ev := protocol.Event{Kind: protocol.EventRequest, Client: s.id, Request: req}
+	n.grantJoin(s, &ev)
+	if err := n.agr.SubmitWait(n.ctx, ev); err != nil {
+		return net.ErrClosed
+	}
+	if req.Op == wire.OpQuit {
+		s.quit.Store(true) // ordered: the session ends in order, no disconnect follows
+	}
+	return nil
+}
+
+// screen judges a request as far as the engine would without looking at
+// any group, and returns OK or the code the engine would answer it with:
+//
+//   - Request.Check, after Normalize, exactly as the engine runs them first;
+//   - the token: the engine knows a client's token only from a join or a
+//     subscription of that client, and every such request passes through
+//     this reader, in order, before it is ordered. A token never named in
+//     one is therefore unknown to the engine whenever the request would be
+//     applied: BadMemberToken, as the engine answers. A named token is left
+//     to the engine, whatever became of it (a join still in flight, or
+//     approved, refused, left: the engine knows, the session need not);
+//   - a join or subscription naming a new token beyond
+//     wire.MaxTokensPerClient: NoMemory. The engine keeps a record of every
+//     token a session named until the session ends, so this bounds what
+//     every daemon of the domain holds for one client.
+//
+// The reader goroutine only.
+func (s *session) screen(req *wire.Request) wire.Code {
+	req.Normalize()
+	if code := req.Check(); code != wire.OK {
+		return code
+	}
+	_, named := s.tokens[req.Token]
+	switch req.Op {
+	case wire.OpJoin, wire.OpSubscribe:
+		if !named {
+			if len(s.tokens) >= wire.MaxTokensPerClient {
+				return wire.NoMemory
+			}
+			s.tokens[req.Token] = req.Group
+		}
+	default:
+		if !named {
+			return wire.BadMemberToken
+		}
+	}
+	return wire.OK
+}
+
+// refuseRequest answers a request that screen refused with the delayed
+// error the engine would have sent (refusal). The reader goroutine only.
+func (n *Node) refuseRequest(s *session, req *wire.Request, code wire.Code) {
+	note := s.refusal(req, code, n.running)
+	n.noteDelayedError(note)
+	frame, err := wire.AppendFrame(nil, wire.MsgNotification, note)
+	if err != nil && errors.Is(err, wire.ErrFrameTooLarge) {
+		// The echo of a request near the frame limit, with the
+		// notification's own fields, may not fit: the bulk goes.
+		f := *req
+		f.State, f.Message, f.ExpelList = nil, nil, nil
+		note.Failing = &f
+		frame, err = wire.AppendFrame(nil, wire.MsgNotification, note)
+	}
+	if err != nil {
+		s.log.Error("cannot encode a delayed error; dropped", "code", code.String(), "err", err)
+		return
+	}
+	if err := s.out.Put(frame); errors.Is(err, ipc.ErrOutboxFull) {
+		s.close(fmt.Errorf("%w: %d frames queued", err, s.out.Len()))
+	}
+}
+
+// refusal is the delayed error the engine sends for req refused with
+// code: the request's kind and group, the code, the request echoed. For a
+// token the client named, a request without a group names the group the
+// token was named in, and a vote names the kind of protocol that group
+// runs now (running reports it). The reader goroutine only.
+func (s *session) refusal(req *wire.Request, code wire.Code, running func(group string) (wire.RequestType, bool)) *wire.Notification {
+	note := &wire.Notification{Type: wire.DelayedErrorNotification, Token: req.Token, Group: req.Group,
+		Protocol: req.Op.Protocol(), Code: code, Failing: req}
+	if group, named := s.tokens[req.Token]; named {
+		if note.Group == "" {
+			note.Group = group
+		}
+		if req.Op == wire.OpVote {
+			if kind, ok := running(group); ok {
+				note.Protocol = kind
+			}
+		}
+	}
+	return note
+}
+
+// running reports the kind of protocol group runs, as the engine has it
+// now; false when it runs none.
+func (n *Node) running(group string) (kind wire.RequestType, ok bool) {
+	n.agr.View(func() {
+		if d, found := n.eng.Group(group); found && d.Protocol != nil {
+			kind, ok = d.Protocol.Type, true
+		}
+	})
+	return kind, ok
 }

@@ -268,7 +268,7 @@ func TestAdminSessionMayOnlyQuery(t *testing.T) {
 // its outbound queue is full, and fails like a dead process.
 func TestSlowReaderIsDisconnected(t *testing.T) {
 	eng := newFakeEngine()
-	eng.floodCount = 400 // 400 × 64 KiB > OutboxBytes plus socket buffers
+	eng.floodCount = 2000 // 2000 × 16 KiB > OutboxBytes plus socket buffers
 	tn := startNode(t, Config{}, eng)
 	good := dialRaw(t, tn.socket)
 	good.hello(false)
@@ -277,7 +277,9 @@ func TestSlowReaderIsDisconnected(t *testing.T) {
 	w := slow.hello(false)
 	tn.eng.next(t, protocol.EventConnect)
 	tn.eng.next(t, protocol.EventConnect)
-	slow.send(wire.MsgRequest, &wire.Request{Op: wire.OpSendMessage, Token: 1, Message: make([]byte, 64<<10)})
+	slow.send(wire.MsgRequest, validJoin(1, "g"))
+	slow.send(wire.MsgRequest, &wire.Request{Op: wire.OpSendMessage, Token: 1, NumPhases: wire.OnePhase,
+		Message: make([]byte, wire.MaxProviderMessageLength)})
 	ev := tn.eng.next(t, protocol.EventDisconnect)
 	assert.Equal(t, w.Client, ev.Client.Conn, "the client that stopped reading is disconnected")
 	assert.Contains(t, tn.logs.String(), "outbound queue full", "the reason is logged")
@@ -297,7 +299,8 @@ func TestScriptsWithoutRunnerFail(t *testing.T) {
 	tn := startNode(t, Config{}, nil)
 	c := dialRaw(t, tn.socket)
 	c.helloScript("/opt/deact")
-	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpExpel, Token: 9, Group: "g"})
+	c.send(wire.MsgRequest, validJoin(9, "g"))
+	c.send(wire.MsgRequest, validExpel(9, "g"))
 	ev := tn.eng.next(t, protocol.EventScriptDone)
 	require.NotNil(t, ev.Script, "EventScriptDone carries the result")
 	assert.Equal(t, protocol.ScriptResult{ID: 9, Result: wire.DeactivateFailed}, *ev.Script,
@@ -317,7 +320,8 @@ func TestScriptsGoToTheRunner(t *testing.T) {
 	tn := startNode(t, Config{Scripts: r}, nil)
 	c := dialRaw(t, tn.socket)
 	c.helloScript("/opt/deact")
-	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpExpel, Token: 4, Group: "g"})
+	c.send(wire.MsgRequest, validJoin(4, "g"))
+	c.send(wire.MsgRequest, validExpel(4, "g"))
 	ev := tn.eng.next(t, protocol.EventScriptDone)
 	assert.Equal(t, protocol.ScriptResult{ID: 4, Result: wire.DeactivateOK}, *ev.Script,
 		"the runner's outcome is fed back to the engine")
@@ -336,8 +340,14 @@ func TestScriptRunsWhatTheLocalSessionRegistered(t *testing.T) {
 	}}, nil)
 	c := dialRaw(t, tn.socket)
 	c.helloScript("/opt/local.sh")
-	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpExpel, Token: 5, Group: "g"})
-	run := <-r.runs
+	c.send(wire.MsgRequest, validJoin(5, "g"))
+	c.send(wire.MsgRequest, validExpel(5, "g"))
+	var run *protocol.ScriptRun
+	select {
+	case run = <-r.runs:
+	case <-time.After(waitBudget):
+		t.Fatal("the expel's script run reached the runner")
+	}
 	assert.Equal(t, "/opt/local.sh", run.Path, "the session's script runs, not the log's /bin/true")
 	assert.Equal(t, uint32(1234), run.Uid, "as the session's uid, not the log's 0")
 	assert.Equal(t, uint32(99), run.Gid, "and the session's gid")
@@ -357,7 +367,8 @@ func TestScriptForNoLocalRegistrationIsNotRun(t *testing.T) {
 	tn := startNode(t, Config{Scripts: r}, nil)
 	c := dialRaw(t, tn.socket)
 	c.hello(false)
-	c.send(wire.MsgRequest, &wire.Request{Op: wire.OpExpel, Token: 6, Group: "g"})
+	c.send(wire.MsgRequest, validJoin(6, "g"))
+	c.send(wire.MsgRequest, validExpel(6, "g"))
 	ev := tn.eng.next(t, protocol.EventScriptDone)
 	assert.Equal(t, protocol.ScriptResult{ID: 6, Result: wire.DeactivateFailed}, *ev.Script,
 		"a script nobody registered here is reported failed")

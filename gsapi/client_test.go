@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -92,6 +93,25 @@ func TestDialRejectsBadDeactivateScript(t *testing.T) {
 			assert.ErrorIs(t, err, gsapi.ErrBadParameter, "a %s deactivate script should be rejected at Dial", name)
 		})
 	}
+}
+
+// TestDialRejectsLongProgramName: a program name over MaxProgramNameLength
+// is refused by Dial itself with ErrNameTooLong, before anything is sent;
+// the daemon would refuse it too.
+func TestDialRejectsLongProgramName(t *testing.T) {
+	never := gsapi.WithDialer(func(context.Context) (net.Conn, error) {
+		t.Error("Dial must not connect with a program name it refuses")
+		return nil, errors.New("not dialed")
+	})
+	_, err := gsapi.Dial(context.Background(), never, gsapi.WithProgram(strings.Repeat("p", gsapi.MaxProgramNameLength+1)))
+	assert.ErrorIs(t, err, gsapi.ErrNameTooLong, "a program name of 256 bytes should be refused at Dial")
+
+	f := newFake(t)
+	name := strings.Repeat("p", gsapi.MaxProgramNameLength)
+	c, err := gsapi.Dial(context.Background(), f.option(), gsapi.WithProgram(name))
+	require.NoError(t, err, "a program name of 255 bytes should be accepted")
+	defer c.Close()
+	assert.Equal(t, name, (<-f.hello).Program, "Hello should carry the whole name")
 }
 
 func TestDialRejectsUnknownResponsivenessType(t *testing.T) {
@@ -316,7 +336,7 @@ func TestDelayedErrorsGoToTheirHandler(t *testing.T) {
 	require.NoError(t, c.Dispatch(gsapi.NonBlocking))
 	require.Len(t, errs, 1, "the delayed error should reach the handler")
 	assert.Equal(t, wire.UnknownGroup, errs[0].Code, "the handler should see the daemon's code")
-	assert.ErrorIs(t, c.Unsubscribe(tok), gsapi.ErrNotAMember, "a refused subscription is over")
+	assert.ErrorIs(t, c.Unsubscribe(tok), gsapi.ErrBadMemberToken, "a refused subscription is over: its token is no subscription")
 }
 
 func TestDroppedNotificationsDoNotWakeTheFd(t *testing.T) {

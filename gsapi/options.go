@@ -62,8 +62,10 @@ func WithDelayedErrorHandler(cb func(*Notification)) Option {
 	return func(o *options) { o.delayedErrorCb = cb }
 }
 
-// WithProgram names this client in the daemon's logs and in hagsctl. The
-// default is the base name of os.Args[0].
+// WithProgram names this client in the daemon's logs and in hagsctl, in
+// at most MaxProgramNameLength bytes (Dial fails with ErrNameTooLong for a
+// longer name). The default is the base name of os.Args[0], cut to that
+// length.
 func WithProgram(name string) Option { return func(o *options) { o.program = name } }
 
 // WithFirstToken makes the client's tokens start at first (default 1)
@@ -123,8 +125,12 @@ func (o *options) check() *Error {
 	default:
 		return &Error{Code: wire.BadParameter, Op: "dial", Msg: "unknown responsiveness type"}
 	}
+	if len(o.program) > wire.MaxProgramNameLength {
+		return &Error{Code: wire.NameTooLong, Op: "dial", Msg: "program name longer than MaxProgramNameLength"}
+	}
 	if o.program == "" {
 		o.program = filepath.Base(os.Args[0])
+		o.program = o.program[:min(len(o.program), wire.MaxProgramNameLength)]
 	}
 	return nil
 }

@@ -1,6 +1,8 @@
 package gsapi
 
 import (
+	"errors"
+
 	"github.com/openhags/hags/internal/wire"
 )
 
@@ -180,7 +182,8 @@ func (c *Client) Subscribe(req SubscribeRequest) (Token, error) {
 // it is delivered afterwards.
 //
 // Sync errors: ErrNoInit, ErrNotOK, ErrBadMemberToken (not a subscription
-// token), ErrNotAMember (already unsubscribed).
+// token, or one whose subscription is over: unsubscribed, refused, or its
+// group dissolved). As IBM's manual gives, no other code.
 func (c *Client) Unsubscribe(tok Token) error {
 	if !c.dialed() {
 		return newError(wire.NoInit, "unsubscribe", tok)
@@ -188,6 +191,9 @@ func (c *Client) Unsubscribe(tok Token) error {
 	r := &wire.Request{Op: wire.OpUnsubscribe, Token: int32(tok)}
 	c.mu.Lock()
 	m, err := c.lookup("unsubscribe", tok, true)
+	if errors.Is(err, ErrNotAMember) {
+		err = newError(wire.BadMemberToken, "unsubscribe", tok)
+	}
 	if err != nil {
 		c.mu.Unlock()
 		return err

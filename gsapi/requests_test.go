@@ -180,7 +180,8 @@ func TestTokenErrors(t *testing.T) {
 	}
 	require.NoError(t, c.Unsubscribe(sub), "Unsubscribe should be accepted")
 	f.nextRequest(wire.OpUnsubscribe)
-	assert.ErrorIs(t, c.Unsubscribe(sub), gsapi.ErrNotAMember, "a second Unsubscribe should fail with NotAMember")
+	assert.ErrorIs(t, c.Unsubscribe(sub), gsapi.ErrBadMemberToken,
+		"a second Unsubscribe should fail with BadMemberToken, the only token code IBM lists for ha_gs_unsubscribe")
 
 	// Nothing is delivered for tokens that are over.
 	f.notify(wire.Notification{Type: wire.NPhaseNotification, Token: prov})

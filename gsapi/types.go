@@ -264,6 +264,13 @@ const (
 	MaxProviderMessageLength = wire.MaxProviderMessageLength
 	MaxDeactivateFlagLength  = wire.MaxDeactivateFlagLength
 	MaxScriptPathLength      = wire.MaxScriptPathLength
+	// MaxProgramNameLength bounds WithProgram's name (no C macro: the C
+	// library names its program itself).
+	MaxProgramNameLength = wire.MaxProgramNameLength
+	// MaxTokensPerClient bounds the distinct tokens one Client may name in
+	// joins and subscriptions (HA_GS_MAX_TOKENS_PER_CLIENT); the join or
+	// subscription naming one more gets a delayed ErrNoMemory.
+	MaxTokensPerClient = wire.MaxTokensPerClient
 )
 
 // Environment variables and names shared with ha_gs.h.

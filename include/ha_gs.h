@@ -49,7 +49,10 @@
  *   without touching the parent's connection; so does a child forked
  *   after the library was loaded, even before ha_gs_init, because the
  *   library's runtime does not survive fork(): such a child must exec, or
- *   the program must fork before loading the library. HA_GS_NOT_OK means the connection to the daemon
+ *   the program must fork before loading the library. The library closes
+ *   the session's socket in every forked child (a pthread_atfork handler),
+ *   so that a child outliving its parent does not keep the parent's
+ *   providers in their groups. HA_GS_NOT_OK means the connection to the daemon
  *   is lost: every membership and subscription is gone, and the client may
  *   call ha_gs_init again.
  */
@@ -92,6 +95,10 @@ extern "C" {
 #define HA_GS_MAX_GROUPS_PER_DOMAIN        65536 /* project-defined */
 /* Most clients one daemon serves; ha_gs_init beyond it gets HA_GS_NO_MEMORY. */
 #define HA_GS_MAX_CLIENTS_PER_DAEMON       4096  /* project-defined */
+/* Most tokens one session (one ha_gs_init) may name in joins and
+ * subscriptions over its life; the join or subscription that names one
+ * more is refused with the delayed error HA_GS_NO_MEMORY. */
+#define HA_GS_MAX_TOKENS_PER_CLIENT        16384 /* project-defined */
 
 /* The value to store in gs_version of ha_gs_group_attributes_t. */
 #define HA_GS_GROUP_ATTRIBUTES_VERSION     1     /* project-defined */
@@ -713,7 +720,10 @@ typedef void ha_gs_delayed_error_cb_t(const ha_gs_delayed_error_notification_t *
  *   HA_GS_SOCK_INIT_FAILED   - the handshake with the daemon failed
  *   HA_GS_PERMISSION_DENIED  - neither root nor in the group hagsuser
  *   HA_GS_NO_MEMORY          - out of memory, or the daemon already serves
- *                              HA_GS_MAX_CLIENTS_PER_DAEMON clients
+ *                              HA_GS_MAX_CLIENTS_PER_DAEMON clients, or as
+ *                              many sessions of this user as it allows, or
+ *                              too many connections wait for their first
+ *                              message (docs/limits.md)
  *   HA_GS_FORKED_CHILD       - called in a child forked after ha_gs_init
  * Async errors: none.
  */
@@ -781,7 +791,9 @@ ha_gs_rc_t ha_gs_init(ha_gs_descriptor_t          *ha_gs_descriptor,
  *                                     which may be subscribed to, not joined
  *   HA_GS_NO_MEMORY                 - the group has HA_GS_MAX_PROVIDERS_PER_GROUP
  *                                     providers, or the domain
- *                                     HA_GS_MAX_GROUPS_PER_DOMAIN groups
+ *                                     HA_GS_MAX_GROUPS_PER_DOMAIN groups, or
+ *                                     this session has named
+ *                                     HA_GS_MAX_TOKENS_PER_CLIENT tokens
  */
 ha_gs_rc_t ha_gs_join(ha_gs_token_t               *provider_token,
                       const ha_gs_proposal_info_t *proposal_info);
@@ -1032,6 +1044,8 @@ ha_gs_rc_t ha_gs_vote(ha_gs_token_t                   provider_token,
  *   HA_GS_FORKED_CHILD  - called in a child forked after ha_gs_init
  * Async errors:
  *   HA_GS_UNKNOWN_GROUP - no group of that name exists
+ *   HA_GS_NO_MEMORY     - this session has named HA_GS_MAX_TOKENS_PER_CLIENT
+ *                         tokens
  */
 ha_gs_rc_t ha_gs_subscribe(ha_gs_token_t               *subscriber_token,
                            const ha_gs_proposal_info_t *proposal_info);
@@ -1047,8 +1061,9 @@ ha_gs_rc_t ha_gs_subscribe(ha_gs_token_t               *subscriber_token,
  *   HA_GS_NO_INIT          - ha_gs_init has not succeeded, or ha_gs_quit ran
  *   HA_GS_NOT_OK           - the connection to the daemon is lost
  *   HA_GS_BAD_MEMBER_TOKEN - subscriber_token was never issued as a
- *                            subscriber token
- *   HA_GS_NOT_A_MEMBER     - the subscription had already ended
+ *                            subscriber token, or its subscription has
+ *                            already ended (unsubscribed, refused, or its
+ *                            group dissolved)
  *   HA_GS_FORKED_CHILD     - called in a child forked after ha_gs_init
  * Async errors: none.
  */

@@ -17,7 +17,19 @@ import (
 // others do (members and the last state value), and takes part in what
 // follows.
 func TestClusterFollowerCatchesUpFromSnapshot(t *testing.T) {
-	m := startMulti(t, 3, "--snapshot-threshold", "16", "--snapshot-interval", "50ms", "--snapshot-trailing", "4")
+	followerCatchesUpFromSnapshot(t)
+}
+
+// TestClusterFollowerCatchesUpFromSnapshotOverTLS: the same over mutual
+// TLS, where every raft request, the snapshot's included, is checked
+// against the sender's certificate before raft takes it.
+func TestClusterFollowerCatchesUpFromSnapshotOverTLS(t *testing.T) {
+	followerCatchesUpFromSnapshot(t, "--pki-dir", initKeys(t, 3))
+}
+
+func followerCatchesUpFromSnapshot(t *testing.T, extra ...string) {
+	args := append([]string{"--snapshot-threshold", "16", "--snapshot-interval", "50ms", "--snapshot-trailing", "4"}, extra...)
+	m := startMulti(t, 3, args...)
 	joinAll(t, m, "g", "p1", "p2", "p3")
 	act(t, func() { m.kill(2) },
 		`^APPROVED .*proto=FAILURE_LEAVE .*changing=1@3 .*leave=NODE_DIED`, m.all("p1", "p2")...)

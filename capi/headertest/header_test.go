@@ -226,6 +226,7 @@ func expectedValues() map[string]int64 {
 	add(wire.MaxProvidersPerGroup, "HA_GS_MAX_PROVIDERS_PER_GROUP")
 	add(wire.MaxGroupsPerDomain, "HA_GS_MAX_GROUPS_PER_DOMAIN")
 	add(wire.MaxClientsPerDaemon, "HA_GS_MAX_CLIENTS_PER_DAEMON")
+	add(wire.MaxTokensPerClient, "HA_GS_MAX_TOKENS_PER_CLIENT")
 	// Values the wire does not carry: chosen once, listed in docs/c-api.md.
 	add(1, "HA_GS_GROUP_ATTRIBUTES_VERSION")
 	add(1, "HA_GS_SOCKET_NO_SIGNAL")

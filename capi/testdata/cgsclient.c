@@ -8,12 +8,14 @@
  * over standard input and the descriptor of ha_gs_init, and dispatches with
  * HA_GS_NON_BLOCKING whenever the descriptor is readable.
  *
- * Extra commands: ffdc, node, adapter A.B.C.D.
+ * Extra commands: ffdc, node, adapter A.B.C.D, fork SECONDS (a child that
+ * sleeps, touching nothing, and outlives this process if it is killed).
  */
 #define _POSIX_C_SOURCE 200809L
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -523,6 +525,28 @@ static ha_gs_rc_t command(char *cmd, struct args *a)
         if (rc == HA_GS_OK)
             say("node %d", node);
         return rc;
+    }
+    if (strcmp(cmd, "fork") == 0) {
+        unsigned int secs = a->n > 0 ? (unsigned int)atoi(a->pos[0]) : 60;
+        pid_t pid;
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0)
+            return HA_GS_NOT_OK;
+        if (pid == 0) {
+            /* The child keeps none of the parent's pipes, and never calls
+             * the library: it only outlives the parent. */
+            int null = open("/dev/null", O_RDWR);
+            if (null >= 0) {
+                dup2(null, 0);
+                dup2(null, 1);
+                dup2(null, 2);
+            }
+            sleep(secs);
+            _exit(0);
+        }
+        say("forked pid=%d", (int)pid);
+        return HA_GS_OK;
     }
     if (strcmp(cmd, "adapter") == 0) {
         ha_gs_adapter_info ad;

@@ -143,3 +143,73 @@ func TestDomainUsageErrors(t *testing.T) {
 	assert.Equal(t, 0, code, "help is not an error")
 	assert.Contains(t, errs, "hagsctl domain init")
 }
+
+func TestDomainRevoke(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	code, _, errs := domainCtl("init", "--dir", dir, "--domain", "prod", "--node", "1=alpha:127.0.0.1", "--node", "2=beta:127.0.0.2")
+	require.Equal(t, 0, code, "init succeeds; stderr: %s", errs)
+	before, err := pki.LoadNode(dir, "beta")
+	require.NoError(t, err)
+
+	code, out, errs := domainCtl("revoke", "--dir", dir, "--node", "2")
+	require.Equal(t, 0, code, "revoke succeeds; stderr: %s", errs)
+	assert.Contains(t, out, "revoked the certificate of node 2 (beta), serial "+before.Certificate.Leaf.SerialNumber.String())
+	assert.Contains(t, out, "wrote 0644 "+filepath.Join(dir, "crl.pem"))
+	assert.Contains(t, out, "restart each daemon", "the output says a restart is needed")
+	assert.Contains(t, out, "add-node --dir "+dir+" --node 2=beta:127.0.0.2 --force", "and how to let the node back")
+	assert.Equal(t, fs.FileMode(0o644), fileMode(t, filepath.Join(dir, "crl.pem")))
+	_, err = pki.LoadNode(dir, "beta")
+	assert.ErrorIs(t, err, pki.ErrRevoked, "beta's certificate is revoked")
+
+	code, _, errs = domainCtl("revoke", "--dir", dir, "--node", "2")
+	assert.Equal(t, 1, code, "revoking it again fails")
+	assert.Contains(t, errs, "already revoked")
+	code, _, errs = domainCtl("revoke", "--dir", dir, "--node", "7")
+	assert.Equal(t, 1, code, "a node without a certificate fails")
+	assert.Contains(t, errs, "no certificate of node 7")
+	for _, args := range [][]string{{"--dir", dir}, {"--node", "1"}, {"--dir", dir, "--node", "0"}, {"--dir", dir, "--node", "1", "extra"}} {
+		code, _, _ = domainCtl(append([]string{"revoke"}, args...)...)
+		assert.Equal(t, 2, code, "usage error for %v", args)
+	}
+}
+
+func TestDomainRotateGossipKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	code, _, errs := domainCtl("init", "--dir", dir, "--domain", "prod", "--node", "1=alpha")
+	require.Equal(t, 0, code, "init succeeds; stderr: %s", errs)
+	old, err := pki.LoadGossipKey(dir)
+	require.NoError(t, err)
+	oldID := pki.GossipKeyID(old)
+
+	code, out, errs := domainCtl("rotate-gossip-key", "--dir", dir)
+	require.Equal(t, 0, code, "the rotation starts; stderr: %s", errs)
+	keys, err := pki.LoadGossipKeys(dir)
+	require.NoError(t, err)
+	require.Len(t, keys, 2)
+	newID := pki.GossipKeyID(keys[1])
+	assert.Contains(t, out, "keys (the first is used, all are accepted): "+oldID+", "+newID)
+	assert.Contains(t, out, "restart each daemon")
+	assert.Contains(t, out, "--promote", "the output names the next step")
+
+	code, _, errs = domainCtl("rotate-gossip-key", "--dir", dir)
+	assert.Equal(t, 1, code, "a second rotation waits for the first")
+	assert.Contains(t, errs, "rotation is in progress")
+
+	code, out, errs = domainCtl("rotate-gossip-key", "--dir", dir, "--promote")
+	require.Equal(t, 0, code, "promote; stderr: %s", errs)
+	assert.Contains(t, out, newID+", "+oldID, "the new key is used, the old accepted")
+	assert.Contains(t, out, "--finish")
+
+	code, out, errs = domainCtl("rotate-gossip-key", "--dir", dir, "--finish")
+	require.Equal(t, 0, code, "finish; stderr: %s", errs)
+	assert.Contains(t, out, "accepted): "+newID+"\n")
+	key, err := pki.LoadGossipKey(dir)
+	require.NoError(t, err)
+	assert.Equal(t, newID, pki.GossipKeyID(key), "the file holds the new key alone")
+	assert.Equal(t, fs.FileMode(0o600), fileMode(t, filepath.Join(dir, "gossip.key")))
+
+	code, _, _ = domainCtl("rotate-gossip-key", "--dir", dir, "--promote", "--finish")
+	assert.Equal(t, 2, code, "--promote and --finish together are a usage error")
+	code, _, _ = domainCtl("rotate-gossip-key")
+	assert.Equal(t, 2, code, "--dir is required")
+}

@@ -7,7 +7,7 @@
 //	hagsctl [--socket PATH] [--interval D] watch
 //	hagsctl [--socket PATH] [--json] groups
 //	hagsctl [--socket PATH] [--json] group NAME
-//	hagsctl domain init|add-node --dir DIR ...
+//	hagsctl domain init|add-node|revoke|rotate-gossip-key --dir DIR ...
 //
 // The socket is --socket, else $HA_GS_SOCKET, else the default path of the
 // domain named by $HA_DOMAIN_NAME ("hags" when unset). hagsctl opens an
@@ -42,7 +42,7 @@ commands:
   watch         follow changes of nodes and groups live, until interrupted
   groups        every group: providers, subscribers, running protocol
   group NAME    one group: attributes, state value, providers, subscribers, protocol, queue
-  domain ...    create the domain's keys and certificates (hagsctl domain --help)
+  domain ...    create, extend, revoke and rotate the domain's keys (hagsctl domain --help)
 `
 
 func defaultSocket() string {

@@ -297,17 +297,6 @@ func warnInsecure(log *slog.Logger, every time.Duration) (stop func()) {
 	}
 }
 
-// loadGossipKeys reads the domain's gossip keys, the primary first. It
-// adapts pki.LoadGossipKey, which reads one; pki.LoadGossipKeys (key
-// rotation) replaces it.
-func loadGossipKeys(dir string) ([][]byte, error) {
-	key, err := pki.LoadGossipKey(dir)
-	if err != nil {
-		return nil, err
-	}
-	return [][]byte{key}, nil
-}
-
 // secure loads the domain's keys from --pki-dir, when given: the node's
 // certificate for mutual TLS between daemons (the listener on Addr becomes
 // a TLS stream layer) and the gossip key.
@@ -325,7 +314,7 @@ func secure(c *daemon.Cluster, dir, domain string, node int32, log *slog.Logger)
 	if id.Node.Number != node {
 		return fmt.Errorf("--pki-dir: the certificate of %s is for node %d, not %d", c.Name, id.Node.Number, node)
 	}
-	keys, err := loadGossipKeys(dir)
+	keys, err := pki.LoadGossipKeys(dir)
 	if err != nil {
 		return fmt.Errorf("--pki-dir: %w", err)
 	}

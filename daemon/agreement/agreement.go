@@ -100,7 +100,9 @@ type Config struct {
 	// Addr is this daemon's raft address, as the others dial it.
 	Addr string
 	// Stream carries raft and forwarding traffic; nil: plain TCP on
-	// Addr. A TLS layer (mutual authentication) plugs in here.
+	// Addr. A TLS layer (mutual authentication) plugs in here; over it,
+	// each connection may speak only for its certificate's node
+	// (identity.go).
 	Stream raft.StreamLayer
 	// Transport replaces raft's network transport (simulations use
 	// raft.InmemTransport); Stream still carries forwarding.
@@ -400,12 +402,14 @@ func (a *Agreement) start(single bool) error {
 		}
 		a.mux = newMux(stream, a.log, a.serveForward)
 		if a.trans == nil {
-			a.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			rt := newRaftTransport(raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 				Stream:  raftLayer{a.mux},
 				MaxPool: 3,
 				Timeout: cfg.Timing.IO,
 				Logger:  newHCLogger("raft-net", a.log),
-			})
+			}), a.log)
+			a.mux.raft = rt.serve
+			a.trans = rt
 		}
 	}
 
@@ -460,6 +464,14 @@ func (a *Agreement) delivered(app Applied, concerns bool) {
 // submitted before, exactly once, unless the daemon leaves the domain
 // first (Rejoin drops them). It never blocks.
 func (a *Agreement) Submit(evs ...protocol.Event) { a.fwd.submit(evs...) }
+
+// SubmitWait queues one event like Submit, after waiting while the queue
+// of events not yet handed to the leader holds MaxQueueBytes: the back
+// pressure a client session's reader passes on to its client. It returns
+// ctx's error, with ev not queued, if ctx ends first.
+func (a *Agreement) SubmitWait(ctx context.Context, ev protocol.Event) error {
+	return a.fwd.submitWait(ctx, ev)
+}
 
 // Rejoin drops every queued event and asks for a new admission. The daemon
 // calls it when it finds itself out of the domain (declared down, or cut
@@ -721,8 +733,8 @@ func (a *Agreement) Close() error {
 
 // release closes the transport and the listener.
 func (a *Agreement) release() {
-	if nt, ok := a.trans.(*raft.NetworkTransport); ok {
-		nt.CloseStreams() // the pooled connections to the others
+	if rt, ok := a.trans.(*raftTransport); ok {
+		rt.CloseStreams() // the pooled connections to the others
 	}
 	if c, ok := a.trans.(raft.WithClose); ok {
 		c.Close()

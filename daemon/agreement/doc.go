@@ -12,6 +12,13 @@
 // number, so that the FSM applies each exactly once and drops what a node
 // sent before it was declared down or restarted.
 //
+// Over a TLS stream layer a connection from another daemon speaks only for
+// the node its certificate names: the leader refuses a forwarded entry for
+// another node, and raft's inbound requests are served here
+// (raftTransport) so that one claiming another server id is refused before
+// raft sees it. Without TLS nothing names the sender and every claim is
+// taken as made.
+//
 // The FSM steps the engine on raft's FSM goroutine and hands each daemon the
 // effects aimed at it (Applied, through Config.Deliver): notifications for
 // its clients, deactivate scripts for its providers.
@@ -25,10 +32,11 @@
 // transport and store, which elects itself at once.
 //
 // Locks: the FSM's lock (the engine and the node table), the forwarder's
-// queue lock, and the Agreement's small locks (stamp, peers, deaths asked
-// for) are each held only for a few statements; none is taken while
-// another is held, and none is held while raft, the engine's owner or a
-// callback (Deliver, OnLeadership, OnPeers) is called.
+// queue lock, the raft transport's heartbeat-handler lock, and the
+// Agreement's small locks (stamp, peers, deaths asked for) are each held
+// only for a few statements; none is taken while another is held, and none
+// is held while raft, the engine's owner or a callback (Deliver,
+// OnLeadership, OnPeers, raft's heartbeat handler) is called.
 //
 // docs/design/domain.md explains the design, the timings and what is kept
 // on disk.

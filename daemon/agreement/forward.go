@@ -25,6 +25,11 @@ const (
 	maxBatchBytes  = 2 << 20
 	// maxForwardFrame bounds one forwarding message on the wire.
 	maxForwardFrame = 16 << 20
+	// MaxQueueBytes bounds the events a daemon has queued for the log and
+	// not yet handed to the leader (counted as eventSize counts them).
+	// SubmitWait blocks while the queue is full; docs/limits.md explains
+	// the number.
+	MaxQueueBytes = 32 << 20
 	// retryMin and retryMax bound the pause before an entry is sent again
 	// after a failure (no leader, leader lost, connection broken).
 	retryMin = 10 * time.Millisecond
@@ -83,7 +88,17 @@ func readFrame(r io.Reader, v any) error {
 // serveForward serves one follower's forwarding connection on the leader:
 // each request is an Entry, answered with a forwardReply once applied (or
 // refused).
+//
+// Over TLS the sender's certificate names its node, and an entry for any
+// other node is refused: logged, answered with an error, never appended,
+// and the connection closed. Without TLS (a domain without keys) the
+// sender is not known and every entry is taken as it claims.
 func (a *Agreement) serveForward(c net.Conn) {
+	who, bound, err := peerOf(c)
+	if err != nil {
+		a.log.Warn("forwarding connection refused", "remote", c.RemoteAddr().String(), "err", err)
+		return
+	}
 	r := bufio.NewReader(c)
 	for {
 		var e Entry
@@ -93,9 +108,19 @@ func (a *Agreement) serveForward(c net.Conn) {
 			}
 			return
 		}
-		rep := a.leaderAppend(&e)
+		var rep forwardReply
+		refused := false
+		if bound {
+			if err := who.checkEntry(&e); err != nil {
+				a.log.Warn("forwarded entry refused; connection closed", "remote", c.RemoteAddr().String(), "err", err)
+				rep, refused = forwardReply{Err: err.Error()}, true
+			}
+		}
+		if !refused {
+			rep = a.leaderAppend(&e)
+		}
 		c.SetWriteDeadline(time.Now().Add(a.cfg.Timing.Apply))
-		if err := writeFrame(c, &rep); err != nil {
+		if err := writeFrame(c, &rep); err != nil || refused {
 			return
 		}
 		c.SetWriteDeadline(time.Time{})
@@ -158,7 +183,9 @@ type forwarder struct {
 
 	mu        sync.Mutex
 	pending   []protocol.Event
-	gen       uint64 // bumped by reset: entries of an older generation are abandoned
+	queued    int           // bytes of pending, by eventSize
+	room      chan struct{} // closed (and replaced) whenever pending shrinks
+	gen       uint64        // bumped by reset: entries of an older generation are abandoned
 	needAdmit bool
 	epoch     uint64
 	seq       uint64
@@ -170,7 +197,7 @@ type forwarder struct {
 }
 
 func newForwarder(a *Agreement) *forwarder {
-	return &forwarder{a: a, needAdmit: true, wake: make(chan struct{}, 1)}
+	return &forwarder{a: a, needAdmit: true, wake: make(chan struct{}, 1), room: make(chan struct{})}
 }
 
 func (f *forwarder) signal() {
@@ -181,12 +208,57 @@ func (f *forwarder) signal() {
 }
 
 // submit queues events; they go into the log after everything queued
-// before them.
+// before them. It never blocks, even on a full queue: the daemon's own
+// events (a session's start and end, a script's outcome) are bounded by
+// its sessions and scripts, and must not wait behind the clients'.
 func (f *forwarder) submit(evs ...protocol.Event) {
 	f.mu.Lock()
 	f.pending = append(f.pending, evs...)
+	for i := range evs {
+		f.queued += eventSize(&evs[i])
+	}
 	f.mu.Unlock()
 	f.signal()
+}
+
+// submitWait queues ev like submit, but first waits while the queue holds
+// MaxQueueBytes or more than ev can join: the caller (a session's reader)
+// then stops reading its client. An event larger than the bound goes into
+// an empty queue. It returns ctx's error, with ev not queued, when ctx
+// ends first.
+func (f *forwarder) submitWait(ctx context.Context, ev protocol.Event) error {
+	size := eventSize(&ev)
+	for {
+		f.mu.Lock()
+		if f.queued == 0 || f.queued+size <= MaxQueueBytes {
+			f.pending = append(f.pending, ev)
+			f.queued += size
+			f.mu.Unlock()
+			f.signal()
+			return nil
+		}
+		room := f.room
+		f.mu.Unlock()
+		select {
+		case <-room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// queuedBytes returns the bytes queued and not yet handed to the leader.
+func (f *forwarder) queuedBytes() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.queued
+}
+
+// freed wakes every submitWait after the queue shrank; the caller holds
+// f.mu.
+func (f *forwarder) freed() {
+	close(f.room)
+	f.room = make(chan struct{})
 }
 
 // reset drops every queued event and asks for a new admission: the daemon
@@ -195,6 +267,8 @@ func (f *forwarder) reset() {
 	f.mu.Lock()
 	f.gen++
 	f.pending = nil
+	f.queued = 0
+	f.freed()
 	f.needAdmit = true
 	f.epoch = 0
 	f.mu.Unlock()
@@ -215,14 +289,17 @@ func (f *forwarder) next() (*Entry, uint64) {
 	}
 	n, size := 0, 0
 	for n < len(f.pending) && n < maxBatchEvents {
-		size += eventSize(&f.pending[n])
-		if n > 0 && size > maxBatchBytes {
+		s := eventSize(&f.pending[n])
+		if n > 0 && size+s > maxBatchBytes {
 			break
 		}
+		size += s
 		n++
 	}
 	evs := append([]protocol.Event(nil), f.pending[:n]...)
 	f.pending = append(f.pending[:0:0], f.pending[n:]...)
+	f.queued -= size
+	f.freed()
 	f.seq++
 	return &Entry{Kind: EntryEvents, Node: f.a.cfg.Node, Inc: inc, Epoch: f.epoch, Seq: f.seq, Events: evs}, f.gen
 }
@@ -231,6 +308,9 @@ func eventSize(ev *protocol.Event) int {
 	n := 128
 	if r := ev.Request; r != nil {
 		n += len(r.State) + len(r.Message) + 8*len(r.ExpelList) + len(r.Group) + len(r.LocalName)
+		if r.DeactivateFlag != nil {
+			n += len(*r.DeactivateFlag)
+		}
 	}
 	if h := ev.Hello; h != nil {
 		n += len(h.Program) + len(h.DeactivateScript)

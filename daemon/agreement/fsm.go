@@ -22,6 +22,9 @@ import (
 type Engine interface {
 	Step(protocol.Event) []protocol.Effect
 	NextDeadline() (int64, bool)
+	// ScriptNode reports the node asked to run deactivate script id, while
+	// the engine waits for its result (protocol.Engine.ScriptNode).
+	ScriptNode(id uint64) (int32, bool)
 }
 
 // ApplyStatus says what became of one log entry.
@@ -194,8 +197,7 @@ func (f *FSM) apply(index uint64, e *Entry) (ApplyResult, Applied) {
 		}
 		rec.Seq = e.Seq
 		for _, ev := range e.Events {
-			if !fromNode(&ev, e.Node) {
-				f.log.Warn("event not allowed from a node dropped", "index", index, "from", e.Node, "kind", ev.Kind)
+			if !f.fromNode(index, &ev, e.Node) {
 				continue
 			}
 			step(ev)
@@ -217,16 +219,37 @@ func (f *FSM) apply(index uint64, e *Entry) (ApplyResult, Applied) {
 	return ApplyResult{Status: StatusApplied}, app
 }
 
-// fromNode reports whether node may put ev in the log: only events about
-// its own clients, and script results.
-func fromNode(ev *protocol.Event, node int32) bool {
+// fromNode reports whether node may put ev in the log, and logs why not:
+// only events about its own clients, and the results of the deactivate
+// scripts the engine asked that node to run. f.mu is held. Every daemon
+// decides the same, since the engine's state is the same at each entry.
+func (f *FSM) fromNode(index uint64, ev *protocol.Event, node int32) bool {
 	switch ev.Kind {
 	case protocol.EventConnect, protocol.EventDisconnect, protocol.EventRequest,
 		protocol.EventRespond, protocol.EventResponsiveness:
-		return ev.Client.Node == node
+		if ev.Client.Node == node {
+			return true
+		}
 	case protocol.EventScriptDone:
-		return ev.Script != nil
+		if ev.Script == nil {
+			break
+		}
+		runs, waited := f.eng.ScriptNode(ev.Script.ID)
+		if !waited {
+			// Already finished or timed out, or a failure leave's
+			// script, whose result changes nothing: the engine would
+			// ignore it too.
+			f.log.Debug("result of a script nobody waits for dropped", "index", index, "from", node, "script", ev.Script.ID)
+			return false
+		}
+		if runs == node {
+			return true
+		}
+		f.log.Warn("script result from a node that does not run the script dropped", "index", index, "from", node,
+			"script", ev.Script.ID, "runs_on", runs)
+		return false
 	}
+	f.log.Warn("event not allowed from a node dropped", "index", index, "from", node, "kind", ev.Kind)
 	return false
 }
 

@@ -15,21 +15,38 @@ import (
 
 // recEngine records the events it is stepped with and answers a request
 // with a notification to the requester and, for an expel, a script run for
-// the requester's node.
-type recEngine struct{ got []protocol.Event }
+// the requester's node (its id the request's token), which it waits for
+// until a result for it is stepped.
+type recEngine struct {
+	got     []protocol.Event
+	scripts map[uint64]int32 // waited for: id → node
+}
 
 func (r *recEngine) Step(ev protocol.Event) []protocol.Effect {
 	r.got = append(r.got, ev)
+	if ev.Kind == protocol.EventScriptDone {
+		delete(r.scripts, ev.Script.ID)
+	}
 	if ev.Kind != protocol.EventRequest {
 		return nil
 	}
 	if ev.Request.Op == wire.OpExpel {
-		return []protocol.Effect{{Kind: protocol.EffectRunScript, Script: &protocol.ScriptRun{ID: 1, Node: ev.Client.Node, Owner: ev.Client}}}
+		id := uint64(ev.Request.Token)
+		if r.scripts == nil {
+			r.scripts = map[uint64]int32{}
+		}
+		r.scripts[id] = ev.Client.Node
+		return []protocol.Effect{{Kind: protocol.EffectRunScript, Script: &protocol.ScriptRun{ID: id, Node: ev.Client.Node, Owner: ev.Client}}}
 	}
 	return []protocol.Effect{{Kind: protocol.EffectNotify, To: []protocol.Recipient{{Client: ev.Client, Token: 1}}, Note: &wire.Notification{}}}
 }
 
 func (r *recEngine) NextDeadline() (int64, bool) { return 0, false }
+
+func (r *recEngine) ScriptNode(id uint64) (int32, bool) {
+	node, ok := r.scripts[id]
+	return node, ok
+}
 
 func (r *recEngine) kinds() []protocol.EventKind {
 	var out []protocol.EventKind
@@ -155,14 +172,14 @@ func TestFSMFiltersEventsAndEffects(t *testing.T) {
 	f.apps = nil
 
 	f.apply(Entry{Kind: EntryEvents, Node: 2, Inc: 1, Epoch: 2, Seq: 2, Events: []protocol.Event{
-		request(1, 5, wire.OpJoin),              // claims a client of node 1
-		{Kind: protocol.EventNodeDown, Node: 1}, // only the leader reports deaths
-		{Kind: protocol.EventTick},              // only the leader ticks
-		request(2, 5, wire.OpJoin),              // its own client: taken
-		{Kind: protocol.EventScriptDone, Script: &protocol.ScriptResult{ID: 3}},
+		request(1, 5, wire.OpJoin),                                              // claims a client of node 1
+		{Kind: protocol.EventNodeDown, Node: 1},                                 // only the leader reports deaths
+		{Kind: protocol.EventTick},                                              // only the leader ticks
+		request(2, 5, wire.OpJoin),                                              // its own client: taken
+		{Kind: protocol.EventScriptDone, Script: &protocol.ScriptResult{ID: 3}}, // no script 3 is waited for
 	}})
-	assert.Equal(t, []protocol.EventKind{protocol.EventRequest, protocol.EventScriptDone}, f.eng.kinds(),
-		"a node may only report its own clients' events and script results")
+	assert.Equal(t, []protocol.EventKind{protocol.EventRequest}, f.eng.kinds(),
+		"a node may only report its own clients' events and the results of scripts it was asked to run")
 	assert.Empty(t, f.apps, "nothing for node 1: the notification went to node 2's client")
 
 	f.apply(Entry{Kind: EntryEvents, Node: 1, Inc: 9, Epoch: 1, Seq: 2, Events: []protocol.Event{

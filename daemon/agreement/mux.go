@@ -15,7 +15,7 @@ import (
 // which service it is for. Both share the node's one address (and its TLS
 // layer, when Config.Stream is one).
 const (
-	streamRaft    byte = 'R' // hashicorp/raft's NetworkTransport
+	streamRaft    byte = 'R' // raft's requests (raftTransport.serve)
 	streamForward byte = 'F' // a follower's entries for the leader (forward.go)
 )
 
@@ -42,22 +42,27 @@ func (t *TCPStream) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Co
 	return net.DialTimeout("tcp", string(addr), timeout)
 }
 
-// mux accepts connections on one StreamLayer and hands each to raft or to
-// the forwarding server according to its first byte.
+// mux accepts connections on one StreamLayer and hands each to raft's
+// inbound server or to the forwarding server according to its first byte.
+// Each connection is served on its own goroutine, which closes it when its
+// server returns.
 type mux struct {
 	base    raft.StreamLayer
 	log     *slog.Logger
-	raftCh  chan net.Conn
 	forward func(net.Conn) // serves one forwarding connection; returns when it ends
-	done    chan struct{}
-	once    sync.Once
-	wg      sync.WaitGroup
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{} // accepted connections, closed with the mux
+	// raft serves one raft connection (raftTransport.serve); nil when raft
+	// has another transport (simulations), and raft connections are
+	// refused. Set before run.
+	raft  func(net.Conn)
+	done  chan struct{}
+	once  sync.Once
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns map[net.Conn]struct{} // accepted connections, closed with the mux
 }
 
 func newMux(base raft.StreamLayer, log *slog.Logger, forward func(net.Conn)) *mux {
-	return &mux{base: base, log: log, raftCh: make(chan net.Conn), forward: forward,
+	return &mux{base: base, log: log, forward: forward,
 		done: make(chan struct{}), conns: make(map[net.Conn]struct{})}
 }
 
@@ -120,19 +125,16 @@ func (m *mux) route(c net.Conn) {
 	m.mu.Unlock()
 	switch b[0] {
 	case streamRaft:
-		// raft serves it from now on; the mux only closes it at the end.
-		select {
-		case m.raftCh <- c:
-		case <-m.done:
-			c.Close()
+		if m.raft != nil {
+			m.raft(c)
 		}
 	case streamForward:
 		m.forward(c)
-		c.Close()
-		m.mu.Lock()
-		delete(m.conns, c)
-		m.mu.Unlock()
 	}
+	c.Close()
+	m.mu.Lock()
+	delete(m.conns, c)
+	m.mu.Unlock()
 }
 
 // dial connects to addr for the given stream kind.
@@ -166,16 +168,14 @@ func (m *mux) close() {
 	m.wg.Wait()
 }
 
-// raftLayer is the raft half of a mux, as raft's StreamLayer.
+// raftLayer is the raft half of a mux, as the StreamLayer of raft's
+// NetworkTransport: it dials. Inbound raft connections go to
+// raftTransport.serve instead, so Accept only waits for the mux to close.
 type raftLayer struct{ m *mux }
 
 func (l raftLayer) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.m.raftCh:
-		return c, nil
-	case <-l.m.done:
-		return nil, net.ErrClosed
-	}
+	<-l.m.done
+	return nil, net.ErrClosed
 }
 
 // Close is a no-op: the mux owns the listener and closes it with the

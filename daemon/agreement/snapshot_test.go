@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"log/slog"
+	"sync"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -225,4 +226,86 @@ func TestFSMSnapshotThroughFileStore(t *testing.T) {
 	restarted := newEngineFSM(t, 1, 8)
 	require.NoError(t, restarted.fsm.Restore(rc), "the stored snapshot must restore")
 	assert.Equal(t, orig.snapshot(), restarted.snapshot(), "the restored state must be the one persisted")
+}
+
+// TestFSMTakesScriptResultsOnlyFromTheNodeThatRunsThem: node 2's client
+// expels node 1's provider, whose client registered a deactivate script, so
+// the engine asks node 1 to run it. A result for that script in an entry of
+// node 2 is dropped and logged, and the engine still waits; the same result
+// from node 1 is taken and the expel completes.
+func TestFSMTakesScriptResultsOnlyFromTheNodeThatRunsThem(t *testing.T) {
+	logs := &syncLog{}
+	f := &engineFSM{t: t, eng: protocol.New()}
+	f.fsm = NewFSM(1, 7, f.eng, slog.New(slog.NewTextHandler(logs, nil)), func(a Applied, concerns bool) {
+		if concerns {
+			f.apps = append(f.apps, a)
+		}
+	})
+	f.apply(Entry{Kind: EntryAdmit, Node: 1, Inc: 7, Seq: 1, Time: 100})
+	f.apply(Entry{Kind: EntryAdmit, Node: 2, Inc: 3, Seq: 1, Time: 110})
+	victim := protocol.ClientID{Node: 1, Conn: 7<<32 | 1}
+	expeller := protocol.ClientID{Node: 2, Conn: 3<<32 | 1}
+	attrs := &wire.Attributes{GroupName: "g", NumPhases: wire.OnePhase, DefaultVote: wire.VoteApprove}
+	join := &wire.Request{Op: wire.OpJoin, Token: 1, Group: "g", Instance: 1, Attributes: attrs}
+	f.apply(Entry{Kind: EntryEvents, Node: 1, Inc: 7, Epoch: 1, Seq: 2, Time: 120, Events: []protocol.Event{
+		{Kind: protocol.EventConnect, Client: victim, Cred: protocol.Cred{Pid: 10}, Hello: &wire.Hello{Pid: 10, DeactivateScript: "/opt/deact.sh"}},
+		{Kind: protocol.EventRequest, Client: victim, Request: join},
+	}})
+	f.apps = nil
+	f.apply(Entry{Kind: EntryEvents, Node: 2, Inc: 3, Epoch: 2, Seq: 2, Time: 130, Events: []protocol.Event{
+		{Kind: protocol.EventConnect, Client: expeller, Cred: protocol.Cred{Pid: 20}, Hello: &wire.Hello{Pid: 20}},
+		{Kind: protocol.EventRequest, Client: expeller, Request: join},
+		{Kind: protocol.EventRequest, Client: expeller, Request: &wire.Request{Op: wire.OpExpel, Token: 1, NumPhases: wire.OnePhase,
+			DeactivatePhase: 1, ExpelList: []wire.Provider{{Instance: 1, Node: 1}}}},
+	}})
+	var script *protocol.ScriptRun
+	for _, a := range f.apps {
+		for _, e := range a.Effects {
+			if e.Kind == protocol.EffectRunScript {
+				script = e.Script
+			}
+		}
+	}
+	require.NotNil(t, script, "the expel asks node 1 (this daemon) to run its provider's deactivate script")
+	require.Equal(t, int32(1), script.Node)
+	runs, waited := f.eng.ScriptNode(script.ID)
+	require.True(t, waited, "the engine waits for the script's result")
+	require.Equal(t, int32(1), runs, "the engine knows node 1 runs it")
+
+	res := f.apply(Entry{Kind: EntryEvents, Node: 2, Inc: 3, Epoch: 2, Seq: 3, Time: 140, Events: []protocol.Event{
+		{Kind: protocol.EventScriptDone, Script: &protocol.ScriptResult{ID: script.ID, Result: wire.DeactivateOK}},
+	}})
+	assert.Equal(t, StatusApplied, res.Status, "the entry itself is in order (node 2's own sequence)")
+	_, waited = f.eng.ScriptNode(script.ID)
+	assert.True(t, waited, "node 2's claim of node 1's script result is dropped: the engine still waits")
+	d, _ := f.eng.Group("g")
+	require.NotNil(t, d.Protocol, "the expel is still running")
+	assert.Contains(t, logs.String(), "script result from a node that does not run the script dropped", "the refusal is logged")
+
+	f.apply(Entry{Kind: EntryEvents, Node: 1, Inc: 7, Epoch: 1, Seq: 3, Time: 150, Events: []protocol.Event{
+		{Kind: protocol.EventScriptDone, Script: &protocol.ScriptResult{ID: script.ID, Result: wire.DeactivateOK}},
+	}})
+	_, waited = f.eng.ScriptNode(script.ID)
+	assert.False(t, waited, "node 1's result for its own script is taken")
+	d, _ = f.eng.Group("g")
+	assert.Nil(t, d.Protocol, "the expel completed")
+	assert.Len(t, d.Providers, 1, "the expelled provider is gone")
+}
+
+// syncLog is a log sink a test reads while others write.
+type syncLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncLog) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncLog) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

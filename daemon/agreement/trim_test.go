@@ -43,7 +43,8 @@ func (requestEngine) Step(ev protocol.Event) []protocol.Effect {
 		Note: &wire.Notification{Type: wire.ApprovedNotification}}}
 }
 
-func (requestEngine) NextDeadline() (int64, bool) { return 0, false }
+func (requestEngine) NextDeadline() (int64, bool)     { return 0, false }
+func (requestEngine) ScriptNode(uint64) (int32, bool) { return 0, false }
 
 // TestOneNodeLogIsTrimmed: a one-node domain snapshots (emptily) and trims
 // its in-memory log soon after a hundred entries, instead of keeping

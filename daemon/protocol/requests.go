@@ -231,18 +231,22 @@ func liveMembers(ms []*member) []*member {
 	return out
 }
 
+// unsubscribe ends a live subscription. One already over (unsubscribed, or
+// its group dissolved while the call was on its way) needs nothing more:
+// what the client asked for is done, and the library refuses a second call
+// itself. A token never issued, or a provider's, is BadMemberToken, the
+// only token code IBM lists for ha_gs_unsubscribe.
 func (e *Engine) unsubscribe(c *client, req *wire.Request) {
 	r := c.tokens[req.Token]
 	switch {
-	case r == nil:
-		e.delayedError(c, req, wire.BadMemberToken)
-	case r.state == tokDenied:
+	case r != nil && r.state == tokDenied:
 		e.delayedError(c, req, wire.PermissionDenied)
-	case r.state == tokSubscriber:
+	case r != nil && r.state == tokSubscriber:
 		e.endSubscription(r)
+	case r != nil && r.sub != nil:
+		// A subscription already over.
 	default:
-		// An ended subscription, or a provider token.
-		e.delayedError(c, req, wire.NotAMember)
+		e.delayedError(c, req, wire.BadMemberToken)
 	}
 }
 

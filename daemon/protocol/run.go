@@ -162,6 +162,22 @@ func scriptSummary(x *expelState) wire.SummaryCode {
 	return sum
 }
 
+// ScriptNode reports the node that was asked to run deactivate script id,
+// while a protocol still waits for its result. A result for a script
+// nobody waits for (finished, timed out, or run for a failure leave, whose
+// result changes nothing) reports false. The agreement's FSM uses it to
+// take a script's result only from the node that runs it.
+func (e *Engine) ScriptNode(id uint64) (int32, bool) {
+	for _, g := range e.groups {
+		if p := g.running; p != nil && p.expel != nil {
+			if ps, ok := p.expel.pending[id]; ok {
+				return ps.node, true
+			}
+		}
+	}
+	return 0, false
+}
+
 // scriptDone records a deactivate script's result; the last one releases
 // the phase's notifications.
 func (e *Engine) scriptDone(id uint64, result wire.DeactivateResult) {

@@ -1,11 +1,8 @@
 package pki
 
 import (
-	"bytes"
 	"crypto/ecdsa"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -22,7 +19,8 @@ import (
 //	DIR/               0700
 //	DIR/ca.pem         0644  the domain CA certificate (every node)
 //	DIR/ca-key.pem     0600  the CA's private key (only where certificates are issued)
-//	DIR/gossip.key     0600  memberlist's key: 32 bytes, base64, one line (every node)
+//	DIR/gossip.key     0600  memberlist's keys: 32 bytes each, base64, one a line, primary first (every node)
+//	DIR/crl.pem        0644  the revocation list, signed by the CA (every node; absent: none revoked)
 //	DIR/nodes/         0700
 //	DIR/nodes/NAME.pem      0644  node NAME's certificate
 //	DIR/nodes/NAME-key.pem  0600  node NAME's private key (only on node NAME)
@@ -81,9 +79,9 @@ func Init(dir, domain string, nodes []Node, force bool) ([]string, error) {
 		}
 		certs = append(certs, nc)
 	}
-	gossip := make([]byte, GossipKeySize)
-	if _, err := rand.Read(gossip); err != nil {
-		return nil, fmt.Errorf("pki: gossip key: %w", err)
+	gossip, err := newGossipKey()
+	if err != nil {
+		return nil, err
 	}
 	caKey, err := ca.KeyPEM()
 	if err != nil {
@@ -109,8 +107,7 @@ func Init(dir, domain string, nodes []Node, force bool) ([]string, error) {
 	if err := write(filepath.Join(dir, CAFile), ca.CertPEM(), CertMode); err != nil {
 		return wrote, err
 	}
-	gossipText := []byte(base64.StdEncoding.EncodeToString(gossip) + "\n")
-	if err := write(filepath.Join(dir, GossipKeyFile), gossipText, KeyMode); err != nil {
+	if err := write(filepath.Join(dir, GossipKeyFile), gossipText([][]byte{gossip}), KeyMode); err != nil {
 		return wrote, err
 	}
 	for _, nc := range certs {
@@ -169,6 +166,26 @@ func ListNodes(dir string) ([]Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	certs, err := nodeCerts(dir, domain)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Node, 0, len(certs))
+	for _, c := range certs {
+		out = append(out, c.node)
+	}
+	return out, nil
+}
+
+// nodeCert is a node certificate found under a key directory.
+type nodeCert struct {
+	node Node
+	cert *x509.Certificate
+}
+
+// nodeCerts reads the certificates under dir's nodes directory that name
+// a node of domain, in node-number order.
+func nodeCerts(dir, domain string) ([]nodeCert, error) {
 	ents, err := os.ReadDir(filepath.Join(dir, NodesDir))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -176,7 +193,7 @@ func ListNodes(dir string) ([]Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pki: %w", err)
 	}
-	var out []Node
+	var out []nodeCert
 	for _, e := range ents {
 		name, ok := strings.CutSuffix(e.Name(), ".pem")
 		if !ok || strings.HasSuffix(name, "-key") || e.IsDir() {
@@ -190,9 +207,9 @@ func ListNodes(dir string) ([]Node, error) {
 		if err != nil || d != domain {
 			continue
 		}
-		out = append(out, nodeOf(num, cn, cert))
+		out = append(out, nodeCert{node: nodeOf(num, cn, cert), cert: cert})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
+	sort.Slice(out, func(i, j int) bool { return out[i].node.Number < out[j].node.Number })
 	return out, nil
 }
 
@@ -233,24 +250,6 @@ func LoadCA(dir string) (*CA, error) {
 		return nil, fmt.Errorf("pki: %s does not hold the key of %s", keyPath, filepath.Join(dir, CAFile))
 	}
 	return &CA{Domain: domain, Cert: cert, Key: key}, nil
-}
-
-// LoadGossipKey reads memberlist's key from dir (for
-// memberlist.Config.SecretKey or memberlist.NewKeyring).
-func LoadGossipKey(dir string) ([]byte, error) {
-	path := filepath.Join(dir, GossipKeyFile)
-	text, err := readKeyFile(path)
-	if err != nil {
-		return nil, err
-	}
-	key, err := base64.StdEncoding.DecodeString(string(bytes.TrimSpace(text)))
-	if err != nil {
-		return nil, fmt.Errorf("pki: %s: %w", path, err)
-	}
-	if len(key) != GossipKeySize {
-		return nil, fmt.Errorf("pki: %s: key is %d bytes, want %d", path, len(key), GossipKeySize)
-	}
-	return key, nil
 }
 
 func checkUnique(nodes []Node) error {

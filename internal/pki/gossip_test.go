@@ -48,11 +48,26 @@ func gossipKey(t *testing.T) []byte {
 // encryption).
 func startMember(t *testing.T, name string, key []byte) (*memberlist.Memberlist, *joins) {
 	t.Helper()
+	return startMemberWith(t, name, func(c *memberlist.Config) { c.SecretKey = key })
+}
+
+// startKeyringMember runs a memberlist with a keyring of keys, the first
+// primary, as a daemon does with LoadGossipKeys.
+func startKeyringMember(t *testing.T, name string, keys [][]byte) *memberlist.Memberlist {
+	t.Helper()
+	ring, err := memberlist.NewKeyring(keys, keys[0])
+	require.NoError(t, err, "the keys make a keyring")
+	m, _ := startMemberWith(t, name, func(c *memberlist.Config) { c.Keyring = ring })
+	return m
+}
+
+func startMemberWith(t *testing.T, name string, set func(*memberlist.Config)) (*memberlist.Memberlist, *joins) {
+	t.Helper()
 	c := memberlist.DefaultLocalConfig()
 	c.Name = name
 	c.BindAddr = "127.0.0.1"
 	c.BindPort = 0
-	c.SecretKey = key
+	set(c)
 	c.LogOutput = io.Discard
 	c.TCPTimeout = 2 * time.Second
 	j := &joins{}
@@ -104,4 +119,51 @@ func TestGossipKeyAdmitsOnlyItsHolders(t *testing.T) {
 	assert.Equal(t, []string{"plain"}, names(plain), "the member without a key knows only itself")
 	assert.Equal(t, []string{"foreign"}, foreignSaw.seen(), "the foreign member was never told of another")
 	assert.Equal(t, []string{"plain"}, plainSaw.seen(), "the member without a key was never told of another")
+}
+
+// TestGossipKeyRotationKeepsNeighbouringStepsTalking: the gossip key file
+// after each step of a rotation (one key; rotate; promote; finish) is
+// loaded as a keyring, as daemons load it. A daemon at one step and a
+// daemon at the next can always join and see each other, so a rotation
+// done step by step, each step on every node before the next, never
+// splits the domain. Daemons two steps apart cannot, which is why each
+// step must be everywhere before the next.
+func TestGossipKeyRotationKeepsNeighbouringStepsTalking(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "pki")
+	_, err := pki.Init(dir, "prod", []pki.Node{{Number: 1, Name: "n1"}}, false)
+	require.NoError(t, err)
+	var steps [][][]byte
+	load := func() {
+		keys, err := pki.LoadGossipKeys(dir)
+		require.NoError(t, err)
+		steps = append(steps, keys)
+	}
+	load()
+	_, err = pki.RotateGossipKey(dir)
+	require.NoError(t, err)
+	load()
+	_, err = pki.PromoteGossipKey(dir)
+	require.NoError(t, err)
+	load()
+	_, err = pki.FinishGossipRotation(dir)
+	require.NoError(t, err)
+	load()
+	names := []string{"one key", "rotated", "promoted", "finished"}
+
+	addr := func(m *memberlist.Memberlist) string { return m.LocalNode().Address() }
+	for i := 0; i+1 < len(steps); i++ {
+		a := startKeyringMember(t, names[i], steps[i])
+		b := startKeyringMember(t, names[i+1], steps[i+1])
+		_, err := b.Join([]string{addr(a)})
+		require.NoError(t, err, "a daemon at step %q joins one at step %q", names[i+1], names[i])
+		require.Eventually(t, func() bool { return a.NumMembers() == 2 && b.NumMembers() == 2 },
+			10*time.Second, 10*time.Millisecond, "steps %q and %q see each other", names[i], names[i+1])
+	}
+	for _, p := range [][2]int{{0, 2}, {0, 3}} {
+		a := startKeyringMember(t, names[p[0]]+" (far)", steps[p[0]])
+		b := startKeyringMember(t, names[p[1]]+" (far)", steps[p[1]])
+		_, err := b.Join([]string{addr(a)})
+		assert.Error(t, err, "a daemon at step %q cannot join one at step %q", names[p[1]], names[p[0]])
+		assert.Equal(t, 1, a.NumMembers(), "step %q knows only itself", names[p[0]])
+	}
 }

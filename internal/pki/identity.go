@@ -17,12 +17,18 @@ type Identity struct {
 	Node        Node // number and name from the certificate; Addrs its IP and DNS SANs
 	Certificate tls.Certificate
 	CA          *x509.Certificate
+	// revoked holds the certificates on the domain's revocation list
+	// (CRLFile) when the identity was loaded; peers presenting one are
+	// refused.
+	revoked revocations
 }
 
 // LoadNode reads node name's identity from dir: ca.pem,
 // nodes/NAME.pem and nodes/NAME-key.pem (which must not be readable by
-// others). It checks that the certificate chains to the CA, names the CA's
-// domain, and matches the key. ca-key.pem is not needed.
+// others), and crl.pem when present. It checks that the certificate chains
+// to the CA, names the CA's domain, matches the key, and is not revoked,
+// and that the revocation list is signed by the CA. ca-key.pem is not
+// needed. The list is read once: a daemon sees a new one when it restarts.
 func LoadNode(dir, name string) (*Identity, error) {
 	if err := checkNodeName(name); err != nil {
 		return nil, err
@@ -47,7 +53,11 @@ func LoadNode(dir, name string) (*Identity, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pki: node %s: %w", name, err)
 	}
-	id := &Identity{Domain: domain, Certificate: pair, CA: caCert}
+	revoked, err := loadRevocations(dir, caCert)
+	if err != nil {
+		return nil, err
+	}
+	id := &Identity{Domain: domain, Certificate: pair, CA: caCert, revoked: revoked}
 	if err := id.verifyPeer(pair.Leaf, x509.ExtKeyUsageServerAuth); err != nil {
 		return nil, fmt.Errorf("pki: node %s in %s: %w", name, dir, err)
 	}
@@ -73,9 +83,10 @@ func (id *Identity) Pool() *x509.CertPool {
 // daemons of the domain: TLS 1.3 only; the server requires a client
 // certificate; both ends verify the peer's certificate against the domain CA
 // (and the client, as usual, that it names the address dialed) and then that
-// it names a node of this domain. A client using it must dial through
-// tls.Dialer or set ServerName, as with any tls.Config. Each call returns a
-// new Config the caller may change.
+// it names a node of this domain and is not on the revocation list loaded
+// with the identity (the error wraps ErrRevoked). A client using it must
+// dial through tls.Dialer or set ServerName, as with any tls.Config. Each
+// call returns a new Config the caller may change.
 func (id *Identity) TLSConfig() *tls.Config {
 	pool := id.Pool()
 	cert := id.Certificate
@@ -96,14 +107,14 @@ func (id *Identity) TLSConfig() *tls.Config {
 			if d != id.Domain {
 				return fmt.Errorf("%w: the peer belongs to domain %q, not %q", ErrNotDomain, d, id.Domain)
 			}
-			return nil
+			return id.revoked.check(cs.PeerCertificates[0])
 		},
 	}
 }
 
 // VerifyPeer checks a certificate a peer presented, outside a TLS
-// handshake: it chains to the domain CA, allows usage, and names a node of
-// this domain. It returns the node's number and name.
+// handshake: it chains to the domain CA, allows usage, names a node of
+// this domain, and is not revoked. It returns the node's number and name.
 func (id *Identity) VerifyPeer(cert *x509.Certificate, usage x509.ExtKeyUsage) (int32, string, error) {
 	if err := id.verifyPeer(cert, usage); err != nil {
 		return 0, "", err
@@ -126,5 +137,5 @@ func (id *Identity) verifyPeer(cert *x509.Certificate, usage x509.ExtKeyUsage) e
 	if d != id.Domain {
 		return fmt.Errorf("%w: certificate names domain %q, not %q", ErrNotDomain, d, id.Domain)
 	}
-	return nil
+	return id.revoked.check(cert)
 }

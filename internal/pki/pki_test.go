@@ -357,3 +357,69 @@ func TestTLSConfigIsMutualAndDomainBound(t *testing.T) {
 		assert.Error(t, cerr)
 	})
 }
+
+// TestGossipKeyRotationFile: the steps of a rotation leave the file with
+// the keys in the expected order, refuse steps out of order, and keep its
+// mode; LoadGossipKey refuses a file of several keys.
+func TestGossipKeyRotationFile(t *testing.T) {
+	dir := initDomain(t, "prod")
+	path := filepath.Join(dir, GossipKeyFile)
+	old, err := LoadGossipKey(dir)
+	require.NoError(t, err)
+	_, err = PromoteGossipKey(dir)
+	assert.ErrorIs(t, err, ErrInvalid, "nothing to promote before a rotation")
+	_, err = FinishGossipRotation(dir)
+	assert.ErrorIs(t, err, ErrInvalid, "nothing to finish before a rotation")
+
+	keys, err := RotateGossipKey(dir)
+	require.NoError(t, err)
+	require.Len(t, keys, 2)
+	assert.Equal(t, old, keys[0], "the old key stays primary")
+	newKey := keys[1]
+	assert.NotEqual(t, old, newKey)
+	loaded, err := LoadGossipKeys(dir)
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{old, newKey}, loaded, "the file holds old then new")
+	assert.Equal(t, fs.FileMode(0o600), mode(t, path), "the file stays private")
+	_, err = LoadGossipKey(dir)
+	assert.ErrorIs(t, err, ErrInvalid, "a single-key loader refuses a file of two keys")
+	_, err = RotateGossipKey(dir)
+	assert.ErrorIs(t, err, ErrInvalid, "a second rotation waits for the first")
+
+	keys, err = PromoteGossipKey(dir)
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{newKey, old}, keys, "the new key is primary, the old still accepted")
+	keys, err = FinishGossipRotation(dir)
+	require.NoError(t, err)
+	assert.Equal(t, [][]byte{newKey}, keys)
+	only, err := LoadGossipKey(dir)
+	require.NoError(t, err, "after the rotation the file holds one key again")
+	assert.Equal(t, newKey, only)
+	assert.NotEqual(t, GossipKeyID(old), GossipKeyID(newKey), "keys have distinct ids")
+	assert.Len(t, GossipKeyID(old), 16)
+}
+
+func TestGossipKeysFileIsChecked(t *testing.T) {
+	dir := initDomain(t, "prod")
+	path := filepath.Join(dir, GossipKeyFile)
+	k1 := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	k2 := "HwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	write := func(s string) { require.NoError(t, os.WriteFile(path, []byte(s), 0o600)) }
+
+	write("# rotated\n\n" + k2 + "\n" + k1 + "\n")
+	keys, err := LoadGossipKeys(dir)
+	require.NoError(t, err, "comments and blank lines are skipped")
+	require.Len(t, keys, 2)
+	assert.Equal(t, byte(0x1f), keys[0][0], "the first key is the primary")
+	for name, text := range map[string]string{
+		"empty":    "\n# nothing\n",
+		"twice":    k1 + "\n" + k1 + "\n",
+		"not b64":  k1 + "\n!!!\n",
+		"short":    "c2hvcnQ=\n",
+		"too many": k1 + "\n" + k2 + "\nAQECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\nAgECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\nAwECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=\n",
+	} {
+		write(text)
+		_, err := LoadGossipKeys(dir)
+		assert.ErrorIs(t, err, ErrInvalid, "a file %s is refused", name)
+	}
+}

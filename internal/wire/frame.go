@@ -68,8 +68,9 @@ func WriteFrame(w io.Writer, t MsgType, body any) error {
 
 // Reader reads frames from a stream. It is not safe for concurrent use.
 type Reader struct {
-	r   *bufio.Reader
-	buf []byte
+	r     *bufio.Reader
+	buf   []byte
+	valid func(MsgType) bool // the types the protocol has; nil: MsgType.Valid
 }
 
 // NewReader returns a Reader that reads frames from r.
@@ -80,14 +81,19 @@ func NewReader(r io.Reader) *Reader {
 // Next reads the next frame and returns its type and body. The body is valid
 // until the next call to Next. A stream that ends cleanly between frames
 // returns io.EOF; one that ends inside a frame returns io.ErrUnexpectedEOF.
-func (r *Reader) Next() (MsgType, []byte, error) {
+func (r *Reader) Next() (MsgType, []byte, error) { return r.NextWithin(MaxFrameSize) }
+
+// NextWithin is Next for a frame whose payload may be at most limit bytes
+// (at most MaxFrameSize): a larger announced length is ErrFrameTooLarge,
+// reported before anything of the payload is read or allocated.
+func (r *Reader) NextWithin(limit uint32) (MsgType, []byte, error) {
 	var lb [lengthSize]byte
 	if _, err := io.ReadFull(r.r, lb[:]); err != nil {
 		return 0, nil, err
 	}
 	n := binary.BigEndian.Uint32(lb[:])
-	if n > MaxFrameSize {
-		return 0, nil, fmt.Errorf("%w: %d bytes announced", ErrFrameTooLarge, n)
+	if n > min(limit, MaxFrameSize) {
+		return 0, nil, fmt.Errorf("%w: %d bytes announced, at most %d here", ErrFrameTooLarge, n, min(limit, MaxFrameSize))
 	}
 	if n < headerSize {
 		return 0, nil, fmt.Errorf("%w: %d bytes", ErrShortFrame, n)
@@ -106,7 +112,7 @@ func (r *Reader) Next() (MsgType, []byte, error) {
 		return 0, nil, fmt.Errorf("%w: %d (want %d)", ErrBadVersion, b[0], Version)
 	}
 	t := MsgType(b[1])
-	if !t.Valid() {
+	if !r.accepts(t) {
 		return 0, nil, fmt.Errorf("%w: %d", ErrUnknownType, b[1])
 	}
 	return t, b[headerSize:], nil

@@ -136,3 +136,26 @@ func TestNames(t *testing.T) {
 	assert.Equal(t, "DISSOLVED", SubscriptionDissolved.String())
 	assert.Equal(t, "DELAYED_ERROR", DelayedErrorNotification.String())
 }
+
+// TestNextWithinRefusesBeforeReading: a frame whose length prefix exceeds
+// the caller's limit is refused without its payload being read, and a frame
+// within the limit reads as with Next.
+func TestNextWithinRefusesBeforeReading(t *testing.T) {
+	small, err := AppendFrame(nil, MsgHello, &Hello{Program: "p"})
+	require.NoError(t, err)
+	big, err := AppendFrame(nil, MsgHello, &Hello{Program: strings.Repeat("p", 100)})
+	require.NoError(t, err)
+
+	typ, _, err := NewReader(bytes.NewReader(small)).NextWithin(64)
+	require.NoError(t, err, "a frame within the limit is read")
+	assert.Equal(t, MsgHello, typ)
+
+	src := bytes.NewReader(big)
+	_, _, err = NewReader(src).NextWithin(64)
+	assert.ErrorIs(t, err, ErrFrameTooLarge, "a frame over the limit is refused")
+	assert.Contains(t, err.Error(), "at most 64", "the error names the limit")
+
+	huge := binary.BigEndian.AppendUint32(nil, MaxFrameSize+1)
+	_, _, err = NewReader(bytes.NewReader(huge)).NextWithin(1 << 30)
+	assert.ErrorIs(t, err, ErrFrameTooLarge, "a limit above MaxFrameSize does not raise it")
+}

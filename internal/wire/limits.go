@@ -29,4 +29,17 @@ const (
 	MaxFFDCLength = 63
 	// MaxFrameSize is the largest frame payload (version, type and body).
 	MaxFrameSize = 1 << 20
+
+	// MaxProgramNameLength is the longest program name a client gives in
+	// Hello (for logs and hagsctl), in bytes. Longer names get NameTooLong.
+	MaxProgramNameLength = 255
+	// MaxHelloSize is the largest Hello frame payload the daemon reads: a
+	// Hello holds at most a program name and a script path, so anything
+	// larger is refused before its body is decoded.
+	MaxHelloSize = 16 << 10
+	// MaxTokensPerClient bounds the distinct tokens one session may name
+	// in joins and subscriptions over its life (every daemon of the domain
+	// keeps a record of each until the session ends). A join or
+	// subscription naming one more gets a delayed NoMemory.
+	MaxTokensPerClient = 16384
 )

@@ -1,5 +1,7 @@
 package wire
 
+import "fmt"
+
 // Check validates a request as far as it can be judged without the group's
 // state: the checks that the client library makes synchronously and the
 // daemon makes again for every request it receives. It returns OK or the
@@ -114,6 +116,22 @@ func (r *Request) Check() Code {
 		}
 	}
 	return OK
+}
+
+// Check validates a Hello before the daemon keeps anything of it: it
+// returns OK, or the code to refuse the session with and the reason to
+// give. The program name is bounded (NameTooLong) because the daemon keeps
+// it for the session's life and logs it; the script path likewise
+// (BadParameter, as ha_gs_init returns for a path it can judge itself).
+func (h *Hello) Check() (Code, string) {
+	switch {
+	case len(h.Program) > MaxProgramNameLength:
+		return NameTooLong, fmt.Sprintf("program name is %d bytes, at most %d are allowed", len(h.Program), MaxProgramNameLength)
+	case len(h.DeactivateScript) > MaxScriptPathLength:
+		return BadParameter, fmt.Sprintf("deactivate script path is %d bytes, at most %d are allowed",
+			len(h.DeactivateScript), MaxScriptPathLength)
+	}
+	return OK, ""
 }
 
 // Normalize applies the GSAPI's silent corrections: a deactivate flag longer

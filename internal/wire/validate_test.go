@@ -90,3 +90,25 @@ func TestNormalizeTruncatesDeactivateFlag(t *testing.T) {
 	assert.Len(t, long, 1000, "Normalize must not modify the caller's string")
 	assert.Equal(t, OK, r.Check())
 }
+
+func TestHelloCheck(t *testing.T) {
+	cases := []struct {
+		name  string
+		hello Hello
+		want  Code
+		why   string
+	}{
+		{"empty", Hello{}, OK, ""},
+		{"program at the limit", Hello{Program: strings.Repeat("p", MaxProgramNameLength)}, OK, ""},
+		{"program too long", Hello{Program: strings.Repeat("p", MaxProgramNameLength+1)}, NameTooLong, "program name is 256 bytes"},
+		{"script at the limit", Hello{DeactivateScript: "/" + strings.Repeat("s", MaxScriptPathLength-1)}, OK, ""},
+		{"script too long", Hello{DeactivateScript: "/" + strings.Repeat("s", MaxScriptPathLength)}, BadParameter, "script path is 4096 bytes"},
+	}
+	for _, c := range cases {
+		code, why := c.hello.Check()
+		assert.Equal(t, c.want, code, "%s: code", c.name)
+		if c.why != "" {
+			assert.Contains(t, why, c.why, "%s: the reason says why", c.name)
+		}
+	}
+}
