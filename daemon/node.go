@@ -31,6 +31,7 @@ import (
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/daemon/membership"
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/unixsock"
 	"github.com/openhags/hags/internal/wire"
 )
 
@@ -371,12 +372,12 @@ func checkDomain(d string) error {
 // Socket returns the socket path the Node listens on with Listen.
 func (n *Node) Socket() string { return n.cfg.Socket }
 
-// Listen creates the Unix socket at the configured path (see ipc.Listen:
+// Listen creates the Unix socket at the configured path (see unixsock.Listen:
 // creates the directory, removes a stale socket, mode 0666 because access
 // is checked by SO_PEERCRED). Close closes the listener, which removes the
 // socket file.
 func (n *Node) Listen() (net.Listener, error) {
-	ln, err := ipc.Listen(n.cfg.Socket)
+	ln, err := unixsock.Listen(n.cfg.Socket)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}

@@ -35,7 +35,7 @@ func (f *fakeRunner) Run(a engine.Action, done func(engine.ActionResult)) {
 }
 
 func (f *fakeRunner) Probe(context.Context, []manager.ProbeSpec) ([]string, error) { return nil, nil }
-func (f *fakeRunner) StopAll(context.Context, bool) {
+func (f *fakeRunner) StopAll(context.Context, bool, func(string) time.Duration) {
 	f.mu.Lock()
 	f.running = nil
 	f.mu.Unlock()

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/openhags/hags/failover"
 	"github.com/openhags/hags/failover/engine"
@@ -59,31 +60,87 @@ type validator interface {
 	Validate(ctx context.Context, spec failover.AgentSpec, params map[string]string) error
 }
 
+// installer says whether an agent is on this node, without running it.
+type installer interface {
+	Installed(spec failover.AgentSpec) error
+}
+
+// defaulter is what the runner offers to fill a resource's timeouts from
+// its agent's own defaults (OCF meta-data).
+type defaulter interface {
+	Defaults(ctx context.Context, spec failover.AgentSpec) (start, stop, monitor time.Duration, err error)
+}
+
 // precheck makes the checks that only this node can make before a request
-// is proposed.
+// is proposed, and writes the agent's default timeouts into a new
+// resource's properties where the request sets none, so that every node
+// works with the same explicit values.
 func (m *Manager) precheck(ctx context.Context, req *engine.Request) error {
 	v, ok := m.cfg.Runner.(validator)
 	if !ok {
 		return nil
 	}
-	check := func(agent string, params map[string]string) error {
+	d, _ := m.cfg.Runner.(defaulter)
+	check := func(agent string, params map[string]string) (failover.AgentSpec, error) {
 		spec, err := failover.ParseAgent(agent)
 		if err != nil {
-			return failover.Errorf(failover.CodeInvalidParameter, "%v", err)
+			return spec, failover.Errorf(failover.CodeInvalidParameter, "%v", err)
 		}
-		return v.Validate(ctx, spec, params)
+		return spec, v.Validate(ctx, spec, params)
+	}
+	defaults := func(spec failover.AgentSpec) (start, stop, monitor time.Duration, ok bool) {
+		if d == nil {
+			return 0, 0, 0, false
+		}
+		start, stop, monitor, err := d.Defaults(ctx, spec)
+		return start, stop, monitor, err == nil
 	}
 	switch req.Op {
 	case engine.OpCreateResource:
-		return check(req.Agent, req.Params)
+		spec, err := check(req.Agent, req.Params)
+		if err != nil {
+			return err
+		}
+		if start, stop, monitor, ok := defaults(spec); ok {
+			if req.Props == nil {
+				req.Props = map[string]string{}
+			}
+			for name, t := range map[string]time.Duration{"start-timeout": start, "stop-timeout": stop, "monitor-timeout": monitor} {
+				if _, set := req.Props[name]; !set && t > 0 {
+					req.Props[name] = t.String()
+				}
+			}
+		}
 	case engine.OpApplyConfig:
 		if req.Config == nil {
 			return failover.Errorf(failover.CodeInvalidParameter, "no configuration")
 		}
-		for _, g := range req.Config.Groups {
-			for _, r := range g.Resources {
-				if err := check(r.Agent, r.Params); err != nil {
+		for gi := range req.Config.Groups {
+			g := &req.Config.Groups[gi]
+			for ri := range g.Resources {
+				r := &g.Resources[ri]
+				// A whole configuration is not put through every
+				// agent's validate-all (thousands of resources would take
+				// minutes): that the agent is here is checked, and a
+				// start that validates badly fails as OCF says.
+				spec, err := failover.ParseAgent(r.Agent)
+				if err == nil {
+					if in, ok := m.cfg.Runner.(installer); ok {
+						err = in.Installed(spec)
+					}
+				}
+				if err != nil {
 					return failover.Errorf(codeOf(err), "resource %s: %v", r.Name, err)
+				}
+				if start, stop, monitor, ok := defaults(spec); ok {
+					fill := func(p *failover.Duration, t time.Duration) {
+						if *p == 0 {
+							*p = failover.Duration(t)
+						}
+					}
+					fill(&r.StartTimeout, start)
+					fill(&r.StopTimeout, stop)
+					fill(&r.MonitorTimeout, monitor)
 				}
 			}
 		}

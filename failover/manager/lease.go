@@ -113,8 +113,9 @@ func (m *Manager) selfFence(sessionLost bool) {
 	m.fenced, m.fencing = true, true
 	m.lease.held = nil
 	ctx := context.WithoutCancel(m.ctx)
+	timeouts := m.stopTimeouts()
 	go func() {
-		m.cfg.Runner.StopAll(ctx, true)
+		m.cfg.Runner.StopAll(ctx, true, func(r string) time.Duration { return timeouts[r] })
 		m.do(func() {
 			m.fencing = false
 			m.log.Info("every resource of this node is stopped")
@@ -130,4 +131,20 @@ func (m *Manager) unfence() {
 		m.report(engine.Input{Kind: engine.InFailure, Failure: &engine.Failure{Resource: r,
 			Outcome: engine.OutcomeSoft, Detail: "stopped by this node's manager: its lease ran out"}})
 	}
+}
+
+// stopTimeouts returns each resource's stop timeout as the engine bounds
+// it: its stop-timeout, else its pending-timeout.
+func (m *Manager) stopTimeouts() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	m.view(func(e *engine.Engine) {
+		for _, r := range e.Resources() {
+			t := r.Properties.StopTimeout
+			if t == 0 || t > r.Properties.PendingTimeout {
+				t = r.Properties.PendingTimeout
+			}
+			out[r.Name] = time.Duration(t)
+		}
+	})
+	return out
 }

@@ -11,8 +11,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/openhags/hags/failover/internal/mgmt"
+	"github.com/openhags/hags/internal/unixsock"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sync"
 	"time"
 
@@ -53,9 +56,9 @@ type Runner interface {
 	// Probe reports which of the resources run on this node.
 	Probe(ctx context.Context, res []ProbeSpec) ([]string, error)
 	// StopAll stops everything this node runs: exec resources at once
-	// (SIGKILL) when fast, OCF resources with their stop. It returns when
-	// all have stopped or been killed.
-	StopAll(ctx context.Context, fast bool)
+	// (SIGKILL) when fast, OCF resources with their stop, bounded by
+	// timeout(resource). It returns when all have stopped or been killed.
+	StopAll(ctx context.Context, fast bool, timeout func(resource string) time.Duration)
 	// Close stops monitoring and waits for the runner's goroutines.
 	Close() error
 }
@@ -83,6 +86,12 @@ type Config struct {
 	// LeaseTimeout overrides engine.LeaseTimeout (tests).
 	LeaseTimeout time.Duration
 	Logger       *slog.Logger
+
+	// Socket is the management socket to serve (hagsrm); empty: none.
+	Socket string
+	// AdminGroup and UserGroup name the groups whose members get access
+	// All and Read on it (defaults hagsadmin and hagsuser).
+	AdminGroup, UserGroup string
 }
 
 // Manager is one node's failover manager. Its exported methods are safe
@@ -167,8 +176,33 @@ func (m *Manager) Run(ctx context.Context) error {
 	ctx, m.stop = context.WithCancel(ctx)
 	m.ctx = ctx
 	m.g, ctx = errgroup.WithContext(ctx)
+	if a, ok := m.cfg.Runner.(*Agents); ok {
+		a.setFailures(m.ReportFailure)
+	}
+	if m.cfg.Socket != "" {
+		ln, err := unixsock.Listen(m.cfg.Socket)
+		if err != nil {
+			return fmt.Errorf("manager: management socket: %w", err)
+		}
+		srv, err := mgmt.New(mgmt.Config{Backend: backend{m}, AdminGroup: m.cfg.AdminGroup,
+			UserGroup: m.cfg.UserGroup, Logger: m.log.With("component", "mgmt")})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		m.g.Go(func() error { return srv.Serve(ln) })
+		m.g.Go(func() error {
+			<-ctx.Done()
+			return srv.Close()
+		})
+		m.log.Info("serving the management socket", "socket", m.cfg.Socket)
+	}
 	m.g.Go(func() error { return m.loop(ctx) })
-	return m.g.Wait()
+	err := m.g.Wait()
+	if errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) {
+		err = nil
+	}
+	return err
 }
 
 // loop is the run loop.
@@ -277,12 +311,18 @@ func (m *Manager) sessionLost(err error) {
 	time.AfterFunc(reconnectEvery, func() { m.do(m.connect) })
 }
 
-// shutdown stops the manager for good: it leaves the groups and closes
-// the runner and the store.
+// shutdown stops the manager for good: it stops what this node runs,
+// then says goodbye to the groups (so the others take its groups over at
+// once, knowing they stopped), and closes the runner and the store.
 func (m *Manager) shutdown() {
 	m.setLive(false)
 	for _, t := range m.timers {
 		t.Stop()
+	}
+	if m.gs != nil && !m.fenced {
+		m.log.Info("stopping this node's resources before leaving")
+		timeouts := m.stopTimeouts()
+		m.cfg.Runner.StopAll(context.Background(), false, func(r string) time.Duration { return timeouts[r] })
 	}
 	if m.gs != nil {
 		m.gs.Close()
@@ -338,4 +378,3 @@ func FenceCommand(ctx context.Context, command, node string) error {
 }
 
 func jitter(d time.Duration) time.Duration { return d + time.Duration(rand.Int64N(int64(d)+1)) }
-
