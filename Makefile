@@ -28,9 +28,9 @@ CAPI_LDFLAGS := -extldflags '-Wl,--version-script=$(CURDIR)/capi/libha_gs.map -W
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: lib ## build/bin/hagsd, build/bin/hagsctl, the example clients and the C library (lib)
+build: lib ## build/bin: hagsd, hagsctl, hagsrmd, hagsrm, the example clients; and the C library (lib)
 	@mkdir -p $(BIN)
-	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/hagsd ./cmd/hagsctl
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./cmd/hagsd ./cmd/hagsctl ./cmd/hagsrmd ./cmd/hagsrm
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/ ./examples/go/gsclient ./examples/go/demo
 
 lib: ## build/lib: libha_gs.so.1.0.0 with the links .so.1, .so and libha_gs_r.so, libha_gs.a, pkgconfig/libha_gs.pc

@@ -31,6 +31,7 @@ import (
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/daemon/membership"
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/unixsock"
 	"github.com/openhags/hags/internal/wire"
 )
 
@@ -114,6 +115,11 @@ type Config struct {
 	// on the same node; client ids fold it in. 0: one more than the last
 	// one recorded in Cluster.DataDir, or the start time in Unix seconds.
 	Incarnation uint32
+
+	// Name is this node's name in a one-node domain (a domain of several
+	// nodes takes Cluster.Name); default "node<N>". Clients learn it at
+	// init (gsapi.Client.NodeName).
+	Name string
 
 	// Cluster joins a domain of several nodes. nil: a one-node domain
 	// (the daemon is its only raft voter, in memory).
@@ -366,12 +372,12 @@ func checkDomain(d string) error {
 // Socket returns the socket path the Node listens on with Listen.
 func (n *Node) Socket() string { return n.cfg.Socket }
 
-// Listen creates the Unix socket at the configured path (see ipc.Listen:
+// Listen creates the Unix socket at the configured path (see unixsock.Listen:
 // creates the directory, removes a stale socket, mode 0666 because access
 // is checked by SO_PEERCRED). Close closes the listener, which removes the
 // socket file.
 func (n *Node) Listen() (net.Listener, error) {
-	ln, err := ipc.Listen(n.cfg.Socket)
+	ln, err := unixsock.Listen(n.cfg.Socket)
 	if err != nil {
 		return nil, fmt.Errorf("daemon: %w", err)
 	}
@@ -479,4 +485,33 @@ func (n *Node) Close() error {
 		n.log.Info("node stopped")
 	})
 	return err
+}
+
+// Name returns this node's name: Cluster.Name in a domain of several nodes,
+// else Config.Name, else "node<N>".
+func (n *Node) Name() string {
+	switch {
+	case n.cfg.Cluster != nil && n.cfg.Cluster.Name != "":
+		return n.cfg.Cluster.Name
+	case n.cfg.Name != "":
+		return n.cfg.Name
+	}
+	return fmt.Sprintf("node%d", n.cfg.Node)
+}
+
+// domainNodes lists the domain's nodes by number and name, this one
+// named even in a one-node domain, for clients' Welcome.
+func (n *Node) domainNodes() []wire.NodeName {
+	var out []wire.NodeName
+	for _, ns := range n.nodes() {
+		name := ns.Name
+		if ns.Node == n.cfg.Node {
+			name = n.Name()
+		}
+		out = append(out, wire.NodeName{Node: ns.Node, Name: name})
+	}
+	if len(out) == 0 {
+		out = append(out, wire.NodeName{Node: n.cfg.Node, Name: n.Name()})
+	}
+	return out
 }

@@ -177,7 +177,7 @@ func (n *Node) serveConn(c net.Conn) {
 		close(s.connected) // nothing of an admin session is ordered
 	}
 	welcome := wire.Welcome{Node: n.cfg.Node, Client: id.Conn, Domain: n.cfg.Domain, Incarnation: uint64(n.cfg.Incarnation),
-		Adapters: n.adapters}
+		Adapters: n.adapters, NodeName: n.Name(), Nodes: n.domainNodes()}
 	c.SetWriteDeadline(time.Now().Add(refuseTimeout))
 	if err := wire.WriteFrame(c, wire.MsgWelcome, &welcome); err != nil {
 		log.Info("cannot send welcome", "err", err)

@@ -46,8 +46,12 @@ func DefaultSocket() string {
 	if domain == "" {
 		domain = DefaultDomain
 	}
-	return filepath.Join("/run/hags", domain, "hagsrmd.sock")
+	return SocketPath(domain)
 }
+
+// SocketPath returns the management socket of hagsrmd in domain:
+// /run/hags/<domain>/hagsrmd.sock, beside that domain's hagsd socket.
+func SocketPath(domain string) string { return filepath.Join("/run/hags", domain, "hagsrmd.sock") }
 
 // Option configures Dial.
 type Option func(*dialOptions)

@@ -212,6 +212,36 @@ func (c *Client) Node() int32 {
 	return c.welcome.Node
 }
 
+// NodeName returns the name of the node whose daemon serves this session
+// (hagsd --name; "node<N>" by default), or "" before Dial.
+func (c *Client) NodeName() string {
+	if !c.dialed() {
+		return ""
+	}
+	return c.welcome.NodeName
+}
+
+// NodeInfo names one node of the domain.
+type NodeInfo struct {
+	Node int32
+	Name string // "" when the daemon has not learned it yet
+}
+
+// DomainNodes returns the domain's nodes as the daemon knew them when this
+// session began (Dial), in node order, each with its name where the daemon
+// knew it. Nodes that join the domain later are not listed; subscribe to
+// HostMembershipGroup to follow nodes coming and going.
+func (c *Client) DomainNodes() []NodeInfo {
+	if !c.dialed() {
+		return nil
+	}
+	out := make([]NodeInfo, 0, len(c.welcome.Nodes))
+	for _, n := range c.welcome.Nodes {
+		out = append(out, NodeInfo{Node: n.Node, Name: n.Name})
+	}
+	return out
+}
+
 // dialed reports whether c came from Dial. A nil or zero Client is a
 // client before ha_gs_init: its methods return ErrNoInit (or the zero
 // value) and never panic.

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhags/hags/gsapi"
+	"github.com/openhags/hags/gsapi/gsapitest"
 	"github.com/openhags/hags/internal/wire"
 )
 
@@ -97,4 +98,18 @@ func TestFirstTokenStartsTheCount(t *testing.T) {
 	require.NoError(t, err, "a valid subscribe is sent")
 	assert.Equal(t, gsapi.Token(42), tok, "later tokens count up from the first")
 	assert.ErrorIs(t, c.Goodbye(40), gsapi.ErrBadMemberToken, "a token below the first was never issued")
+}
+
+func TestNodeNameAndDomainNodes(t *testing.T) {
+	var zero gsapi.Client
+	require.Equal(t, "", zero.NodeName(), "a client before Dial has no node name")
+	require.Nil(t, zero.DomainNodes(), "a client before Dial knows no nodes")
+
+	s := gsapitest.NewServer(t)
+	c, err := gsapi.Dial(context.Background(), s.Option())
+	require.NoError(t, err)
+	defer c.Close()
+	require.Equal(t, "node1", c.NodeName(), "a one-node domain's node is named node<N> by default")
+	require.Equal(t, []gsapi.NodeInfo{{Node: 1, Name: "node1"}}, c.DomainNodes(),
+		"the domain's only node is listed with its name")
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/openhags/hags/daemon"
 	"github.com/openhags/hags/daemon/access"
 	"github.com/openhags/hags/daemon/scripts"
+	"github.com/openhags/hags/internal/logflag"
 )
 
 func main() {
@@ -104,18 +105,7 @@ func (o *options) accessPolicy() (*access.Policy, error) {
 }
 
 func newLogger(o options, w io.Writer) (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(o.level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: %w", o.level, err)
-	}
-	hopts := &slog.HandlerOptions{Level: level}
-	switch o.format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, hopts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, hopts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", o.format)
+	return logflag.New(o.level, o.format, w)
 }
 
 func run(args []string, stderr io.Writer) int {
@@ -152,6 +142,7 @@ func run(args []string, stderr io.Writer) int {
 	node, err := daemon.New(daemon.Config{
 		Domain:      o.domain,
 		Node:        int32(o.node),
+		Name:        o.cluster.name,
 		Socket:      o.socket,
 		ClientGroup: o.clientGroup,
 		Logger:      log,

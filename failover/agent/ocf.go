@@ -468,3 +468,26 @@ func (r *Runner) Validate(ctx context.Context, res Resource) error {
 	_, d := judge("validate-all", out, timeout)
 	return failover.Errorf(failover.CodeClusterResourceConfiguration, "resource %s (agent %s): %s", res.Name, res.Agent, d)
 }
+
+// Installed reports whether spec's agent is there and safe to run on this
+// node, without running it: nil, or a *failover.Error with
+// ERROR_CLUSTER_RESOURCE_TYPE_NOT_FOUND (not there, not an agent) or
+// ERROR_CLUSTER_RESOURCE_CONFIGURATION_ERROR (an unsafe file). It is the
+// cheap check a whole configuration gets; Validate also runs validate-all.
+func (r *Runner) Installed(spec failover.AgentSpec) error {
+	switch spec.Class {
+	case failover.AgentExec:
+		return nil
+	case failover.AgentOCF:
+	default:
+		return failover.Errorf(failover.CodeClusterResourceTypeNotFound, "no agent class %q", spec.Class)
+	}
+	_, _, err := r.agentFile(spec)
+	switch {
+	case errors.Is(err, ErrUnsafe):
+		return failover.Errorf(failover.CodeClusterResourceConfiguration, "%v", err)
+	case err != nil:
+		return failover.Errorf(failover.CodeClusterResourceTypeNotFound, "%v", err)
+	}
+	return nil
+}

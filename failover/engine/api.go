@@ -215,6 +215,11 @@ type Action struct {
 	// Fast asks for a stop without grace (self-fencing, --ignore-locked):
 	// exec processes get SIGKILL at once.
 	Fast bool `msgpack:"fast,omitempty"`
+	// Adopt marks a start of a resource its owner's probe found running
+	// (the manager came back): OCF start is idempotent, so the start only
+	// confirms it and begins monitoring. The resource shows Online
+	// meanwhile.
+	Adopt bool `msgpack:"adopt,omitempty"`
 }
 
 // ActionResult reports how an Action ended.

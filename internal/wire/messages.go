@@ -69,6 +69,17 @@ type Welcome struct {
 	// Adapters lists the network addresses of the domain's nodes (for a
 	// one-node domain, this node's), for ha_gs_get_adapter_info.
 	Adapters []Adapter `msgpack:"adapters,omitempty"`
+	// NodeName is this daemon's node name (hagsd --name, default
+	// "node<N>"); Nodes the domain's nodes known to it at this moment,
+	// with their names where it knows them.
+	NodeName string     `msgpack:"name,omitempty"`
+	Nodes    []NodeName `msgpack:"nodes,omitempty"`
+}
+
+// NodeName is one node of the domain by number and name.
+type NodeName struct {
+	Node int32  `msgpack:"node"`
+	Name string `msgpack:"name,omitempty"`
 }
 
 // Adapter is one address of a node's network interface: the domain's

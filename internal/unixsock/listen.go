@@ -1,8 +1,6 @@
-// Package ipc holds the daemon's side of the client socket: creating the
-// Unix socket, identifying peers with SO_PEERCRED, and the bounded outbound
-// queue that feeds one connection's writer goroutine. It knows nothing of
-// groups or protocols; package daemon wires it to the engine.
-package ipc
+// Package unixsock creates the Unix stream sockets hags's daemons serve:
+// hagsd's client socket and hagsrmd's management socket.
+package unixsock
 
 import (
 	"errors"
@@ -17,7 +15,7 @@ import (
 
 // ErrSocketInUse is returned by Listen when another process is serving the
 // socket path.
-var ErrSocketInUse = errors.New("ipc: another daemon is serving the socket")
+var ErrSocketInUse = errors.New("unixsock: another daemon is serving the socket")
 
 // Listen creates a Unix stream socket at path and listens on it. The parent
 // directory is created (mode 0755) when missing. A stale socket file (one
@@ -28,21 +26,21 @@ var ErrSocketInUse = errors.New("ipc: another daemon is serving the socket")
 // the listener removes the socket file.
 func Listen(path string) (*net.UnixListener, error) {
 	if path == "" {
-		return nil, errors.New("ipc: empty socket path")
+		return nil, errors.New("unixsock: empty socket path")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("ipc: create socket directory: %w", err)
+		return nil, fmt.Errorf("unixsock: create socket directory: %w", err)
 	}
 	if err := removeStale(path); err != nil {
 		return nil, err
 	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		return nil, fmt.Errorf("ipc: listen on %s: %w", path, err)
+		return nil, fmt.Errorf("unixsock: listen on %s: %w", path, err)
 	}
 	if err := os.Chmod(path, 0o666); err != nil {
 		ln.Close()
-		return nil, fmt.Errorf("ipc: chmod %s: %w", path, err)
+		return nil, fmt.Errorf("unixsock: chmod %s: %w", path, err)
 	}
 	return ln, nil
 }
@@ -53,10 +51,10 @@ func removeStale(path string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("ipc: stat %s: %w", path, err)
+		return fmt.Errorf("unixsock: stat %s: %w", path, err)
 	}
 	if fi.Mode().Type() != fs.ModeSocket {
-		return fmt.Errorf("ipc: %s exists and is not a socket", path)
+		return fmt.Errorf("unixsock: %s exists and is not a socket", path)
 	}
 	c, err := net.DialTimeout("unix", path, time.Second)
 	if err == nil {
@@ -64,10 +62,10 @@ func removeStale(path string) error {
 		return fmt.Errorf("%w: %s", ErrSocketInUse, path)
 	}
 	if !errors.Is(err, syscall.ECONNREFUSED) && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("ipc: probe %s: %w", path, err)
+		return fmt.Errorf("unixsock: probe %s: %w", path, err)
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("ipc: remove stale socket %s: %w", path, err)
+		return fmt.Errorf("unixsock: remove stale socket %s: %w", path, err)
 	}
 	return nil
 }

@@ -1,0 +1,152 @@
+// Command hagsrmd is the failover manager of one node: a Group Services
+// client of the node's hagsd that, with the managers of the other nodes,
+// keeps resource groups online (docs/failover.md, docs/design/failover.md).
+//
+//	hagsrmd [--gs-socket PATH] [--socket PATH] [--state-dir DIR] [--agents-dir DIR]
+//	        [--admin-group NAME] [--user-group NAME] [--action-log FILE]
+//	        [--log-level debug|info|warn|error] [--log-format text|json]
+//
+// It runs in the foreground until SIGTERM or SIGINT, then stops the
+// resources its node runs (the other nodes take its groups over) and
+// exits 0.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/failover/agent"
+	"github.com/openhags/hags/failover/agent/actlog"
+	"github.com/openhags/hags/failover/manager"
+	"github.com/openhags/hags/gsapi"
+	"github.com/openhags/hags/internal/logflag"
+)
+
+// Defaults of hagsrmd's flags.
+const (
+	DefaultStateDir   = "/var/lib/hags/rm"
+	DefaultAdminGroup = "hagsadmin"
+	DefaultUserGroup  = "hagsuser"
+)
+
+func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
+
+type options struct {
+	gsSocket, socket, stateDir, agentsDir string
+	adminGroup, userGroup, actionLog      string
+	level, format                         string
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("hagsrmd", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ocf := os.Getenv("OCF_ROOT")
+	if ocf == "" {
+		ocf = agent.DefaultOCFRoot
+	}
+	fs.StringVar(&o.gsSocket, "gs-socket", "", "the node's hagsd socket (default $HA_GS_SOCKET, else the domain's default path)")
+	fs.StringVar(&o.socket, "socket", "", "the management socket to serve (default /run/hags/<domain>/hagsrmd.sock)")
+	fs.StringVar(&o.stateDir, "state-dir", DefaultStateDir, "this node's durable state and the agents' scratch space")
+	fs.StringVar(&o.agentsDir, "agents-dir", ocf, "the OCF root (default $OCF_ROOT, else /usr/lib/ocf)")
+	fs.StringVar(&o.adminGroup, "admin-group", DefaultAdminGroup, "group whose members may change the cluster besides root")
+	fs.StringVar(&o.userGroup, "user-group", DefaultUserGroup, "group whose members may read the cluster's state")
+	fs.StringVar(&o.actionLog, "action-log", os.Getenv(actlog.EnvVar), "append a record of every agent start and stop to this file (default $"+actlog.EnvVar+")")
+	fs.StringVar(&o.level, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&o.format, "log-format", "text", "log format: text or json")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() != 0 {
+		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	if o.socket == "" {
+		o.socket = failover.SocketPath(domain())
+	}
+	if !filepath.IsAbs(o.stateDir) {
+		return o, fmt.Errorf("--state-dir %q: want an absolute path", o.stateDir)
+	}
+	return o, nil
+}
+
+func domain() string {
+	if d := os.Getenv(gsapi.DomainEnv); d != "" {
+		return d
+	}
+	return gsapi.DefaultDomain
+}
+
+func run(args []string, stderr io.Writer) int {
+	o, err := parse(args, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "hagsrmd:", err)
+		return 2
+	}
+	log, err := logflag.New(o.level, o.format, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "hagsrmd:", err)
+		return 2
+	}
+	var gsOpts []gsapi.Option
+	if o.gsSocket != "" {
+		gsOpts = append(gsOpts, gsapi.WithSocket(o.gsSocket))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	// The agent runner names the node in its action log and to OCF agents
+	// (OCF_RESKEY_CRM_meta_on_node): ask hagsd for the name up front.
+	name, err := nodeName(ctx, gsOpts)
+	if err != nil {
+		log.Error("cannot reach hagsd", "err", err)
+		return 1
+	}
+	agents, err := manager.NewAgents(agent.Options{StateDir: o.stateDir, OCFRoot: o.agentsDir, Node: name,
+		Logger: log.With("component", "agents"), ActionLog: o.actionLog})
+	if err != nil {
+		log.Error("cannot start the agent runner", "err", err)
+		return 1
+	}
+	m, err := manager.New(manager.Config{Name: name, GSOptions: gsOpts, StateDir: o.stateDir, Runner: agents,
+		Logger: log, Socket: o.socket, AdminGroup: o.adminGroup, UserGroup: o.userGroup})
+	if err != nil {
+		agents.Close()
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	log.Info("ready", "node", name, "socket", o.socket, "state_dir", o.stateDir)
+	if err := m.Run(ctx); err != nil {
+		log.Error("stopped", "err", err)
+		return 1
+	}
+	log.Info("stopped")
+	return 0
+}
+
+// nodeName asks hagsd for this node's name, trying again every half
+// second until ctx ends (hagsd may still be starting).
+func nodeName(ctx context.Context, opts []gsapi.Option) (string, error) {
+	for {
+		c, err := gsapi.Dial(ctx, append([]gsapi.Option{gsapi.WithProgram("hagsrmd")}, opts...)...)
+		if err == nil {
+			defer c.Close()
+			return c.NodeName(), nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}

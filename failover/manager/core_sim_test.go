@@ -1,0 +1,293 @@
+package manager
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/openhags/hags/failover/engine"
+)
+
+// countMachine is a stand-in engine for the log's tests: it keeps every
+// input it steps (their kinds and origins) and the nodes it has seen join.
+type countMachine struct {
+	Steps []string
+	Known []engine.NodeID
+}
+
+func (m *countMachine) Step(in engine.Input) []engine.Output {
+	s := fmt.Sprintf("%d/%d", in.Kind, in.From)
+	if in.Request != nil {
+		s += fmt.Sprintf("/%s", in.Request.Group)
+	}
+	if in.Down != nil {
+		s += fmt.Sprintf("/down%d", in.Down.Node)
+	}
+	m.Steps = append(m.Steps, s)
+	if in.Kind == engine.InNodeJoining && !slices.Contains(m.Known, in.From) {
+		m.Known = append(m.Known, in.From)
+		slices.Sort(m.Known)
+	}
+	return nil
+}
+
+func (m *countMachine) Snapshot() []byte {
+	b, err := encode(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func (m *countMachine) KnownNodes() []engine.NodeID { return slices.Clone(m.Known) }
+
+func restoreCount(b []byte) (machine, error) {
+	m := new(countMachine)
+	if b == nil {
+		return m, nil
+	}
+	return m, decode(b, m)
+}
+
+// simNode is one manager in the simulated group: its core, its store and
+// what its effects produced.
+type simNode struct {
+	id      engine.NodeID
+	dir     string
+	st      *store
+	c       *core
+	bus     *simBus
+	votes   []bool
+	syncs   int
+	batches uint64
+}
+
+func (n *simNode) propose(m *message, nphase bool) {
+	n.bus.queue = append(n.bus.queue, proposal{from: n.id, m: m, nphase: nphase})
+}
+func (n *simNode) vote(ok bool) { n.votes = append(n.votes, ok) }
+func (n *simNode) record(rec *walRecord, sync bool) error {
+	return n.st.append(rec, sync)
+}
+func (n *simNode) install(at position, eng []byte) error {
+	return n.st.snapshot(&snapshotFile{At: at, Engine: eng})
+}
+func (n *simNode) outputs([]engine.Output, bool) {}
+func (n *simNode) synced(bool)                   { n.syncs++ }
+
+// submit proposes a batch of one request from this node.
+func (n *simNode) submit(group string) {
+	n.batches++
+	data, err := encode([]engine.Input{{Kind: engine.InRequest, From: n.id, Request: &engine.Request{Group: group}}})
+	if err != nil {
+		panic(err)
+	}
+	for _, m := range chunks(msgBatch, batchID{Node: n.id, Inc: n.c.inc, Seq: n.batches}, data) {
+		n.propose(m, true)
+	}
+}
+
+type proposal struct {
+	from   engine.NodeID
+	m      *message
+	nphase bool
+}
+
+// simBus orders the group's protocols one at a time, as Group Services
+// does, and delivers every notification to every member in order.
+type simBus struct {
+	t       *testing.T
+	nodes   map[engine.NodeID]*simNode
+	members []engine.NodeID
+	queue   []proposal
+	rng     *rand.Rand
+	rejectP float64
+}
+
+func newBus(t *testing.T, seed uint64) *simBus {
+	return &simBus{t: t, nodes: map[engine.NodeID]*simNode{}, rng: rand.New(rand.NewPCG(seed, 1))}
+}
+
+func (b *simBus) deliver(e *event) {
+	for _, id := range slices.Clone(b.members) {
+		n := b.nodes[id]
+		ev := *e
+		require.NoError(b.t, n.c.handle(&ev), "node %d handles %v", id, e.Kind)
+	}
+}
+
+// start starts node id's manager from its state directory and joins it.
+func (b *simBus) start(id engine.NodeID, dir string, inc uint64) *simNode {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil)).With("node", id)
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("node", id)
+	}
+	st, l, err := openStore(dir, log)
+	require.NoError(b.t, err)
+	eng, at, err := replay(l, restoreCount, log)
+	require.NoError(b.t, err)
+	n := &simNode{id: id, dir: dir, st: st, bus: b}
+	n.c = newCore(id, inc, eng, at, restoreCount, n, log)
+	b.nodes[id] = n
+	b.members = append(b.members, id)
+	slices.Sort(b.members)
+	b.deliver(&event{Kind: evJoin, Nodes: []engine.NodeID{id}, Members: slices.Clone(b.members)})
+	return n
+}
+
+// crash removes node id as a failure leave; its files stay.
+func (b *simBus) crash(id engine.NodeID) {
+	n := b.nodes[id]
+	n.st.close()
+	delete(b.nodes, id)
+	b.members = slices.DeleteFunc(b.members, func(m engine.NodeID) bool { return m == id })
+	b.queue = slices.DeleteFunc(b.queue, func(p proposal) bool { return p.from == id })
+	if len(b.members) > 0 {
+		b.deliver(&event{Kind: evLeave, Nodes: []engine.NodeID{id}, Members: slices.Clone(b.members), Why: []engine.Departure{engine.DepartProcess}})
+	}
+}
+
+// run runs protocols until none is queued (bounded).
+func (b *simBus) run() {
+	for i := 0; len(b.queue) > 0; i++ {
+		require.Less(b.t, i, 100000, "the group quiesces")
+		p := b.queue[0]
+		b.queue = b.queue[1:]
+		if _, ok := b.nodes[p.from]; !ok {
+			continue
+		}
+		if !p.nphase {
+			b.deliver(&event{Kind: evMessage, Msg: p.m})
+			continue
+		}
+		for _, id := range b.members {
+			b.nodes[id].votes = nil
+		}
+		b.deliver(&event{Kind: evNPhase, Msg: p.m})
+		ok := true
+		for _, id := range b.members {
+			n := b.nodes[id]
+			require.Len(b.t, n.votes, 1, "node %d votes once", id)
+			ok = ok && n.votes[0]
+		}
+		if ok && b.rng.Float64() < b.rejectP {
+			ok = false // as if a member had voted reject
+		}
+		if ok {
+			b.deliver(&event{Kind: evMessage, Msg: p.m})
+		} else {
+			b.deliver(&event{Kind: evRejected, Msg: p.m})
+			// The proposer sends it again before anything else of its own
+			// (a manager has one batch under way at a time).
+			b.queue = append([]proposal{p}, b.queue...)
+		}
+	}
+}
+
+// agreed checks that every synced member holds the same state.
+func (b *simBus) agreed() []byte {
+	var ref []byte
+	var refAt position
+	for _, id := range b.members {
+		n := b.nodes[id]
+		require.True(b.t, n.c.synced, "node %d is synced once the group is quiet", id)
+		s := n.c.eng.Snapshot()
+		if ref == nil {
+			ref, refAt = s, n.c.bk.At
+			continue
+		}
+		require.Equal(b.t, refAt, n.c.bk.At, "node %d is at the same position", id)
+		require.True(b.t, bytes.Equal(ref, s), "node %d holds the same engine state", id)
+	}
+	return ref
+}
+
+func steps(t *testing.T, b []byte) []string {
+	m, err := restoreCount(b)
+	require.NoError(t, err)
+	return m.(*countMachine).Steps
+}
+
+func TestLogFirstMemberFormsAlone(t *testing.T) {
+	b := newBus(t, 1)
+	n := b.start(1, t.TempDir(), 1)
+	b.run()
+	require.True(t, n.c.synced, "the first manager of a new cluster holds the state alone")
+	n.submit("a")
+	b.run()
+	require.Contains(t, steps(t, b.agreed()), "4/1/a", "its batch is applied")
+}
+
+func TestLogJoinersCatchUpAndAgree(t *testing.T) {
+	b := newBus(t, 2)
+	dirs := []string{t.TempDir(), t.TempDir(), t.TempDir()}
+	n1 := b.start(1, dirs[0], 1)
+	b.run()
+	n1.submit("before")
+	b.run()
+	b.start(2, dirs[1], 1)
+	// A large batch whose chunks straddle the third member's join.
+	big := string(bytes.Repeat([]byte("x"), 3*maxChunk))
+	n1.submit(big)
+	b.start(3, dirs[2], 1)
+	b.run()
+	b.nodes[2].submit("after")
+	b.run()
+	s := steps(t, b.agreed())
+	require.Contains(t, s, "4/1/before")
+	require.Contains(t, s, "4/1/"+big, "the batch whose chunks straddled a join is applied everywhere")
+	require.Contains(t, s, "4/2/after")
+}
+
+func TestLogRestartOfEveryManagerKeepsEveryChange(t *testing.T) {
+	for seed := uint64(0); seed < 20; seed++ {
+		b := newBus(t, seed)
+		b.rejectP = 0.2
+		dirs := map[engine.NodeID]string{1: t.TempDir(), 2: t.TempDir(), 3: t.TempDir()}
+		for id := engine.NodeID(1); id <= 3; id++ {
+			b.start(id, dirs[id], 1)
+			b.run()
+		}
+		var want []string
+		for i := 0; i < 30; i++ {
+			id := engine.NodeID(1 + b.rng.IntN(3))
+			g := fmt.Sprintf("g%d", i)
+			b.nodes[id].submit(g)
+			want = append(want, fmt.Sprintf("4/%d/%s", id, g))
+			if b.rng.IntN(4) == 0 {
+				b.run()
+			}
+		}
+		b.run()
+		before := steps(t, b.agreed())
+		for _, w := range want {
+			require.Contains(t, before, w)
+		}
+		for _, id := range []engine.NodeID{1, 2, 3} {
+			b.crash(id)
+		}
+		// Two of three come back: a majority of the known nodes.
+		first := engine.NodeID(1 + b.rng.IntN(3))
+		second := first%3 + 1
+		b.start(first, dirs[first], 2)
+		b.run()
+		require.False(t, b.nodes[first].c.synced, "seed %d: one of three managers does not form the cluster", seed)
+		b.start(second, dirs[second], 2)
+		b.run()
+		after := steps(t, b.agreed())
+		for _, w := range want {
+			require.Contains(t, after, w, "seed %d: an applied change survives the restart of every manager", seed)
+		}
+		third := 6 - first - second
+		b.start(third, dirs[third], 2)
+		b.run()
+		b.agreed()
+	}
+}
