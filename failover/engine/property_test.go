@@ -55,7 +55,7 @@ type sim struct {
 	now int64
 	n   int // nodes 1..n
 
-	status   map[NodeID]nodeStatus
+	status    map[NodeID]nodeStatus
 	selfFence map[NodeID]bool // departed with DepartNode: its manager stops everything
 	// runs is reality: node → resources that may run there.
 	runs    map[NodeID]map[string]bool
