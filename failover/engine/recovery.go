@@ -49,7 +49,7 @@ func (e *Engine) result(from NodeID, res *ActionResult) {
 		case !ok:
 			e.stopFailed(r, res.Detail)
 		case r.failNext:
-			r.stopFailed = false
+			r.stopFailed, r.failNext = false, false
 			e.noteFailure(r, OutcomeSoft, "failed by request", false)
 			e.setState(r, failover.ResourceFailed)
 			e.recover(r)
