@@ -120,6 +120,10 @@ func (e *Engine) stopPass(g *group, stopAll bool) bool {
 		case r.state == failover.ResourceOfflinePending && stays[r.name]:
 			e.setState(r, failover.ResourceOnline)
 			changed = true
+		case r.stopFailed && r.restop && !e.dependentsHold(r, stays):
+			r.restop = false
+			e.startAction(g, r, ActStop, purposeStop, false)
+			changed = true
 		}
 	}
 	return changed
