@@ -706,7 +706,7 @@ type modelRun struct {
 	ch    chooser
 	now   int64
 	reqID uint64
-	log   []string
+	log   []Input
 }
 
 var modelOps = []Op{OpCreateGroup, OpCreateResource, OpCreateResource, OpCreateResource, OpDeleteResource, OpDeleteGroup,
@@ -718,7 +718,7 @@ func (mr *modelRun) stepBoth(in Input, model func() failover.Code) {
 	mr.t.Helper()
 	mr.now += int64(1e6)
 	in.Time = mr.now
-	mr.log = append(mr.log, describeInput(in))
+	mr.log = append(mr.log, in)
 	var got failover.Code
 	replied := false
 	for _, o := range mr.e.Step(in) {
@@ -735,10 +735,6 @@ func (mr *modelRun) stepBoth(in Input, model func() failover.Code) {
 
 func (mr *modelRun) fatalf(format string, args ...any) {
 	mr.t.Helper()
-	tail := mr.log
-	if len(tail) > 30 {
-		tail = tail[len(tail)-30:]
-	}
 	var dump []string
 	for _, g := range mr.e.Groups() {
 		dump = append(dump, fmt.Sprintf("engine group %s %s owner=%s moving=%q", g.Name, g.State, g.Owner, g.MovingTo))
@@ -754,7 +750,7 @@ func (mr *modelRun) fatalf(format string, args ...any) {
 		r := mr.m.res[name]
 		dump = append(dump, fmt.Sprintf("model resource %s %s online=%v act=%d gaveUp=%v sets=%v", name, r.state, r.online, r.act, r.gaveUp, r.sets))
 	}
-	mr.t.Fatalf("%s\nlast inputs:\n%s\nstate:\n%s", fmt.Sprintf(format, args...), strings.Join(tail, "\n"), strings.Join(dump, "\n"))
+	mr.t.Fatalf("%s\nlast inputs:\n%s\nstate:\n%s", fmt.Sprintf(format, args...), describeInputs(mr.log, 30), strings.Join(dump, "\n"))
 }
 
 // compare checks the engine's views against the model's.
@@ -854,8 +850,8 @@ func (mr *modelRun) randomInput() {
 // seeded random runs.
 func TestModel(t *testing.T) {
 	seeds := 300
-	if testing.Short() {
-		seeds = 40
+	if testing.Short() || raceEnabled {
+		seeds = 60
 	}
 	for seed := 0; seed < seeds; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {

@@ -30,8 +30,10 @@ import (
 // membership change) and the takeovers waiting on departed nodes.
 func (e *Engine) reconcile() {
 	e.driveTakeovers()
-	names := e.groupNames()
-	if !e.st.all {
+	var names []string
+	if e.st.all {
+		names = e.groupNames()
+	} else {
 		names = sortedKeys(e.st.dirty)
 	}
 	e.st.all = false
