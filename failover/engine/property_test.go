@@ -63,6 +63,8 @@ type sim struct {
 	timers  []simTimer
 	fences  []simFence
 	seqs    map[string]uint64 // "kind/uid" → last sequence seen
+	// shown is what the last Change of each object said: a watcher's view.
+	shown map[string]string
 	reqID   uint64
 	log     []Input
 	// twin is a second engine fed the same inputs; it is replaced now and
@@ -90,7 +92,7 @@ const simT0 = int64(1_800_000_000) * 1e9
 func newSim(t testing.TB, ch chooser, nodes int) *sim {
 	s := &sim{t: t, e: New(), twin: New(), ch: ch, now: simT0, n: nodes,
 		status: map[NodeID]nodeStatus{}, selfFence: map[NodeID]bool{}, runs: map[NodeID]map[string]bool{},
-		seqs: map[string]uint64{}}
+		seqs: map[string]uint64{}, shown: map[string]string{}}
 	var dom []DomainNode
 	for i := 1; i <= nodes; i++ {
 		s.runs[NodeID(i)] = map[string]bool{}
@@ -454,6 +456,7 @@ func (s *sim) step(in Input) {
 	s.checkOutputs(in, out, before)
 	s.checkReality()
 	s.checkBeliefs()
+	s.checkWatchers()
 	if s.ch.intn(40) == 0 {
 		s.checkSnapshot()
 	}
@@ -583,12 +586,39 @@ func (s *sim) checkSequence(c *failover.Change) {
 		if seq < s.seqs[key] {
 			s.fail("deleted %s reported with sequence %d after %d", key, seq, s.seqs[key])
 		}
+		delete(s.shown, key)
 		return
 	}
 	if seq <= s.seqs[key] {
 		s.fail("%s changed with sequence %d after %d", key, seq, s.seqs[key])
 	}
 	s.seqs[key] = seq
+	if c.Group != nil {
+		s.shown[key] = fmt.Sprintf("%s %s on %s #%d", c.Group.Name, c.Group.State, c.Group.Owner, c.Group.Sequence)
+	} else {
+		s.shown[key] = fmt.Sprintf("%s %s on %s #%d", c.Resource.Name, c.Resource.State, c.Resource.Owner, c.Resource.Sequence)
+	}
+}
+
+// checkWatchers: a watcher that saw every Change holds every object's
+// current state, owner and sequence number.
+func (s *sim) checkWatchers() {
+	s.t.Helper()
+	want := map[string]string{}
+	for _, g := range s.e.Groups() {
+		want[fmt.Sprintf("g/%d", g.UID)] = fmt.Sprintf("%s %s on %s #%d", g.Name, g.State, g.Owner, g.Sequence)
+	}
+	for _, r := range s.e.Resources() {
+		want[fmt.Sprintf("r/%d", r.UID)] = fmt.Sprintf("%s %s on %s #%d", r.Name, r.State, r.Owner, r.Sequence)
+	}
+	for k, v := range want {
+		if s.shown[k] != v {
+			s.fail("a watcher saw %q for %s, but it is %q", s.shown[k], k, v)
+		}
+	}
+	if len(s.shown) != len(want) {
+		s.fail("a watcher knows %d objects, the engine %d", len(s.shown), len(want))
+	}
 }
 
 // checkReply: an online or offline request answered ERROR_IO_PENDING left
