@@ -65,8 +65,8 @@ type sim struct {
 	seqs    map[string]uint64 // "kind/uid" → last sequence seen
 	// shown is what the last Change of each object said: a watcher's view.
 	shown map[string]string
-	reqID   uint64
-	log     []Input
+	reqID uint64
+	log   []Input
 	// twin is a second engine fed the same inputs; it is replaced now and
 	// then by a restore of e's snapshot.
 	twin *Engine
