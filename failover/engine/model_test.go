@@ -206,7 +206,9 @@ func (m *model) drive(g *mGroup) {
 			case r.state == failover.ResourceOffline || r.state == failover.ResourceOnlinePending ||
 				r.state == failover.ResourceFailed && !r.gaveUp:
 				want := !stopAll && !m.paused[g.owner] && r.online
-				online := func(p *mRes) bool { return p.state == failover.ResourceOnline }
+				// A provider counts when it is online and stays so: one
+				// about to be stopped is no provider to start on.
+				online := func(p *mRes) bool { return p.state == failover.ResourceOnline && m.stays(p) }
 				coming := func(p *mRes) bool { return online(p) || p.state == failover.ResourceOnlinePending }
 				switch {
 				case want && m.setHas(r, online):
