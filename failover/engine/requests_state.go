@@ -68,7 +68,7 @@ func (e *Engine) opOnlineResource(q *Request) error {
 	plan, bad := e.onlinePlan(r, g, q.IgnoreLocked)
 	if bad != nil {
 		return failover.Errorf(failover.CodeClusterResourceProviderFailed, "provider %s of resource %s cannot come online on %s: %s",
-			bad.name, r.name, e.nodeName(g.owner), e.whyNotRunnable(bad, g))
+			bad.name, r.name, e.nodeName(g.owner), e.cannotText(bad, g))
 	}
 	for _, p := range append(plan, r) {
 		p.persistent = failover.PersistentOnline
@@ -238,6 +238,17 @@ func (e *Engine) whyNotRunnable(p *resource, g *group) string {
 		return "it is being stopped"
 	}
 	return ""
+}
+
+// cannotText says why provider p cannot come online.
+func (e *Engine) cannotText(p *resource, g *group) string {
+	switch why := e.whyNotRunnable(p, g); {
+	case why != "":
+		return why
+	case p.lockHeld():
+		return "it is locked"
+	}
+	return "its own providers cannot come online"
 }
 
 // allProviders returns every resource r depends on, transitively.
