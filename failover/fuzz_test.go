@@ -2,6 +2,7 @@ package failover
 
 import (
 	"bytes"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -11,7 +12,8 @@ import (
 // ERROR_INVALID_PARAMETER or ERROR_INVALID_NAME. Never a panic.
 func FuzzParseDependency(f *testing.F) {
 	for _, s := range []string{"", "[a]", "[a] and [b]", "([a] or [b]) and [c]", "( [x y] OR [z] ) AND [w]",
-		"[a] and", "([a]", "[a] or [b]", "[]", "[a]and[b]", "[a] and [a]", "[é] and ([\u00a0] or [(])"} {
+		"[a] and", "([a]", "[a] or [b]", "[]", "[a]and[b]", "[a] and [a]", "[é] and ([\u00a0] or [(])",
+		"  [a]\tAND\n([b] OR [c] or [d])  ", "(([a]))", "[a\x00]", strings.Repeat("[a] and ", 3) + "[b]"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -27,8 +29,8 @@ func FuzzParseDependency(f *testing.F) {
 		if err != nil {
 			t.Fatalf("%q parsed to %q, which does not parse: %v", s, d.String(), err)
 		}
-		if again.String() != d.String() || len(again.Sets) != len(d.Sets) {
-			t.Fatalf("%q parsed to %q, which parses to %q", s, d.String(), again.String())
+		if !reflect.DeepEqual(d, again) {
+			t.Fatalf("%q parsed to %#v, written %q, read back %#v", s, d, d.String(), again)
 		}
 		for _, p := range d.Providers() {
 			if err := CheckName(p); err != nil {
@@ -43,7 +45,11 @@ func FuzzParseDependency(f *testing.F) {
 // same, or is refused with an *Error. Never a panic.
 func FuzzParseConfig(f *testing.F) {
 	for _, s := range []string{
+		"",
 		"groups: []\n",
+		"groups:\n  - name: web\n",
+		"groups:\n  - name: a\n    resources:\n      - {name: r, agent: 'ocf:../x:y'}\n",
+		"groups: &a [*a]\n",
 		"nodes:\n  - name: A\n    fence-command: /bin/true\ngroups:\n  - name: g\n    persistent-state: online\n    resources:\n      - name: r\n        agent: exec\n        params: {command: sleep 9}\n        depends: \"\"\n",
 		"groups:\n  - name: g\n    preferred-owners: [A, B]\n    anti-affinity: [x]\n    failover-threshold: 2\n    failover-period: 1h\n    resources:\n      - {name: a, agent: \"ocf:heartbeat:Dummy\", restart-delay: 1s}\n      - {name: b, agent: exec, depends: \"[a]\"}\n",
 		"{\"groups\": [{\"name\": \"j\", \"resources\": [{\"name\": \"r\", \"agent\": \"exec\"}]}]}",
