@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/openhags/hags/failover"
@@ -92,6 +93,10 @@ type Config struct {
 	// AdminGroup and UserGroup name the groups whose members get access
 	// All and Read on it (defaults hagsadmin and hagsuser).
 	AdminGroup, UserGroup string
+
+	// Metrics is where the manager registers its metrics
+	// (docs/metrics.md); nil: none.
+	Metrics prometheus.Registerer
 }
 
 // Manager is one node's failover manager. Its exported methods are safe
@@ -102,6 +107,7 @@ type Manager struct {
 	inc uint64
 
 	in   *inbox
+	met  *metrics // nil without Config.Metrics
 	g    *errgroup.Group
 	ctx  context.Context
 	stop context.CancelFunc
@@ -165,6 +171,12 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m.st = st
 	m.c = newCore(0, m.inc, eng, at, m.restoreLocked, m, m.log)
+	if cfg.Metrics != nil {
+		if m.met, err = newMetrics(m, cfg.Metrics); err != nil {
+			st.close()
+			return nil, fmt.Errorf("manager: metrics: %w", err)
+		}
+	}
 	m.log.Info("durable state loaded", "dir", cfg.StateDir, "at", at)
 	return m, nil
 }
