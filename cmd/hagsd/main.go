@@ -26,6 +26,7 @@ import (
 	"github.com/openhags/hags/daemon"
 	"github.com/openhags/hags/daemon/access"
 	"github.com/openhags/hags/daemon/scripts"
+	"github.com/openhags/hags/internal/flagfile"
 	"github.com/openhags/hags/internal/logflag"
 )
 
@@ -63,7 +64,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		"who may join a group another uid owns: owner (only what --group-rules grants) or open (every admitted client)")
 	fs.StringVar(&o.groupRules, "group-rules", "", "a file granting groups to further users and unix groups, read once at start")
 	o.cluster.register(fs)
-	args, err := withConfigFile(args)
+	args, err := flagfile.Expand(args)
 	if err != nil {
 		return o, err
 	}

@@ -97,6 +97,10 @@ type Config struct {
 	// Metrics is where the manager registers its metrics
 	// (docs/metrics.md); nil: none.
 	Metrics prometheus.Registerer
+	// Ready is called once by Run when the manager serves its management
+	// socket (at once without one); hagsrmd tells systemd then. nil: not
+	// called.
+	Ready func()
 }
 
 // Manager is one node's failover manager. Its exported methods are safe
@@ -210,9 +214,12 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.log.Info("serving the management socket", "socket", m.cfg.Socket)
 	}
 	m.g.Go(func() error { return m.loop(ctx) })
+	if m.cfg.Ready != nil {
+		m.cfg.Ready()
+	}
 	err := m.g.Wait()
-	if errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) {
-		err = nil
+	if errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) || errors.Is(err, mgmt.ErrClosed) {
+		err = nil // the ends of a shutdown, not failures
 	}
 	return err
 }

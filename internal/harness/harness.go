@@ -61,12 +61,22 @@ func (l *Lines) feed(r io.Reader, tee func(string)) {
 		if tee != nil {
 			tee(line)
 		}
-		l.mu.Lock()
-		l.lines = append(l.lines, line)
-		close(l.changed)
-		l.changed = make(chan struct{})
-		l.mu.Unlock()
+		l.add(line)
 	}
+	l.end()
+}
+
+// add appends a line and wakes the waiters.
+func (l *Lines) add(line string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// end marks the stream ended and wakes the waiters.
+func (l *Lines) end() {
 	l.mu.Lock()
 	l.done = true
 	close(l.changed)
@@ -144,9 +154,19 @@ func (e *exited) wait(timeout time.Duration) (error, bool) {
 
 // StartDaemon starts bin (hagsd) serving socket and waits for its ready line.
 func StartDaemon(bin, socket string, tee func(string), args ...string) (*Daemon, error) {
-	args = append([]string{"--socket", socket}, args...)
+	d, err := StartProcess(bin, []string{"HA_GS_SOCKET=" + socket}, `ready`, tee, append([]string{"--socket", socket}, args...)...)
+	if d != nil {
+		d.Socket = socket
+	}
+	return d, err
+}
+
+// StartProcess starts bin with args and the environment plus env, and
+// waits up to 20 seconds for a line of its stderr matching ready. The
+// Daemon's Socket is empty.
+func StartProcess(bin string, env []string, ready string, tee func(string), args ...string) (*Daemon, error) {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "HA_GS_SOCKET="+socket)
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -155,12 +175,12 @@ func StartDaemon(bin, socket string, tee func(string), args ...string) (*Daemon,
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("harness: start %s: %w", bin, err)
 	}
-	d := &Daemon{Socket: socket, Log: newLines(), cmd: cmd}
+	d := &Daemon{Log: newLines(), cmd: cmd}
 	go d.Log.feed(stderr, tee)
 	d.proc = reap(cmd)
-	if _, _, err := d.Log.WaitFor(regexp.MustCompile(`ready`), 0, 20*time.Second); err != nil {
+	if _, _, err := d.Log.WaitFor(regexp.MustCompile(ready), 0, 20*time.Second); err != nil {
 		d.Kill()
-		return nil, fmt.Errorf("harness: hagsd did not become ready: %w\n%s", err, strings.Join(d.Log.All(), "\n"))
+		return nil, fmt.Errorf("harness: %s did not become ready: %w\n%s", filepath.Base(bin), err, strings.Join(d.Log.All(), "\n"))
 	}
 	return d, nil
 }

@@ -149,6 +149,9 @@ func Listen(addr string, allowRemote bool, reg *prometheus.Registry, log *slog.L
 // when it was 0).
 func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 
+// Close closes the listener of a server that will not Serve.
+func (s *Server) Close() error { return s.ln.Close() }
+
 // Serve serves until ctx ends, then closes the listener and returns nil;
 // it returns an error only if serving failed.
 func (s *Server) Serve(ctx context.Context) error {
