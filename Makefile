@@ -23,7 +23,7 @@ BENCHBIN := $(BUILD)/bench
 # Only ha_gs_* is exported (version script), under the soname libha_gs.so.1.
 CAPI_LDFLAGS := -extldflags '-Wl,--version-script=$(CURDIR)/capi/libha_gs.map -Wl,-soname,$(SONAME)'
 
-.PHONY: help build lib install test race lint demo demo-cluster fuzz stress clean bench-tools bench bench-compare
+.PHONY: help build lib install test race lint demo demo-cluster demo-failover fuzz stress clean bench-tools bench bench-compare
 
 help: ## list the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -74,6 +74,14 @@ demo: build ## start a one-node hagsd and real client processes; show what each 
 
 demo-cluster: build ## three hagsd on loopback, a provider on each; kill one daemon, the others see the failure leave
 	$(GO) run ./examples/go/democluster --bin $(BIN)
+
+demo-failover: build ## three hagsd and hagsrmd: seed 000's move, seed 001's online and recovery, a node killed and its group failed over (root; installs resource-agents)
+	@dummy="$${OCF_ROOT:-/usr/lib/ocf}/resource.d/heartbeat/Dummy"; \
+	if [ ! -e "$$dummy" ] && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing Debian's resource-agents (the OCF agent $$dummy)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq resource-agents; \
+	fi
+	$(GO) run ./examples/go/demofailover --bin $(BIN)
 
 fuzz: ## time-boxed fuzzing of every Fuzz target (FUZZTIME each, default 30s)
 	@set -e; for pkg in $$($(GO) list ./...); do \

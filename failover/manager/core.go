@@ -427,9 +427,23 @@ func (c *core) unsynced(e *event) error {
 		if c.formInFlight != nil && *c.formInFlight == m.ID {
 			c.formInFlight = nil
 		}
+		if m.Form && len(c.others) > 0 {
+			// Another transfer formed the cluster first (a second formation
+			// was proposed for a round that began before the first was
+			// delivered): the members it synced ignore this one, and so
+			// must this member. The lowest of them sends the state.
+			return nil
+		}
 		installed, err := c.tryInstall(m)
 		if err != nil || installed {
 			return err
+		}
+		if m.Form {
+			// The cluster formed here without this member: the new epoch's
+			// positions start after this notification, and so does what
+			// this member will replay after its own transfer (formed gives
+			// it JoinPos 1).
+			c.buffer = nil
 		}
 		// It completed for others: they hold the state now.
 		for _, n := range m.For {
@@ -577,7 +591,11 @@ func (c *core) formed(forNodes []engine.NodeID) error {
 	at := position{Epoch: c.bk.At.Epoch + 1}
 	c.bk = &book{At: at}
 	for _, n := range c.current {
-		c.bk.Members = append(c.bk.Members, &memberInfo{Node: n, Synced: slices.Contains(forNodes, n)})
+		mi := &memberInfo{Node: n, Synced: slices.Contains(forNodes, n)}
+		if !mi.Synced {
+			mi.JoinPos = at.Pos + 1 // it dropped what it buffered before this point (unsynced)
+		}
+		c.bk.Members = append(c.bk.Members, mi)
 	}
 	slices.SortFunc(c.bk.Members, func(a, b *memberInfo) int { return int(a.Node) - int(b.Node) })
 	if err := c.fx.install(at, c.eng.Snapshot()); err != nil {

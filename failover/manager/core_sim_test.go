@@ -158,36 +158,41 @@ func (b *simBus) crash(id engine.NodeID) {
 func (b *simBus) run() {
 	for i := 0; len(b.queue) > 0; i++ {
 		require.Less(b.t, i, 100000, "the group quiesces")
-		p := b.queue[0]
-		b.queue = b.queue[1:]
-		if _, ok := b.nodes[p.from]; !ok {
-			continue
-		}
-		if !p.nphase {
-			b.deliver(&event{Kind: evMessage, Msg: p.m})
-			continue
-		}
-		for _, id := range b.members {
-			b.nodes[id].votes = nil
-		}
-		b.deliver(&event{Kind: evNPhase, Msg: p.m})
-		ok := true
-		for _, id := range b.members {
-			n := b.nodes[id]
-			require.Len(b.t, n.votes, 1, "node %d votes once", id)
-			ok = ok && n.votes[0]
-		}
-		if ok && b.rng.Float64() < b.rejectP {
-			ok = false // as if a member had voted reject
-		}
-		if ok {
-			b.deliver(&event{Kind: evMessage, Msg: p.m})
-		} else {
-			b.deliver(&event{Kind: evRejected, Msg: p.m})
-			// The proposer sends it again before anything else of its own
-			// (a manager has one batch under way at a time).
-			b.queue = append([]proposal{p}, b.queue...)
-		}
+		b.runOne()
+	}
+}
+
+// runOne runs the first queued protocol.
+func (b *simBus) runOne() {
+	p := b.queue[0]
+	b.queue = b.queue[1:]
+	if _, ok := b.nodes[p.from]; !ok {
+		return
+	}
+	if !p.nphase {
+		b.deliver(&event{Kind: evMessage, Msg: p.m})
+		return
+	}
+	for _, id := range b.members {
+		b.nodes[id].votes = nil
+	}
+	b.deliver(&event{Kind: evNPhase, Msg: p.m})
+	ok := true
+	for _, id := range b.members {
+		n := b.nodes[id]
+		require.Len(b.t, n.votes, 1, "node %d votes once", id)
+		ok = ok && n.votes[0]
+	}
+	if ok && b.rng.Float64() < b.rejectP {
+		ok = false // as if a member had voted reject
+	}
+	if ok {
+		b.deliver(&event{Kind: evMessage, Msg: p.m})
+	} else {
+		b.deliver(&event{Kind: evRejected, Msg: p.m})
+		// The proposer sends it again before anything else of its own
+		// (a manager has one batch under way at a time).
+		b.queue = append([]proposal{p}, b.queue...)
 	}
 }
 
@@ -290,4 +295,41 @@ func TestLogRestartOfEveryManagerKeepsEveryChange(t *testing.T) {
 		b.run()
 		b.agreed()
 	}
+}
+
+// A manager that joins while the first managers form the cluster waits for
+// a state transfer of its own and then agrees with them. Two orders:
+//   - the formation is delivered first: the joiner replays only what
+//     followed it (what it buffered before is not of the new epoch);
+//   - the formation collided with the join and is proposed again after the
+//     announcements the join caused, and the forming member, seeing a new
+//     round, proposes a second formation, for every member. The second one
+//     is void: the members the first synced ignore it, so the joiner must
+//     not install it either.
+func TestLogJoinDuringFormation(t *testing.T) {
+	for _, resent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("resent=%v", resent), func(t *testing.T) { joinDuringFormation(t, resent) })
+	}
+}
+
+func joinDuringFormation(t *testing.T, resent bool) {
+	b := newBus(t, 3)
+	b.start(1, t.TempDir(), 1)
+	b.start(2, t.TempDir(), 1)
+	formation := func(p proposal) bool { return p.m.Kind == msgState && p.m.Form }
+	for !slices.ContainsFunc(b.queue, formation) {
+		require.NotEmpty(t, b.queue, "the first two managers propose a formation")
+		b.runOne()
+	}
+	b.start(3, t.TempDir(), 1)
+	if resent {
+		i := slices.IndexFunc(b.queue, formation)
+		p := b.queue[i]
+		b.queue = append(slices.Delete(b.queue, i, i+1), p)
+	}
+	b.run()
+	b.agreed()
+	b.nodes[3].submit("after")
+	b.run()
+	require.Contains(t, steps(t, b.agreed()), "4/3/after", "the third manager's batch is applied by all")
 }

@@ -12,7 +12,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,27 +48,13 @@ func main() {
 	say("\ndemo-cluster finished in %v", time.Since(start).Round(time.Millisecond))
 }
 
-// freePorts returns n loopback TCP ports that were free a moment ago.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
 func run(bin string) error {
 	dir, err := os.MkdirTemp("", "hags-demo-cluster-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ports, err := freePorts(6)
+	ports, err := harness.FreePorts(6)
 	if err != nil {
 		return err
 	}
