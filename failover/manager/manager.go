@@ -223,8 +223,8 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.cfg.Ready()
 	}
 	err := m.g.Wait()
-	if errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) || errors.Is(err, mgmt.ErrClosed) {
-		err = nil // the ends of a shutdown, not failures
+	if errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) {
+		err = nil
 	}
 	return err
 }

@@ -1,7 +1,6 @@
 package manager
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -16,14 +15,6 @@ import (
 	"github.com/openhags/hags/failover"
 	"github.com/openhags/hags/failover/engine"
 )
-
-// idleRunner runs nothing; the metrics tests step the engine by hand.
-type idleRunner struct{}
-
-func (idleRunner) Run(engine.Action, func(engine.ActionResult))              {}
-func (idleRunner) Probe(context.Context, []ProbeSpec) ([]string, error)      { return nil, nil }
-func (idleRunner) StopAll(context.Context, bool, func(string) time.Duration) {}
-func (idleRunner) Close() error                                              { return nil }
 
 func newMetricsManager(t *testing.T) (*Manager, *prometheus.Registry) {
 	t.Helper()
