@@ -1,26 +1,16 @@
 // Command mangen builds hags's manual pages: each docs/man/NAME.SECTION.md
-// (markdown, rendered to roff by go-md2man) becomes OUT/manSECTION/NAME.SECTION.
+// becomes OUT/manSECTION/NAME.SECTION, rendered by internal/manpage.
 //
 //	go run ./internal/tools/mangen -out build/man docs/man/*.md
-//
-// It refuses a page whose title line does not name its own file, and adds
-// two requests go-md2man does not: no hyphenation and left-aligned text,
-// so that identifiers such as HA_GS_NOT_A_MEMBER are never split and no
-// line needs stretching (docs/man/README.md).
 package main
 
 import (
-	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"regexp"
-	"strings"
 
-	"github.com/cpuguy83/go-md2man/v2/md2man"
+	"github.com/openhags/hags/internal/manpage"
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
@@ -37,7 +27,7 @@ func run(args []string, stderr io.Writer) int {
 		return 2
 	}
 	for _, src := range fs.Args() {
-		dst, err := build(src, *out)
+		dst, err := manpage.Build(src, *out)
 		if err != nil {
 			fmt.Fprintln(stderr, "mangen:", err)
 			return 1
@@ -45,59 +35,4 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "mangen:", src, "->", dst)
 	}
 	return 0
-}
-
-// Errors of Page.
-var (
-	ErrFileName = errors.New("a page's file is named NAME.SECTION.md")
-	ErrTitle    = errors.New("a page starts with the title line NAME SECTION \"DATE\" SOURCE \"MANUAL\"")
-)
-
-// fileName is NAME.SECTION.md.
-var fileName = regexp.MustCompile(`^([a-z][a-z0-9_-]*)\.([1-8])\.md$`)
-
-// Page renders one markdown page to roff and returns it with the page's
-// name and section, which it takes from the file name and checks against
-// the title line.
-func Page(path string, md []byte) (name, section string, roff []byte, err error) {
-	m := fileName.FindStringSubmatch(filepath.Base(path))
-	if m == nil {
-		return "", "", nil, fmt.Errorf("%s: %w", path, ErrFileName)
-	}
-	name, section = m[1], m[2]
-	title, _, _ := bytes.Cut(md, []byte("\n"))
-	if f := strings.Fields(string(title)); len(f) < 2 || f[0] != name || f[1] != section {
-		return "", "", nil, fmt.Errorf("%s: %w, with %s %s", path, ErrTitle, name, section)
-	}
-	return name, section, prelude(md2man.Render(md)), nil
-}
-
-// prelude turns hyphenation off (the man macros read register HY when
-// the title is set) and aligns text on the left only. A first line that
-// names preprocessors ('\" t, for tables) stays first.
-func prelude(roff []byte) []byte {
-	const req = ".nr HY 0\n.ad l\n"
-	if bytes.HasPrefix(roff, []byte(`'\"`)) {
-		first, rest, _ := bytes.Cut(roff, []byte("\n"))
-		return append(append(append(first, '\n'), req...), rest...)
-	}
-	return append([]byte(req), roff...)
-}
-
-// build renders src into out/manSECTION/NAME.SECTION.
-func build(src, out string) (string, error) {
-	md, err := os.ReadFile(src)
-	if err != nil {
-		return "", err
-	}
-	name, section, roff, err := Page(src, md)
-	if err != nil {
-		return "", err
-	}
-	dir := filepath.Join(out, "man"+section)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	dst := filepath.Join(dir, name+"."+section)
-	return dst, os.WriteFile(dst, roff, 0o644)
 }
