@@ -55,11 +55,16 @@ func (n *Node) run() error {
 	// the system (the resident set then shows what the daemon keeps).
 	idle := time.NewTimer(n.idleAfter)
 	defer idle.Stop()
+	beat, stopBeat := n.heartbeat()
+	defer stopBeat()
 	busy := false
 	for {
 		select {
 		case <-n.ctx.Done():
 			return nil
+		case <-beat:
+			n.cfg.Heartbeat() // from the loop itself: a stuck loop beats no more
+			continue
 		case <-idle.C:
 			if busy {
 				busy = false
@@ -143,6 +148,7 @@ func (n *Node) order(ev protocol.Event) {
 
 // applied carries out what one applied log entry asks of this daemon.
 func (n *Node) applied(app *agreement.Applied) {
+	n.met.applied(app.Effects)
 	n.apply(app.Effects)
 	if app.Admitted != 0 {
 		first := n.state.Load() == stateJoining
@@ -153,6 +159,7 @@ func (n *Node) applied(app *agreement.Applied) {
 		} else {
 			n.log.Warn("admitted to the domain again; clients may reconnect", "epoch", app.Admitted)
 		}
+		n.admission(true, app.Admitted)
 	}
 	if app.Down {
 		n.outOfDomain("the domain declared this node down")
@@ -168,6 +175,7 @@ func (n *Node) outOfDomain(why string) {
 		return
 	}
 	n.epoch = 0
+	n.admission(false, 0)
 	n.log.Warn("out of the domain: closing client sessions until admitted again", "reason", why, "sessions", len(n.sessions))
 	for _, s := range n.sessions {
 		n.endSession(s, wire.NotOK, errOutOfDomain.Error()+": "+why)
@@ -236,7 +244,9 @@ func (n *Node) deliver(e *protocol.Effect) {
 			if errors.Is(err, ipc.ErrOutboxFull) {
 				s.close(fmt.Errorf("%w: %d frames queued", err, s.out.Len()))
 			}
+			continue
 		}
+		n.met.delivered(s.id.Conn, r.Token, &note)
 	}
 }
 
@@ -297,6 +307,7 @@ func (n *Node) runScript(logged *protocol.ScriptRun) {
 // scriptFinished is the ScriptRunner's done callback. It never blocks, so a
 // runner may call it from anywhere, even after Close.
 func (n *Node) scriptFinished(res protocol.ScriptResult) {
+	n.met.script(res.Result)
 	n.scriptMu.Lock()
 	n.scriptDone = append(n.scriptDone, res)
 	n.scriptMu.Unlock()

@@ -124,6 +124,10 @@ type Config struct {
 	// Cluster joins a domain of several nodes. nil: a one-node domain
 	// (the daemon is its only raft voter, in memory).
 	Cluster *Cluster
+
+	// Operations (daemon/operations.go): metrics, a heartbeat and word of
+	// admission for a service manager.
+	Operations
 }
 
 // Cluster is a daemon's place in a domain of several nodes.
@@ -243,6 +247,8 @@ type Node struct {
 	scripts  *scriptBook         // deactivate scripts local sessions registered
 	epoch    uint64              // this daemon's admission epoch; 0: not admitted
 
+	met *nodeMetrics // nil without Config.Metrics
+
 	// Domains of several nodes only.
 	mem        atomic.Pointer[membership.Membership]
 	domainWake chan struct{}
@@ -337,6 +343,11 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 	}
 	n.agr = agr
 	n.cfg.Incarnation = uint32(agr.Incarnation())
+	if err := n.startOperations(); err != nil {
+		cancel()
+		agr.Close()
+		return nil, err
+	}
 	if cfg.Cluster != nil {
 		if err := n.startMembership(); err != nil {
 			cancel()
@@ -477,6 +488,7 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 		n.cancel()
 		err = n.g.Wait()
+		n.met.close()
 		err = errors.Join(err, n.agr.Close())
 		if m := n.mem.Load(); m != nil {
 			err = errors.Join(err, m.Close())

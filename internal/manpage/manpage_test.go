@@ -16,8 +16,8 @@ import (
 )
 
 const (
-	manDir = "../../../docs/man"
-	header = "../../../include/ha_gs.h"
+	manDir = "../../docs/man"
+	header = "../../include/ha_gs.h"
 )
 
 // pages reads every docs/man page: file name → markdown.
