@@ -139,7 +139,7 @@ Exit status: 0 on success and ERROR_IO_PENDING, 1 on failure, 2 on a usage error
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON object on stdout (watch: one per line)")
 	root.PersistentFlags().StringVar(&a.socket, "socket", "", "hagsrmd's management socket (default $HAGSRM_SOCKET, else /run/hags/<domain>/hagsrmd.sock)")
 	root.AddCommand(a.groupCommand(), a.resourceCommand(), a.nodeCommand(), a.configCommand(),
-		a.watchCommand(), a.statusCommand())
+		a.watchCommand(), a.statusCommand(), a.consoleCommand())
 	return root
 }
 
