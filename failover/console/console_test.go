@@ -461,3 +461,18 @@ func TestTimelineIsBounded(t *testing.T) {
 	}
 	assert.Equal(t, streamBuffer, n, "its stream ends after what it had")
 }
+
+// TestNodeKeepsItsRowWhenNamed: a node known first by its number ("[2]")
+// and then by its name is one node.
+func TestNodeKeepsItsRowWhenNamed(t *testing.T) {
+	h := newHub(&scripted{}, time.Hour, 100, time.Now, slog.New(slog.NewTextHandler(testWriter{t}, nil)))
+	h.reset(State{Nodes: []failover.NodeInfo{{Name: "[2]", ID: 2, State: failover.NodeJoining}}})
+	h.apply(failover.Change{Kind: failover.ChangeNode, Node: &failover.NodeInfo{Name: "node2", ID: 2, State: failover.NodeUp}})
+	require.Len(t, h.nodes, 1, "one node, whatever it was called first")
+	assert.Equal(t, "node2", h.nodes[2].Name)
+	var st stateEvent
+	ev := h.stateEvent()
+	data := strings.TrimSuffix(strings.SplitN(string(ev), "data: ", 2)[1], "\n\n")
+	require.NoError(t, json.Unmarshal([]byte(data), &st))
+	require.Len(t, st.Nodes, 1, "the page gets one row for it")
+}

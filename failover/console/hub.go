@@ -129,7 +129,7 @@ type hub struct {
 	done   chan struct{}
 
 	// Owned by the run loop.
-	nodes     map[string]NodeView
+	nodes     map[int32]NodeView // by number: a node's name may come later than the node
 	groups    map[string]GroupView
 	resources map[string]ResourceView
 	timeline  []Entry // oldest first
@@ -271,11 +271,11 @@ func (h *hub) broadcast(ev []byte) {
 // page. The timeline goes on: changes missed while the console was not
 // subscribed are not in it.
 func (h *hub) reset(st State) {
-	h.nodes = map[string]NodeView{}
+	h.nodes = map[int32]NodeView{}
 	h.groups = map[string]GroupView{}
 	h.resources = map[string]ResourceView{}
 	for _, n := range st.Nodes {
-		h.nodes[n.Name] = nodeView(n)
+		h.nodes[n.ID] = nodeView(n)
 	}
 	for _, g := range st.Groups {
 		h.groups[g.Name] = groupView(g)
@@ -295,7 +295,7 @@ func (h *hub) apply(c failover.Change) {
 	switch {
 	case c.Node != nil:
 		v := nodeView(*c.Node)
-		old, had := h.nodes[v.Name]
+		old, had := h.nodes[v.ID]
 		if had && old == v && !c.Deleted {
 			return // already in the state (the subscription's overlap)
 		}
@@ -304,9 +304,9 @@ func (h *hub) apply(c failover.Change) {
 			e.Was = old.State
 		}
 		if c.Deleted {
-			delete(h.nodes, v.Name)
+			delete(h.nodes, v.ID)
 		} else {
-			h.nodes[v.Name] = v
+			h.nodes[v.ID] = v
 		}
 		ev.Node = &v
 	case c.Group != nil:

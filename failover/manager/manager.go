@@ -208,7 +208,12 @@ func (m *Manager) Run(ctx context.Context) error {
 			_ = m.g.Wait()
 			return err
 		}
-		m.g.Go(func() error { return srv.Serve(ln) })
+		m.g.Go(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, mgmt.ErrClosed) {
+				return err
+			}
+			return nil // closed below: the normal end
+		})
 		m.g.Go(func() error {
 			<-ctx.Done()
 			return srv.Close()

@@ -8,7 +8,7 @@
 (function () {
   const TOKEN_KEY = "hags-console-token";
   const MAX_RESULTS = 50;
-  const state = { nodes: new Map(), groups: new Map(), resources: new Map(), timeline: [] };
+  const state = { nodes: new Map() /* by id */, groups: new Map(), resources: new Map(), timeline: [] };
   const moveTarget = new Map(); // group name → the node chosen in its select
   let token = "";
   let canAct = false;
@@ -161,7 +161,7 @@
 
   function onState(ev) {
     const d = JSON.parse(ev.data);
-    state.nodes = new Map(d.nodes.map((n) => [n.node, n]));
+    state.nodes = new Map(d.nodes.map((n) => [n.id, n])); // by number: a name may come later
     state.groups = new Map(d.groups.map((g) => [g.group, g]));
     state.resources = new Map(d.resources.map((r) => [r.resource, r]));
     state.timeline = d.timeline;
@@ -172,7 +172,7 @@
     const d = JSON.parse(ev.data);
     let sel = "";
     if (d.node) {
-      d.deleted ? state.nodes.delete(d.node.node) : state.nodes.set(d.node.node, d.node);
+      d.deleted ? state.nodes.delete(d.node.id) : state.nodes.set(d.node.id, d.node);
       sel = 'tr[data-node="' + cssName(d.node.node) + '"]';
     } else if (d.group) {
       d.deleted ? state.groups.delete(d.group.group) : state.groups.set(d.group.group, d.group);
