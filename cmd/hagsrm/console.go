@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/openhags/hags/internal/cli"
 )
 
 func (a *app) consoleCommand() *cobra.Command {
@@ -15,7 +17,7 @@ func (a *app) consoleCommand() *cobra.Command {
 groups, bring resources online and offline, and pause nodes. Only callers with
 access All (root, hagsadmin) get it. Without the token the page is read-only
 (on a loopback address) or closed (elsewhere). docs/console.md.`,
-		Args: nArgs(0, 0, "none"),
+		Args: cli.NArgs(0, 0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.connect(cmd.Context())
 			if err != nil {
