@@ -6,7 +6,8 @@
 //	hagsrm [--socket PATH] [--json] resource state|online|offline|fail|owners|depend|create|delete|
 //	                                          lock|unlock|cleanup|list|why|set|params ...
 //	hagsrm [--socket PATH] [--json] node state|pause|resume|list|fence|confirm-fenced ...
-//	hagsrm [--socket PATH] [--json] watch | status | config show | config apply FILE
+//	hagsrm [--socket PATH] [--json] watch | status | console | config show | config apply FILE
+//	hagsrm completion bash|zsh
 //
 // The socket is --socket, else $HAGSRM_SOCKET, else
 // /run/hags/<domain>/hagsrmd.sock with the domain from $HA_DOMAIN_NAME.
