@@ -411,6 +411,11 @@ func (n *Node) nodes() []wire.NodeStatus {
 			}
 		}
 	}
+	if ns := byNode[n.cfg.Node]; ns != nil && ns.Name == "" {
+		// A one-node domain has no failure detector to name it: it is
+		// still called what Name says (hagsd --name, default node<N>).
+		ns.Name = n.Name()
+	}
 	out := make([]wire.NodeStatus, 0, len(byNode))
 	for _, ns := range byNode {
 		out = append(out, *ns)

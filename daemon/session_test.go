@@ -224,6 +224,7 @@ func TestAdminQueries(t *testing.T) {
 	assert.Equal(t, Version, rep.Status.Version, "status carries the version")
 	assert.Equal(t, 2, rep.Status.Groups, "status counts the engine's groups")
 	require.Len(t, rep.Status.Nodes, 1, "a one-node domain lists one node")
+	assert.Equal(t, "node2", rep.Status.Nodes[0].Name, "named as hagsd --name's default says, though no failure detector runs")
 
 	rep, err = a.Query(ctx, wire.AdminQuery{What: "groups"})
 	require.NoError(t, err, "groups succeeds")

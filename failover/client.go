@@ -327,3 +327,12 @@ func (c *Client) ApplyConfig(ctx context.Context, cfg *Config) error {
 	_, err = c.call(ctx, &mgmtwire.Request{Op: mgmtwire.OpApplyConfig, Config: body})
 	return err
 }
+
+// Console returns the address of hagsrmd's web console and the token that
+// lets its holder act through it (hagsrm console). It needs access All
+// (else ERROR_ACCESS_DENIED); a hagsrmd started without --http answers
+// ERROR_INVALID_STATE.
+func (c *Client) Console(ctx context.Context) (ConsoleInfo, error) {
+	var out ConsoleInfo
+	return out, c.get(ctx, &mgmtwire.Request{Op: mgmtwire.OpConsole}, &out)
+}

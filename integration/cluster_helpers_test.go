@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhags/hags/internal/harness"
-	"github.com/openhags/hags/internal/wire"
 )
 
 // multi is a domain of several real hagsd processes on loopback, each with
@@ -165,6 +164,15 @@ func requireSameHistory(t *testing.T, ref []string, clients ...*harness.Client) 
 	}
 }
 
+// ctlStatus is what hagsctl --json status prints, in part (docs/cli.md).
+type ctlStatus struct {
+	Nodes []struct {
+		Node int32  `json:"node"`
+		Name string `json:"name"`
+		Role string `json:"role"`
+	} `json:"nodes"`
+}
+
 // leader returns the index of the node whose daemon leads now, as hagsctl
 // status on node 0 reports it.
 func (m *multi) leader() int {
@@ -175,8 +183,8 @@ func (m *multi) leader() int {
 		}
 		out, err := exec.Command(filepath.Join(bin, "hagsctl"), "--socket", m.sockets[i], "--json", "status").CombinedOutput()
 		require.NoError(m.t, err, "hagsctl status on node %d: %s", i+1, out)
-		var st wire.Status
-		require.NoError(m.t, json.Unmarshal(out, &st), "hagsctl --json status prints a Status")
+		var st ctlStatus
+		require.NoError(m.t, json.Unmarshal(out, &st), "hagsctl --json status prints a status")
 		for _, ns := range st.Nodes {
 			if ns.Role == "leader" {
 				return int(ns.Node) - 1

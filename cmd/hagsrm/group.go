@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/internal/cli"
 )
 
 // setFlags parses repeated K=V flags into a map.
@@ -19,10 +20,10 @@ func setFlags(cmd *cobra.Command, flag string, kvs []string) (map[string]string,
 	for _, kv := range kvs {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, usagef(cmd, "--%s %q is not NAME=VALUE", flag, kv)
+			return nil, cli.Usagef(cmd, "--%s %q is not NAME=VALUE", flag, kv)
 		}
 		if _, dup := out[k]; dup {
-			return nil, usagef(cmd, "--%s sets %s twice", flag, k)
+			return nil, cli.Usagef(cmd, "--%s sets %s twice", flag, k)
 		}
 		out[k] = v
 	}
@@ -35,10 +36,10 @@ func kvArgs(cmd *cobra.Command, args []string) (map[string]string, error) {
 	for _, kv := range args {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return nil, usagef(cmd, "%q is not NAME=VALUE", kv)
+			return nil, cli.Usagef(cmd, "%q is not NAME=VALUE", kv)
 		}
 		if _, dup := out[k]; dup {
-			return nil, usagef(cmd, "%s is set twice", k)
+			return nil, cli.Usagef(cmd, "%s is set twice", k)
 		}
 		out[k] = v
 	}
@@ -52,7 +53,7 @@ func waitFlag(cmd *cobra.Command, d *time.Duration) {
 
 func checkWait(cmd *cobra.Command, d time.Duration) error {
 	if d < 0 {
-		return usagef(cmd, "--wait %s is negative", d)
+		return cli.Usagef(cmd, "--wait %s is negative", d)
 	}
 	return nil
 }
@@ -91,7 +92,7 @@ func (a *app) groupCommand() *cobra.Command {
 		Use:   "group",
 		Short: "Groups: state, online, offline, move, owners, create, delete, list, set",
 		Args:  cobra.ArbitraryArgs,
-		RunE:  needSubcommand,
+		RunE:  cli.NeedSubcommand,
 	}
 	var (
 		wait         time.Duration
@@ -101,7 +102,7 @@ func (a *app) groupCommand() *cobra.Command {
 	state := &cobra.Command{
 		Use:   "state GROUP",
 		Short: "A group's state, owner and sequence number (ApiGetGroupState)",
-		Args:  nArgs(1, 1, "GROUP"),
+		Args:  cli.NArgs(1, 1, "GROUP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withGroup(cmd, args[0], func(ctx context.Context, _ *failover.Client, g *failover.Group) error {
 				info, err := g.State(ctx)
@@ -116,7 +117,7 @@ func (a *app) groupCommand() *cobra.Command {
 	online := &cobra.Command{
 		Use:   "online GROUP",
 		Short: "Bring every resource of a group online, in dependency order (ApiOnlineGroup)",
-		Args:  nArgs(1, 1, "GROUP"),
+		Args:  cli.NArgs(1, 1, "GROUP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkWait(cmd, wait); err != nil {
 				return err
@@ -129,7 +130,7 @@ func (a *app) groupCommand() *cobra.Command {
 	offline := &cobra.Command{
 		Use:   "offline GROUP",
 		Short: "Take every resource of a group offline, dependents first (ApiOfflineGroup)",
-		Args:  nArgs(1, 1, "GROUP"),
+		Args:  cli.NArgs(1, 1, "GROUP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkWait(cmd, wait); err != nil {
 				return err
@@ -142,7 +143,7 @@ func (a *app) groupCommand() *cobra.Command {
 	move := &cobra.Command{
 		Use:   "move GROUP [NODE]",
 		Short: "Move a group to NODE, or to the node the cluster picks (ApiMoveGroupToNode, ApiMoveGroup)",
-		Args:  nArgs(1, 2, "GROUP [NODE]"),
+		Args:  cli.NArgs(1, 2, "GROUP [NODE]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkWait(cmd, wait); err != nil {
 				return err
@@ -165,7 +166,7 @@ func (a *app) groupCommand() *cobra.Command {
 	owners := &cobra.Command{
 		Use:   "owners GROUP NODE[,NODE…]",
 		Short: "Set a group's preferred owners, in order (ApiSetGroupNodeList); \"\" clears them",
-		Args:  nArgs(2, -1, "GROUP NODE[,NODE…]"),
+		Args:  cli.NArgs(2, -1, "GROUP NODE[,NODE…]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var nodes []string
 			for _, a := range args[1:] {
@@ -183,7 +184,7 @@ func (a *app) groupCommand() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create GROUP",
 		Short: "Create an empty group, owned by this node (ApiCreateGroup)",
-		Args:  nArgs(1, 1, "GROUP"),
+		Args:  cli.NArgs(1, 1, "GROUP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			props, err := setFlags(cmd, "set", sets)
 			if err != nil {
@@ -209,7 +210,7 @@ func (a *app) groupCommand() *cobra.Command {
 	del := &cobra.Command{
 		Use:   "delete GROUP",
 		Short: "Delete a group, which must be empty or offline (ApiDeleteGroup)",
-		Args:  nArgs(1, 1, "GROUP"),
+		Args:  cli.NArgs(1, 1, "GROUP"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withGroup(cmd, args[0], func(ctx context.Context, _ *failover.Client, g *failover.Group) error {
 				return a.operation(ctx, g.Delete(ctx), 0, "", nil)
@@ -219,7 +220,7 @@ func (a *app) groupCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "Every group",
-		Args:  nArgs(0, 0, "none"),
+		Args:  cli.NArgs(0, 0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := a.connect(cmd.Context())
 			if err != nil {
@@ -236,7 +237,7 @@ func (a *app) groupCommand() *cobra.Command {
 	set := &cobra.Command{
 		Use:   "set GROUP PROP=VALUE…",
 		Short: "Set group properties: " + strings.Join(failover.GroupPropertyNames(), ", "),
-		Args:  nArgs(2, -1, "GROUP PROP=VALUE…"),
+		Args:  cli.NArgs(2, -1, "GROUP PROP=VALUE…"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			props, err := kvArgs(cmd, args[1:])
 			if err != nil {

@@ -4,6 +4,7 @@
 //
 //	hagsrmd [--gs-socket PATH] [--socket PATH] [--state-dir DIR] [--agents-dir DIR]
 //	        [--admin-group NAME] [--user-group NAME] [--action-log FILE]
+//	        [--http HOST:PORT [--http-allow-remote]]
 //	        [--log-level debug|info|warn|error] [--log-format text|json]
 //
 // It runs in the foreground until SIGTERM or SIGINT, then stops the
@@ -26,6 +27,7 @@ import (
 	"github.com/openhags/hags/failover"
 	"github.com/openhags/hags/failover/agent"
 	"github.com/openhags/hags/failover/agent/actlog"
+	"github.com/openhags/hags/failover/console"
 	"github.com/openhags/hags/failover/manager"
 	"github.com/openhags/hags/gsapi"
 	"github.com/openhags/hags/internal/logflag"
@@ -44,6 +46,8 @@ type options struct {
 	gsSocket, socket, stateDir, agentsDir string
 	adminGroup, userGroup, actionLog      string
 	level, format                         string
+	http                                  string
+	httpRemote                            bool
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -61,6 +65,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.adminGroup, "admin-group", DefaultAdminGroup, "group whose members may change the cluster besides root")
 	fs.StringVar(&o.userGroup, "user-group", DefaultUserGroup, "group whose members may read the cluster's state")
 	fs.StringVar(&o.actionLog, "action-log", os.Getenv(actlog.EnvVar), "append a record of every agent start and stop to this file (default $"+actlog.EnvVar+")")
+	fs.StringVar(&o.http, "http", "", "serve the web console on HOST:PORT, loopback only unless --http-allow-remote (default: no console); hagsrm console prints its URL")
+	fs.BoolVar(&o.httpRemote, "http-allow-remote", false, "let --http listen on an address other than loopback; the console's token is then needed to read it too")
 	fs.StringVar(&o.level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.format, "log-format", "text", "log format: text or json")
 	if err := fs.Parse(args); err != nil {
@@ -71,6 +77,13 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.socket == "" {
 		o.socket = failover.SocketPath(domain())
+	}
+	if o.http != "" {
+		if _, err := console.CheckAddress(o.http, o.httpRemote); err != nil {
+			return o, fmt.Errorf("--http: %w (--http-allow-remote allows it)", err)
+		}
+	} else if o.httpRemote {
+		return o, errors.New("--http-allow-remote needs --http")
 	}
 	if !filepath.IsAbs(o.stateDir) {
 		return o, fmt.Errorf("--state-dir %q: want an absolute path", o.stateDir)
@@ -119,7 +132,8 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 	m, err := manager.New(manager.Config{Name: name, GSOptions: gsOpts, StateDir: o.stateDir, Runner: agents,
-		Logger: log, Socket: o.socket, AdminGroup: o.adminGroup, UserGroup: o.userGroup})
+		Logger: log, Socket: o.socket, AdminGroup: o.adminGroup, UserGroup: o.userGroup,
+		Console: o.http, ConsoleRemote: o.httpRemote})
 	if err != nil {
 		agents.Close()
 		log.Error("cannot start", "err", err)

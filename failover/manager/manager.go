@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/failover/console"
 	"github.com/openhags/hags/failover/engine"
 	"github.com/openhags/hags/gsapi"
 )
@@ -92,6 +93,13 @@ type Config struct {
 	// AdminGroup and UserGroup name the groups whose members get access
 	// All and Read on it (defaults hagsadmin and hagsuser).
 	AdminGroup, UserGroup string
+
+	// Console is the address (HOST:PORT) of the web console to serve
+	// (package console); empty: none. An address other than loopback
+	// needs ConsoleRemote, and then the console's token is needed to
+	// read it too.
+	Console       string
+	ConsoleRemote bool
 }
 
 // Manager is one node's failover manager. Its exported methods are safe
@@ -130,6 +138,7 @@ type Manager struct {
 	rw       bool
 	watchers map[int]chan failover.Change
 	nextW    int
+	console  *failover.ConsoleInfo // set once the console listens
 }
 
 type timerKey struct {
@@ -179,15 +188,24 @@ func (m *Manager) Run(ctx context.Context) error {
 	if a, ok := m.cfg.Runner.(*Agents); ok {
 		a.setFailures(m.ReportFailure)
 	}
+	if m.cfg.Console != "" { // first: nothing runs yet if it cannot listen
+		if err := m.serveConsole(ctx); err != nil {
+			return err
+		}
+	}
 	if m.cfg.Socket != "" {
 		ln, err := unixsock.Listen(m.cfg.Socket)
 		if err != nil {
+			m.stop() // the console, if it runs
+			_ = m.g.Wait()
 			return fmt.Errorf("manager: management socket: %w", err)
 		}
 		srv, err := mgmt.New(mgmt.Config{Backend: backend{m}, AdminGroup: m.cfg.AdminGroup,
 			UserGroup: m.cfg.UserGroup, Logger: m.log.With("component", "mgmt")})
 		if err != nil {
 			ln.Close()
+			m.stop()
+			_ = m.g.Wait()
 			return err
 		}
 		m.g.Go(func() error {
@@ -208,6 +226,36 @@ func (m *Manager) Run(ctx context.Context) error {
 		err = nil
 	}
 	return err
+}
+
+// serveConsole listens on the console's address and serves the console
+// in the manager's errgroup until ctx ends.
+func (m *Manager) serveConsole(ctx context.Context) error {
+	loopback, err := console.CheckAddress(m.cfg.Console, m.cfg.ConsoleRemote)
+	if err != nil {
+		return fmt.Errorf("manager: web console: %w", err)
+	}
+	token, err := console.NewToken()
+	if err != nil {
+		return err
+	}
+	srv, err := console.New(console.Config{Backend: consoleBackend{m}, Token: token, OpenReads: loopback,
+		Node: m.cfg.Name, Logger: m.log.With("component", "console")})
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", m.cfg.Console)
+	if err != nil {
+		return fmt.Errorf("manager: web console: %w", err)
+	}
+	info := &failover.ConsoleInfo{URL: console.URL(ln, token), Address: ln.Addr().String(), Token: token}
+	m.mu.Lock()
+	m.console = info
+	m.mu.Unlock()
+	m.g.Go(func() error { return srv.Serve(ctx, ln) })
+	m.log.Info("serving the web console", "address", info.Address, "reads_need_token", !loopback)
+	return nil
 }
 
 // loop is the run loop.
