@@ -273,7 +273,7 @@ func (r *Runner) do(ctx context.Context, rs *resource, a engine.Action) (res eng
 	}
 	ok := res.Outcome == engine.OutcomeOK
 	if a.Op == engine.ActStart {
-		r.logAction(actlog.Record{Mono: began, Resource: a.Resource, Op: actlog.OpStart, OK: ok, Agent: a.Agent.String()})
+		r.logAction(actlog.Record{Mono: began, Done: actlog.Now(), Resource: a.Resource, Op: actlog.OpStart, OK: ok, Agent: a.Agent.String()})
 	} else {
 		r.logAction(actlog.Record{Mono: actlog.Now(), Resource: a.Resource, Op: actlog.OpStop, OK: ok,
 			Why: actlog.WhyStop, Agent: a.Agent.String()})
