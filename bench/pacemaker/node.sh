@@ -5,7 +5,7 @@
 # namespaces inside the node's network namespace:
 #
 #   ip netns exec NS unshare --mount --propagation private --uts --pid \
-#       --fork --mount-proc sh node.sh NAME DIR OCFEXTRA
+#       --fork --kill-child --mount-proc sh node.sh NAME DIR OCFEXTRA
 #
 # so that nothing of this node meets the machine's own cluster services or
 # the other nodes': its own /run and /dev/shm (libqb's IPC files), its own

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -114,6 +115,7 @@ type rmSystem interface {
 // actTail reads an action log as it grows. It keeps every record read.
 type actTail struct {
 	path string
+	ctx  context.Context // ends every wait
 
 	mu      sync.Mutex
 	off     int64
@@ -121,7 +123,7 @@ type actTail struct {
 	recs    []actlog.Record
 }
 
-func newActTail(path string) *actTail { return &actTail{path: path} }
+func newActTail(ctx context.Context, path string) *actTail { return &actTail{ctx: ctx, path: path} }
 
 // poll reads what was appended since the last call.
 func (a *actTail) poll() error {
@@ -190,6 +192,9 @@ func (a *actTail) wait(from int, timeout time.Duration, match func(actlog.Record
 		}
 		from = max(from, len(a.recs))
 		a.mu.Unlock()
+		if err := a.ctx.Err(); err != nil {
+			return actlog.Record{}, err
+		}
 		if time.Now().After(deadline) {
 			return actlog.Record{}, fmt.Errorf("%w: no matching action log record within %v", errWaitTimeout, timeout)
 		}
@@ -215,6 +220,9 @@ func (a *actTail) waitCount(from, n int, timeout time.Duration, match func(actlo
 		if len(got) >= n {
 			return got, nil
 		}
+		if err := a.ctx.Err(); err != nil {
+			return got, err
+		}
 		if time.Now().After(deadline) {
 			return got, fmt.Errorf("%w: %d of %d action log records within %v", errWaitTimeout, len(got), n, timeout)
 		}
@@ -222,23 +230,40 @@ func (a *actTail) waitCount(from, n int, timeout time.Duration, match func(actlo
 	}
 }
 
-// owner returns the node on which res last started successfully and has
-// not stopped since, or -1.
+// owner returns the node on which res runs by the log (started, and not
+// stopped there since), the latest started if it runs on several, or −1.
 func (a *actTail) owner(res string) int {
-	recs := a.records()
-	for i := len(recs) - 1; i >= 0; i-- {
-		r := recs[i]
+	since := map[string]int64{} // node → when its run began
+	for _, r := range a.records() {
 		if r.Resource != res {
 			continue
 		}
-		if r.Op == actlog.OpStart && r.OK {
-			return nodeIndex(r.Node)
-		}
-		if r.Op == actlog.OpStop && r.OK {
-			return -1
+		switch {
+		case r.Op == actlog.OpStart && r.OK:
+			since[r.Node] = r.Mono
+		case r.Op == actlog.OpStop && r.OK:
+			delete(since, r.Node)
 		}
 	}
-	return -1
+	best, at := -1, int64(0)
+	for node, t := range since {
+		if i := nodeIndex(node); i >= 0 && (best < 0 || t > at) {
+			best, at = i, t
+		}
+	}
+	return best
+}
+
+// waitOwner waits until res runs somewhere by the log.
+func (a *actTail) waitOwner(res string, timeout time.Duration) (int, error) {
+	owner := -1
+	err := retryUntil(timeout, 20*time.Millisecond, func() error {
+		if owner = a.owner(res); owner < 0 {
+			return fmt.Errorf("%s does not run", res)
+		}
+		return nil
+	})
+	return owner, err
 }
 
 // powerOffRecords appends, for every resource that was running on node i

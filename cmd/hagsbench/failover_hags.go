@@ -55,8 +55,8 @@ func newHagsRM(cfg *config, nn *netns, dir string) (*hagsRM, error) {
 			return nil, err
 		}
 	}
-	h.acts = newActTail(filepath.Join(dir, "actions.log"))
-	h.runner = newActTail(filepath.Join(dir, "runner.log"))
+	h.acts = newActTail(cfg.ctx, filepath.Join(dir, "actions.log"))
+	h.runner = newActTail(cfg.ctx, filepath.Join(dir, "runner.log"))
 	return h, nil
 }
 

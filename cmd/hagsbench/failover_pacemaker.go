@@ -79,7 +79,7 @@ func newPcmkCluster(cfg *config, nn *netns, dir string, token int) (*pcmkCluster
 	if err := installActLogDummy(cfg, filepath.Join(p.extra, "hagsbench")); err != nil {
 		return nil, err
 	}
-	p.acts = newActTail(filepath.Join(dir, "actions.log"))
+	p.acts = newActTail(cfg.ctx, filepath.Join(dir, "actions.log"))
 	return p, p.writeConfs()
 }
 
@@ -125,7 +125,7 @@ func (p *pcmkCluster) nodeDir(i int) string { return filepath.Join(p.dir, rmNode
 var pcmkNodeStarted = regexp.MustCompile(`^node\.sh: .*: corosync`)
 
 func (p *pcmkCluster) startNode(i int) error {
-	argv := inNs(p.nn.nodes[i], "unshare", "--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--mount-proc",
+	argv := inNs(p.nn.nodes[i], "unshare", "--mount", "--propagation", "private", "--uts", "--pid", "--fork", "--kill-child", "--mount-proc",
 		"sh", filepath.Join(p.cfg.root, "bench", "pacemaker", "node.sh"), rmNodeNames[i], p.nodeDir(i), p.extra)
 	s, err := startService("pacemaker-"+rmNodeNames[i], pcmkNodeStarted, 30*time.Second, argv...)
 	if err != nil {

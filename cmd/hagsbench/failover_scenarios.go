@@ -249,12 +249,8 @@ func (fr *rmRun) restartPacemaker(p *pcmkCluster, token int) error {
 
 // waitRunning waits until g's first resource runs somewhere by the log.
 func (fr *rmRun) waitRunning(s rmSystem, g rmGroup, log *actTail) error {
-	return retryUntil(120*time.Second, 50*time.Millisecond, func() error {
-		if log.owner(g.resources[0].name) < 0 {
-			return fmt.Errorf("%s: %s does not run", s.name(), g.resources[0].name)
-		}
-		return nil
-	})
+	_, err := log.waitOwner(g.resources[0].name, 120*time.Second)
+	return err
 }
 
 // rounds runs per(system, samples) alternately: for each round, each
@@ -295,9 +291,9 @@ func (fr *rmRun) moveSamples(row string, systems []rmSystem, g rmGroup, log *act
 		var out []int64
 		defer func() { fr.rep.addRM(row, s.name(), out) }()
 		for range n {
-			owner := l.owner(res)
-			if owner < 0 {
-				return fmt.Errorf("%s does not run", res)
+			owner, err := l.waitOwner(res, 60*time.Second)
+			if err != nil {
+				return err
 			}
 			to := (owner + 1) % rmNodes
 			from := l.mark()
@@ -329,7 +325,10 @@ func (fr *rmRun) onlineSamples(systems []rmSystem) error {
 		var out []int64
 		defer func() { fr.rep.addRM("o.online", s.name(), out) }()
 		for range n {
-			owner := l.owner(res)
+			owner, err := l.waitOwner(res, 60*time.Second)
+			if err != nil {
+				return err
+			}
 			from := l.mark()
 			if _, err := s.offline(res); err != nil {
 				return err
@@ -365,9 +364,9 @@ func (fr *rmRun) failSamples(row string, systems []rmSystem, samples int) error 
 		var out []int64
 		defer func() { fr.rep.addRM(row, s.name(), out) }()
 		for range n {
-			owner := l.owner(res)
-			if owner < 0 {
-				return fmt.Errorf("%s does not run", res)
+			owner, err := l.waitOwner(res, 60*time.Second)
+			if err != nil {
+				return err
 			}
 			from := l.mark()
 			t0 := actlog.Now()
@@ -464,9 +463,9 @@ func (fr *rmRun) deathSamples(row string, systems []rmSystem, g rmGroup, log *ac
 		var out []int64
 		defer func() { fr.rep.addRM(row, s.name(), out) }()
 		for range n {
-			owner := l.owner(res)
-			if owner < 0 {
-				return fmt.Errorf("%s does not run", res)
+			owner, err := l.waitOwner(res, 60*time.Second)
+			if err != nil {
+				return err
 			}
 			if h, ok := s.(*hagsRM); ok {
 				for i := range rmNodes {
@@ -514,9 +513,9 @@ func (fr *rmRun) partitionSamples(systems []rmSystem) error {
 		twice := 0
 		defer func() { fr.rep.addPartition(s.name(), out, twice, n) }()
 		for range n {
-			owner := l.owner(res)
-			if owner < 0 {
-				return fmt.Errorf("%s does not run", res)
+			owner, err := l.waitOwner(res, 60*time.Second)
+			if err != nil {
+				return err
 			}
 			before := len(rmcheck.Overlaps(l.records(), groupOf))
 			from := l.mark()

@@ -88,6 +88,7 @@ type config struct {
 	compare      bool
 	rounds       int
 	scenarios    map[string]bool
+	ctx          context.Context // the run's: ends every wait
 	soak         time.Duration
 }
 
@@ -169,6 +170,7 @@ func coordinatorMain(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	cfg.ctx = ctx
 	rep, err := run(ctx, &cfg)
 	if rep != nil {
 		if werr := rep.write(cfg.out); werr != nil {
