@@ -229,9 +229,14 @@ func (h *hagsRM) kill(i int) {
 	d, m := h.hagsd[i], h.rmd[i]
 	h.hagsd[i], h.rmd[i] = nil, nil
 	h.mu.Unlock()
-	for _, s := range []*service{m, d} {
-		if s != nil {
-			_ = s.cmd.Process.Signal(syscall.SIGKILL)
+	// Both stop first, then both die: neither may see the other go and
+	// act on it (hagsd telling the domain that hagsrmd's session broke
+	// before hagsd itself dies), which a machine's death would not allow.
+	for _, sig := range []syscall.Signal{syscall.SIGSTOP, syscall.SIGKILL} {
+		for _, s := range []*service{m, d} {
+			if s != nil {
+				_ = s.cmd.Process.Signal(sig)
+			}
 		}
 	}
 	for _, s := range []*service{m, d} {
