@@ -89,19 +89,20 @@ fuzz: ## time-boxed fuzzing of every Fuzz target (FUZZTIME each, default 30s)
 	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s; \
 	  done; done
 
-bench-tools: build ## build/bench: hagsbench and the libha_gs client of scenario (h)
+bench-tools: build ## build/bench: hagsbench, the libha_gs client of scenario (h), hagsrm-actlog
 	@mkdir -p $(BENCHBIN)
-	$(GO) build -o $(BENCHBIN)/ ./cmd/hagsbench
+	$(GO) build -o $(BENCHBIN)/ ./cmd/hagsbench ./cmd/hagsrm-actlog
 	$(CC) -O2 -Wall -Wextra -I include -o $(BENCHBIN)/gsbench bench/gsbench.c -L $(LIB) -lha_gs -Wl,-rpath,$(CURDIR)/$(LIB)
 
 bench: bench-tools ## hags alone, quickly (under 2 minutes): bench/results/quick/
 	$(BENCHBIN)/hagsbench --quick --out bench/results/quick
 
-bench-compare: bench-tools ## install Debian's corosync and libcpg-dev, run hags and Corosync alternately: bench/results/
-	@if command -v corosync >/dev/null && [ -f /usr/include/corosync/cpg.h ]; then \
-	  echo "corosync and libcpg-dev are installed"; \
-	elif ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y corosync libcpg-dev; }; then \
-	  echo "bench-compare: CANNOT INSTALL corosync and libcpg-dev: Corosync will not be measured, hags will"; \
+bench-compare: bench-tools ## install Debian's corosync, libcpg-dev, pacemaker, resource-agents; run hags against Corosync, then Pacemaker: bench/results/
+	@if command -v corosync >/dev/null && [ -f /usr/include/corosync/cpg.h ] && command -v pacemakerd >/dev/null \
+	    && [ -x /usr/lib/ocf/resource.d/heartbeat/Dummy ]; then \
+	  echo "corosync, libcpg-dev, pacemaker and resource-agents are installed"; \
+	elif ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y corosync libcpg-dev pacemaker resource-agents; }; then \
+	  echo "bench-compare: CANNOT INSTALL corosync, libcpg-dev, pacemaker and resource-agents: what is missing will not be measured, hags will"; \
 	fi
 	@rm -f $(BENCHBIN)/cpgbench
 	@if [ -f /usr/include/corosync/cpg.h ]; then \

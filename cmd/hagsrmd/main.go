@@ -6,6 +6,11 @@
 //	        [--admin-group NAME] [--user-group NAME] [--action-log FILE]
 //	        [--http HOST:PORT [--http-allow-remote]]
 //	        [--log-level debug|info|warn|error] [--log-format text|json]
+//	        [--pprof ADDR]
+//
+// --pprof serves Go's profiles (net/http/pprof) on ADDR, a loopback
+// address such as 127.0.0.1:6061, for measuring the manager; it is off
+// unless given, and refuses an address that is not loopback.
 //
 // It runs in the foreground until SIGTERM or SIGINT, then stops the
 // resources its node runs (the other nodes take its groups over) and
@@ -18,6 +23,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -48,6 +56,7 @@ type options struct {
 	level, format                         string
 	http                                  string
 	httpRemote                            bool
+	pprof                                 string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -69,6 +78,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.BoolVar(&o.httpRemote, "http-allow-remote", false, "let --http listen on an address other than loopback; the console's token is then needed to read it too")
 	fs.StringVar(&o.level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.format, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.pprof, "pprof", "", "serve Go's profiles on this loopback host:port (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -88,7 +98,48 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if !filepath.IsAbs(o.stateDir) {
 		return o, fmt.Errorf("--state-dir %q: want an absolute path", o.stateDir)
 	}
+	if o.pprof != "" {
+		if err := checkLoopback(o.pprof); err != nil {
+			return o, fmt.Errorf("--pprof %q: %w", o.pprof, err)
+		}
+	}
 	return o, nil
+}
+
+// checkLoopback accepts host:port with a loopback IP address only: the
+// profiles show the manager's memory, and must not reach the network.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return errors.New("want a loopback IP address such as 127.0.0.1")
+	}
+	return nil
+}
+
+// servePprof serves the profiles on addr until ctx ends.
+func servePprof(ctx context.Context, addr string, log interface{ Error(string, ...any) }) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof server stopped", "err", err)
+		}
+	}()
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	return nil
 }
 
 func domain() string {
@@ -118,6 +169,13 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if o.pprof != "" {
+		if err := servePprof(ctx, o.pprof, log); err != nil {
+			log.Error("cannot serve --pprof", "err", err)
+			return 1
+		}
+		log.Info("serving profiles", "addr", o.pprof)
+	}
 	// The agent runner names the node in its action log and to OCF agents
 	// (OCF_RESKEY_CRM_meta_on_node): ask hagsd for the name up front.
 	name, err := nodeName(ctx, gsOpts)

@@ -143,6 +143,12 @@ func newHarness(t *testing.T, node string) *harness {
 // newHarnessIn is newHarness with a given state dir and OCF root.
 func newHarnessIn(t *testing.T, node, stateDir, root string) *harness {
 	t.Helper()
+	return newHarnessWith(t, node, stateDir, root, nil)
+}
+
+// newHarnessWith is newHarnessIn with Options changed by set (nil: none).
+func newHarnessWith(t *testing.T, node, stateDir, root string, set func(*Options)) *harness {
+	t.Helper()
 	h := &harness{
 		stateDir: stateDir,
 		actLog:   filepath.Join(stateDir, "actions.log"),
@@ -150,7 +156,7 @@ func newHarnessIn(t *testing.T, node, stateDir, root string) *harness {
 		failures: make(chan engine.Failure, 100),
 		log:      &memLog{},
 	}
-	r, err := New(Options{
+	opts := Options{
 		StateDir:  stateDir,
 		OCFRoot:   root,
 		Node:      node,
@@ -158,7 +164,11 @@ func newHarnessIn(t *testing.T, node, stateDir, root string) *harness {
 		ActionLog: h.actLog,
 		Results:   func(res engine.ActionResult) { h.results <- res },
 		Failures:  func(f engine.Failure) { h.failures <- f },
-	})
+	}
+	if set != nil {
+		set(&opts)
+	}
+	r, err := New(opts)
 	require.NoError(t, err, "New")
 	h.r = r
 	t.Cleanup(func() { require.NoError(t, r.Close(), "Close") })
