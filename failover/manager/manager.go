@@ -127,10 +127,11 @@ type Manager struct {
 	seq      uint64 // requests and batches of this run
 	waiting  map[uint64]func(engine.Reply)
 	timers   map[timerKey]*time.Timer
-	lease    leaseState
-	fenced   bool // resources were stopped for lack of a lease or session
-	fencing  bool // ... and the stop is still under way
-	live     bool // synced, and the hagsd session is up
+	held     []engine.Action // starts waiting for a valid lease
+	live     bool            // synced, and the hagsd session is up
+
+	// lease has its own lock and goroutine (lease.go).
+	lease lease
 
 	// mu orders the engine's steps (the core's) and readers; it also
 	// guards rw and the watchers.
@@ -221,6 +222,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.log.Info("serving the management socket", "socket", m.cfg.Socket)
 	}
 	m.g.Go(func() error { return m.loop(ctx) })
+	m.g.Go(func() error { return m.leaseLoop(ctx) })
 	err := m.g.Wait()
 	if errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) {
 		err = nil
@@ -260,8 +262,6 @@ func (m *Manager) serveConsole(ctx context.Context) error {
 
 // loop is the run loop.
 func (m *Manager) loop(ctx context.Context) error {
-	renew := time.NewTicker(renewEvery / 2)
-	defer renew.Stop()
 	m.in.put(m.connect)
 	for {
 		select {
@@ -272,8 +272,6 @@ func (m *Manager) loop(ctx context.Context) error {
 			for _, fn := range m.in.take() {
 				fn()
 			}
-		case <-renew.C:
-			m.tickLease()
 		}
 	}
 }
@@ -307,7 +305,6 @@ func (m *Manager) connect() {
 	m.c.member, m.c.synced = false, false
 	m.c.bk = &book{}
 	m.prop = proposer{}
-	m.lease = leaseState{}
 	attrs := gsapi.Attributes{GroupName: LogGroup, NumPhases: gsapi.OnePhase, DefaultVote: gsapi.VoteApprove,
 		BatchControl: gsapi.BatchBoth}
 	cb := func(f func(n *gsapi.Notification)) func(*gsapi.Notification) {
@@ -329,7 +326,10 @@ func (m *Manager) connect() {
 	if err == nil {
 		attrs.GroupName = LeaseGroup
 		m.leaseTok, err = c.Join(gsapi.JoinRequest{Attributes: attrs, Instance: 1, LocalName: m.name,
-			Callbacks: gsapi.ProviderCallbacks{Approved: cb(m.leaseNotification), Rejected: cb(m.leaseNotification)}})
+			Callbacks: gsapi.ProviderCallbacks{
+				Approved: func(n *gsapi.Notification) { m.leaseNotification(session, n) },
+				Rejected: func(n *gsapi.Notification) { m.leaseNotification(session, n) },
+			}})
 	}
 	if err != nil {
 		m.log.Error("cannot join the managers' groups", "err", err)
@@ -337,6 +337,7 @@ func (m *Manager) connect() {
 		time.AfterFunc(reconnectEvery, func() { m.do(m.connect) })
 		return
 	}
+	m.lease.setConn(&leaseConn{gs: c, tok: m.leaseTok, node: m.node, inc: m.inc, session: session})
 	m.log.Info("connected to hagsd", "node", m.node, "name", m.name)
 	m.g.Go(func() error {
 		err := c.Run(m.ctx)
@@ -358,7 +359,8 @@ func (m *Manager) sessionLost(err error) {
 	}
 	m.log.Error("lost the hagsd session; stopping every resource of this node", "err", err)
 	m.setLive(false)
-	m.selfFence(true)
+	m.lease.setConn(nil)
+	m.selfFence()
 	m.failWaiting(failover.CodeSharingPaused, "the manager lost its hagsd session")
 	m.gs = nil
 	time.AfterFunc(reconnectEvery, func() { m.do(m.connect) })
@@ -372,7 +374,11 @@ func (m *Manager) shutdown() {
 	for _, t := range m.timers {
 		t.Stop()
 	}
-	if m.gs != nil && !m.fenced {
+	m.lease.mu.Lock()
+	fenced := m.lease.fenced
+	m.lease.mu.Unlock()
+	m.lease.setConn(nil)
+	if m.gs != nil && !fenced {
 		m.log.Info("stopping this node's resources before leaving")
 		timeouts := m.stopTimeouts()
 		m.cfg.Runner.StopAll(context.Background(), false, func(r string) time.Duration { return timeouts[r] })
