@@ -17,7 +17,7 @@ type Notification = wire.Notification
 type Provider = wire.Provider
 
 // Proposal is the content of n-phase, approved and rejected notifications.
-// HEADER-CONTRACT.md fixes what its fields mean before and after a change.
+// docs/c-contract.md fixes what its fields mean before and after a change.
 type Proposal = wire.Proposal
 
 // Attributes are a group's attributes (ha_gs_group_attributes_t).

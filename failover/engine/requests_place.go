@@ -8,8 +8,8 @@ import (
 
 // Requests about where groups run: moves, pause and drain, owners.
 
-// opMoveGroup moves a group to a named node (seed 000, checked in its
-// order) or, with no node, to the node the cluster picks.
+// opMoveGroup moves a group to a named node (the checks of
+// ApiMoveGroupToNode in docs/failover.md, in their order) or, with no node, to the node the cluster picks.
 func (e *Engine) opMoveGroup(q *Request) error {
 	g, err := e.lookupGroup(q)
 	if err != nil {
