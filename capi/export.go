@@ -65,11 +65,7 @@ func hagsgo_init(desc *C.ha_gs_descriptor_t, opts C.ha_gs_socket_ctrl_t, resp *C
 	// environment lookup (os.Getenv) would miss a setenv by the program.
 	sock := goString(socket, 4096)
 	if sock == "" {
-		d := goString(domain, 4096)
-		if d == "" {
-			d = gsapi.DefaultDomain
-		}
-		sock = gsapi.SocketPath(d)
+		sock = gsapi.SocketPath(goString(domain, 4096))
 	}
 	options = append(options, gsapi.WithDialer(dialSession(sock)))
 

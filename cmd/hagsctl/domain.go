@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/openhags/hags/daemon"
 	"github.com/openhags/hags/internal/pki"
+	"github.com/openhags/hags/internal/wire"
 )
 
 const domainUsage = `usage:
@@ -71,11 +71,11 @@ func runDomain(args []string, stdout, stderr io.Writer) int {
 	})
 	var domain, nodesFile *string
 	if sub == "init" {
-		def := os.Getenv("HA_DOMAIN_NAME")
+		def := os.Getenv(wire.DomainEnv)
 		if def == "" {
-			def = daemon.DefaultDomain
+			def = wire.DefaultDomain
 		}
-		domain = fs.String("domain", def, "the domain's name (default $HA_DOMAIN_NAME or "+daemon.DefaultDomain+")")
+		domain = fs.String("domain", def, "the domain's name (default $"+wire.DomainEnv+" or "+wire.DefaultDomain+")")
 		nodesFile = fs.String("nodes", "", "a file of nodes, one N=NAME[:ADDR,...] per line")
 	}
 	if err := fs.Parse(args[1:]); err != nil {

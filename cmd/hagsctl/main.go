@@ -26,7 +26,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/openhags/hags/daemon"
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/internal/wire"
 )
@@ -46,10 +45,10 @@ commands:
 `
 
 func defaultSocket() string {
-	if s := os.Getenv("HA_GS_SOCKET"); s != "" {
+	if s := os.Getenv(wire.SocketEnv); s != "" {
 		return s
 	}
-	return daemon.DefaultSocketPath(os.Getenv("HA_DOMAIN_NAME"))
+	return wire.SocketPath(os.Getenv(wire.DomainEnv))
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
