@@ -77,10 +77,10 @@ func codeOf(t *testing.T, err error) failover.Code {
 	return c
 }
 
-// TestSeed000MoveGroup plays "Moving a Group": open the group, read its
+// TestMovingAGroup plays "Moving a Group": open the group, read its
 // owner, open NodeB, move the group there, get ERROR_IO_PENDING, poll its
 // state until it is no longer Pending, find it Online on NodeB.
-func TestSeed000MoveGroup(t *testing.T) {
+func TestMovingAGroup(t *testing.T) {
 	_, c, _ := server(t)
 	ctx := ctxT(t)
 	g, err := c.CreateGroup(ctx, "Application Group", nil)

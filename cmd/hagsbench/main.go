@@ -43,6 +43,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/openhags/hags/gsapi"
 )
 
 func main() {
@@ -61,7 +63,7 @@ func main() {
 // clientMain is the client role.
 func clientMain(args []string) int {
 	fs := flag.NewFlagSet("hagsbench client", flag.ContinueOnError)
-	socket := fs.String("socket", os.Getenv("HA_GS_SOCKET"), "the daemon's socket")
+	socket := fs.String("socket", os.Getenv(gsapi.SocketEnv), "the daemon's socket")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}

@@ -10,9 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openhags/hags/daemon"
 	"github.com/openhags/hags/internal/cli"
 	"github.com/openhags/hags/internal/pki"
+	"github.com/openhags/hags/internal/wire"
 )
 
 const domainLong = `usage:
@@ -126,11 +126,11 @@ func (a *app) issueCommand(sub string) *cobra.Command {
 	f.BoolVar(&force, "force", false, "replace an existing CA (init) or node certificate (add-node)")
 	f.Var(&nodes, "node", "a node: N=NAME[:ADDR,...] (repeatable)")
 	if sub == "init" {
-		def := os.Getenv("HA_DOMAIN_NAME")
+		def := os.Getenv(wire.DomainEnv)
 		if def == "" {
-			def = daemon.DefaultDomain
+			def = wire.DefaultDomain
 		}
-		f.StringVar(&domain, "domain", def, "the domain's name (default $HA_DOMAIN_NAME or "+daemon.DefaultDomain+")")
+		f.StringVar(&domain, "domain", def, "the domain's name (default $"+wire.DomainEnv+" or "+wire.DefaultDomain+")")
 		f.StringVar(&nodesFile, "nodes", "", "a file of nodes, one N=NAME[:ADDR,...] per line")
 	}
 	return cmd

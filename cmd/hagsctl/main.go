@@ -30,7 +30,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/openhags/hags/daemon"
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/internal/cli"
 	"github.com/openhags/hags/internal/wire"
@@ -41,10 +40,10 @@ func main() {
 }
 
 func defaultSocket() string {
-	if s := os.Getenv("HA_GS_SOCKET"); s != "" {
+	if s := os.Getenv(wire.SocketEnv); s != "" {
 		return s
 	}
-	return daemon.DefaultSocketPath(os.Getenv("HA_DOMAIN_NAME"))
+	return wire.SocketPath(os.Getenv(wire.DomainEnv))
 }
 
 // app is one run of hagsctl: its flags and its output.

@@ -26,11 +26,7 @@ func (a *app) configCommand() *cobra.Command {
 		Short: "Print the configuration (YAML; with --json, as JSON)",
 		Args:  cli.NArgs(0, 0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			cfg, err := c.Config(cmd.Context())
+			cfg, err := fetch(a, cmd, (*failover.Client).Config)
 			if err != nil {
 				return err
 			}

@@ -148,8 +148,8 @@ func ok(t *testing.T, sock string, args ...string) result {
 	return r
 }
 
-// appGroup creates seed 000's "Application Group" with a Dummy resource and
-// an exec resource that depends on it.
+// appGroup creates the "Application Group" of "Moving a Group" with a Dummy
+// resource and an exec resource that depends on it.
 func appGroup(t *testing.T, sock string) {
 	t.Helper()
 	ok(t, sock, "group", "create", "Application Group")
@@ -160,11 +160,11 @@ func appGroup(t *testing.T, sock string) {
 	ok(t, sock, "resource", "depend", "web", "[db]")
 }
 
-// TestSeed000ThroughHagsrm plays "Moving a Group" with hagsrm --json:
+// TestMovingAGroupThroughHagsrm plays "Moving a Group" with hagsrm --json:
 // the group's owner is NodeA; a move to NodeB returns ERROR_IO_PENDING
 // (exit 0); polling group state sees it leave Pending and end Online on
 // NodeB.
-func TestSeed000ThroughHagsrm(t *testing.T) {
+func TestMovingAGroupThroughHagsrm(t *testing.T) {
 	sock := fake(t)
 	appGroup(t, sock)
 	r := ok(t, sock, "--json", "group", "online", "Application Group", "--wait", "10s")

@@ -12,16 +12,7 @@ import (
 
 // withNode connects, opens the node named name and runs fn with it.
 func (a *app) withNode(cmd *cobra.Command, name string, fn func(context.Context, *failover.Client, *failover.Node) error) error {
-	ctx := cmd.Context()
-	c, err := a.connect(ctx)
-	if err != nil {
-		return err
-	}
-	n, err := c.OpenNode(ctx, name)
-	if err != nil {
-		return err
-	}
-	return fn(ctx, c, n)
+	return with(a, cmd, name, (*failover.Client).OpenNode, fn)
 }
 
 func (a *app) nodeCommand() *cobra.Command {
@@ -31,21 +22,7 @@ func (a *app) nodeCommand() *cobra.Command {
 		Args:  cobra.ArbitraryArgs,
 		RunE:  cli.NeedSubcommand,
 	}
-	state := &cobra.Command{
-		Use:   "state NODE",
-		Short: "A node's state: Up, Down, Paused or Joining (ApiGetNodeState)",
-		Args:  cli.NArgs(1, 1, "NODE"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withNode(cmd, args[0], func(ctx context.Context, _ *failover.Client, n *failover.Node) error {
-				info, err := n.State(ctx)
-				if err != nil {
-					return err
-				}
-				a.show("", info)
-				return nil
-			})
-		},
-	}
+	state := stateCommand(a, "NODE", "A node's state: Up, Down, Paused or Joining (ApiGetNodeState)", (*failover.Client).OpenNode, (*failover.Node).State)
 	var (
 		drain bool
 		wait  time.Duration
@@ -86,23 +63,7 @@ func (a *app) nodeCommand() *cobra.Command {
 			})
 		},
 	}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "Every node",
-		Args:  cli.NArgs(0, 0, "none"),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ns, err := c.Nodes(cmd.Context())
-			if err != nil {
-				return err
-			}
-			a.show("nodes", ns)
-			return nil
-		},
-	}
+	list := listCommand(a, "Every node", "nodes", (*failover.Client).Nodes)
 	var clear bool
 	fence := &cobra.Command{
 		Use:   "fence NODE COMMAND | fence NODE --clear",

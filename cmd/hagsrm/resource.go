@@ -14,16 +14,7 @@ import (
 
 // withResource connects, opens the resource named name and runs fn with it.
 func (a *app) withResource(cmd *cobra.Command, name string, fn func(context.Context, *failover.Client, *failover.Resource) error) error {
-	ctx := cmd.Context()
-	c, err := a.connect(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := c.OpenResource(ctx, name)
-	if err != nil {
-		return err
-	}
-	return fn(ctx, c, r)
+	return with(a, cmd, name, (*failover.Client).OpenResource, fn)
 }
 
 func resourceSettle(r *failover.Resource) func(context.Context) (any, error) {
@@ -80,21 +71,7 @@ func (a *app) resourceCommand() *cobra.Command {
 		Args:  cobra.ArbitraryArgs,
 		RunE:  cli.NeedSubcommand,
 	}
-	state := &cobra.Command{
-		Use:   "state RESOURCE",
-		Short: "A resource's state, owner, group, persistent state and sequence number (ApiGetResourceState)",
-		Args:  cli.NArgs(1, 1, "RESOURCE"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withResource(cmd, args[0], func(ctx context.Context, _ *failover.Client, r *failover.Resource) error {
-				info, err := r.State(ctx)
-				if err != nil {
-					return err
-				}
-				a.show("", info)
-				return nil
-			})
-		},
-	}
+	state := stateCommand(a, "RESOURCE", "A resource's state, owner, group, persistent state and sequence number (ApiGetResourceState)", (*failover.Client).OpenResource, (*failover.Resource).State)
 	online := a.pendingOp("online", "Bring a resource online, providers first (ApiOnlineResource)", true,
 		func(ctx context.Context, r *failover.Resource, o []failover.OpOption) error {
 			return r.Online(ctx, o...)
@@ -190,11 +167,7 @@ func (a *app) resourceCommand() *cobra.Command {
 		Short: "Every resource (of one group with --group)",
 		Args:  cli.NArgs(0, 0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			rs, err := c.Resources(cmd.Context())
+			rs, err := fetch(a, cmd, (*failover.Client).Resources)
 			if err != nil {
 				return err
 			}
@@ -236,20 +209,7 @@ func (a *app) resourceCommand() *cobra.Command {
 			})
 		},
 	}
-	set := &cobra.Command{
-		Use:   "set RESOURCE PROP=VALUE…",
-		Short: "Set resource properties: " + strings.Join(failover.ResourcePropertyNames(), ", "),
-		Args:  cli.NArgs(2, -1, "RESOURCE PROP=VALUE…"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := kvArgs(cmd, args[1:])
-			if err != nil {
-				return err
-			}
-			return a.withResource(cmd, args[0], func(ctx context.Context, _ *failover.Client, r *failover.Resource) error {
-				return a.operation(ctx, r.Set(ctx, p), 0, "", nil)
-			})
-		},
-	}
+	set := setCommand(a, "RESOURCE", "resource", failover.ResourcePropertyNames(), (*failover.Client).OpenResource, (*failover.Resource).Set)
 	paramsCmd := &cobra.Command{
 		Use:   "params RESOURCE [NAME=VALUE…]",
 		Short: "Replace a resource's agent parameters (none: remove them all)",

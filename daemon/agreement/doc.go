@@ -1,6 +1,6 @@
 // Package agreement puts the events of every daemon of a domain into one
 // order with hashicorp/raft, and applies them, in that order, to the
-// protocol engine on every daemon (SPEC §6).
+// protocol engine on every daemon (docs/design/domain.md).
 //
 // The replicated log holds Entry values: a node's admission, batches of
 // events from one node's client sessions, a node's death, and deadline
