@@ -75,7 +75,7 @@ demo: build ## start a one-node hagsd and real client processes; show what each 
 demo-cluster: build ## three hagsd on loopback, a provider on each; kill one daemon, the others see the failure leave
 	$(GO) run ./examples/go/democluster --bin $(BIN)
 
-demo-failover: build ## three hagsd and hagsrmd: seed 000's move, seed 001's online and recovery, a node killed and its group failed over (root; installs resource-agents)
+demo-failover: build ## three hagsd and hagsrmd: MS-CMRP's "Moving a Group", ApiOnlineResource's rules and recovery, a node killed and its group failed over (root; installs resource-agents)
 	@dummy="$${OCF_ROOT:-/usr/lib/ocf}/resource.d/heartbeat/Dummy"; \
 	if [ ! -e "$$dummy" ] && [ "$$(id -u)" = 0 ]; then \
 	  echo "installing Debian's resource-agents (the OCF agent $$dummy)"; \
