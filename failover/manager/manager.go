@@ -190,7 +190,12 @@ func (m *Manager) Run(ctx context.Context) error {
 			ln.Close()
 			return err
 		}
-		m.g.Go(func() error { return srv.Serve(ln) })
+		m.g.Go(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, mgmt.ErrClosed) {
+				return err
+			}
+			return nil // Close ended it: the manager is stopping
+		})
 		m.g.Go(func() error {
 			<-ctx.Done()
 			return srv.Close()
