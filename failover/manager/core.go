@@ -427,6 +427,12 @@ func (c *core) unsynced(e *event) error {
 		if c.formInFlight != nil && *c.formInFlight == m.ID {
 			c.formInFlight = nil
 		}
+		if m.Form && len(c.others) > 0 {
+			// Members hold the state already (a formation completed for
+			// them, or they were sent it): they ignore this formation,
+			// proposed before theirs completed, and so does this member.
+			return nil
+		}
 		installed, err := c.tryInstall(m)
 		if err != nil || installed {
 			return err
@@ -436,6 +442,12 @@ func (c *core) unsynced(e *event) error {
 			if slices.Contains(c.current, n) && !slices.Contains(c.others, n) {
 				c.others = append(c.others, n)
 			}
+		}
+		if m.Form {
+			// A new epoch starts at this notification, its position 0
+			// (formed), and the formers list this member with JoinPos 0:
+			// the transfer it waits for counts positions from here.
+			c.buffer = c.buffer[len(c.buffer)-1:]
 		}
 	}
 	return nil
