@@ -104,14 +104,25 @@ func (m *Manager) leaseNotification(n *gsapi.Notification) {
 }
 
 // selfFence stops everything this node runs. sessionLost: the hagsd
-// session is gone, so nothing can be reported now; otherwise the stop is
+// session is gone, so nothing can be reported now (the cluster sees this
+// node's manager depart, which ends the actions it carried); otherwise
+// the starts held for a lease are reported failed at once and the stop is
 // reported once the lease is valid again.
 func (m *Manager) selfFence(sessionLost bool) {
 	if m.fenced {
 		return
 	}
 	m.fenced, m.fencing = true, true
+	held := m.lease.held
 	m.lease.held = nil
+	if !sessionLost {
+		// This node stays a member: the engine waits for the result of
+		// every start held for a lease. None of them will run now.
+		for _, a := range held {
+			m.report(engine.Input{Kind: engine.InResult, Result: &engine.ActionResult{ID: a.ID, Resource: a.Resource,
+				Op: a.Op, Outcome: engine.OutcomeSoft, Detail: "not started: this node's lease ran out"}})
+		}
+	}
 	ctx := context.WithoutCancel(m.ctx)
 	timeouts := m.stopTimeouts()
 	go func() {
