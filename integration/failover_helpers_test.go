@@ -430,14 +430,25 @@ func (c *rmCluster) hagsrm(i int, args ...string) cliResult {
 }
 
 // op runs a hagsrm operation on node i and notes it in the ledger when it
-// was acknowledged.
+// was acknowledged, or refused with one of the codes after which the
+// contract still sets the persistent state (seed 001: "regardless of the
+// success or failure of this immediate attempt").
 func (c *rmCluster) op(i int, args ...string) cliResult {
 	c.t.Helper()
 	r := c.hagsrm(i, args...)
-	if r.acked() {
+	if r.acked() || setsStateAnyway(r) {
 		c.ledger.acked(c.t, args)
 	}
 	return r
+}
+
+// setsStateAnyway reports whether r is a resource online or offline
+// whose immediate attempt failed but whose persistent state is set:
+// ERROR_CLUSTER_RESOURCE_PROVIDER_FAILED, ERROR_RESOURCE_FAILED.
+func setsStateAnyway(r cliResult) bool {
+	pos, _ := cliArgs(r.args)
+	return r.hasCode && len(pos) >= 2 && pos[0] == "resource" && (pos[1] == "online" || pos[1] == "offline") &&
+		(r.code == failover.CodeClusterResourceProviderFailed || r.code == failover.CodeResourceFailed)
 }
 
 // must runs a hagsrm operation on node i and requires its code (and the
