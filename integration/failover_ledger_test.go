@@ -261,6 +261,7 @@ func (l *ledger) applied(cfg *failover.Config) {
 
 // check compares every fact with the configuration and node list node i's
 // manager prints (the views check makes sure every node prints the same).
+// It logs how many facts it checked.
 func (l *ledger) check(c *rmCluster, i int) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -305,6 +306,7 @@ func (l *ledger) check(c *rmCluster, i int) error {
 	if len(bad) > 0 {
 		return fmt.Errorf("%d changes lost:\n%s\nthe configuration:\n%s", len(bad), strings.Join(bad, "\n"), r.stdout)
 	}
+	c.t.Logf("ledger: the %d facts that acknowledged changes left are what %s reports", len(facts), rmNames[i])
 	return nil
 }
 
