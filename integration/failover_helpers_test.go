@@ -580,6 +580,16 @@ func (c *rmCluster) waitGroup(i int, g, what string, cond func(failover.GroupInf
 	return last
 }
 
+// knows waits until node i's manager has applied the creation of groups
+// (a node answers reads, and opens handles by name, from what it has
+// applied; another node's creation reaches it a moment later).
+func (c *rmCluster) knows(i int, groups ...string) {
+	c.t.Helper()
+	for _, g := range groups {
+		c.waitGroup(i, g, "known", func(failover.GroupInfo) bool { return true })
+	}
+}
+
 // waitOnline waits until group g is Online on one of the nodes named and
 // not moving, as node i reports it, and returns it.
 func (c *rmCluster) waitOnline(i int, g string, owners ...string) failover.GroupInfo {

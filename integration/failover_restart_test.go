@@ -114,6 +114,8 @@ groups:
 	path := filepath.Join(c.dir, "cluster.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(doc), 0o644))
 	c.mustAck(0, "config", "apply", path)
+	c.knows(1, "Web Tier", "Db Tier", "Idle")
+	c.knows(2, "Web Tier", "Db Tier", "Idle")
 	c.waitOnline(0, "Web Tier", rmNames...)
 	c.waitOnline(0, "Db Tier", rmNames...)
 	c.mustAck(1, "group", "move", "Db Tier", "NodeB")
@@ -124,6 +126,7 @@ groups:
 	c.mustAck(1, "resource", "online", "idle1")
 	c.waitOnline(0, "Idle", "NodeA")
 	c.mustAck(1, "resource", "offline", "idle1")
+	c.waitGroup(1, "Idle", "Offline", func(g failover.GroupInfo) bool { return g.State == failover.GroupOffline })
 	c.mustAck(1, "group", "offline", "Idle")
 	c.must(2, codeOK, "resource", "lock", "idle1")
 

@@ -47,7 +47,10 @@ func TestFailoverSeed000Move(t *testing.T) {
 	const g = "Application Group"
 	c.seedGroup(0, g)
 
-	// Through hagsrm, asking NodeC's manager: any node will do.
+	// Through hagsrm, asking NodeC's manager: any node will do, once it
+	// has applied what NodeA's did (reads answer from what each has
+	// applied).
+	c.waitOnline(2, g, "NodeA")
 	var st failover.GroupInfo
 	c.show(2, &st, "group", "state", g)
 	require.Equal(t, "NodeA", st.Owner, "the group's creator owns it")
@@ -63,6 +66,7 @@ func TestFailoverSeed000Move(t *testing.T) {
 	c.requireMoveOrder(mark, "NodeA", "NodeB")
 
 	// Through the Go API, on a client of NodeA's manager.
+	c.waitOnline(0, g, "NodeB")
 	ctx, cancel := context.WithTimeout(context.Background(), rmWait)
 	defer cancel()
 	cl, err := failover.Dial(ctx, failover.WithSocket(c.socket(0)))
@@ -124,6 +128,8 @@ func TestFailoverSeed000Move(t *testing.T) {
 	c.must(0, codeOK, "resource", "create", "gate", "--group", slow, "--agent", "ocf:hagsit:Ctl", "--param", c.ctlParam())
 	c.must(0, codePending, "group", "online", slow)
 	c.waitOnline(0, slow, "NodeA")
+	c.knows(1, slow)
+	c.knows(2, slow)
 	c.ctlFile("gate.stop", "block")
 	c.must(0, codePending, "group", "move", slow, "NodeB")
 	c.must(1, failover.CodeClusterGroupMoving, "group", "move", slow, "NodeC")
@@ -189,9 +195,15 @@ func TestFailoverSeed001OnlineResource(t *testing.T) {
 	for _, r := range []string{"slow", "p1", "p2", "p3", "top", "bad", "needsbad", "lk", "lp", "ld", "flaky"} {
 		ctl(r)
 	}
+	for _, i := range []int{1, 2} { // the last created: the others are known there too
+		c.waitResource(i, "flaky", "known", func(failover.ResourceInfo) bool { return true })
+	}
+	// state reads r on NodeA's manager, which made every change below or
+	// applied it before the test saw it: reads answer from what the node
+	// asked has applied.
 	state := func(r string) failover.ResourceInfo {
 		var ri failover.ResourceInfo
-		c.show(1, &ri, "resource", "state", r)
+		c.show(0, &ri, "resource", "state", r)
 		return ri
 	}
 
