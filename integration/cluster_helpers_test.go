@@ -59,6 +59,13 @@ func startMulti(t *testing.T, n int, extra ...string) *multi {
 // --pki-dir among them, the daemons run with --insecure.
 func startDomain(t *testing.T, n, nvoters int, extra ...string) *multi {
 	t.Helper()
+	return startNamedDomain(t, n, nvoters, nil, extra...)
+}
+
+// startNamedDomain is startDomain with node i named names[i] (hagsd
+// --name); nil names keep hagsd's default names.
+func startNamedDomain(t *testing.T, n, nvoters int, names []string, extra ...string) *multi {
+	t.Helper()
 	if !slices.Contains(extra, "--pki-dir") {
 		extra = append([]string{"--insecure"}, extra...)
 	}
@@ -77,6 +84,9 @@ func startDomain(t *testing.T, n, nvoters int, extra ...string) *multi {
 			"--addr", fmt.Sprintf("127.0.0.1:%d", ports[2*i]),
 			"--gossip", gossip[i], "--join", strings.Join(gossip, ","),
 			"--data-dir", filepath.Join(m.dir, fmt.Sprintf("data%d", i+1))}
+		if i < len(names) {
+			args = append(args, "--name", names[i])
+		}
 		m.args = append(m.args, append(args, extra...))
 		m.sockets = append(m.sockets, filepath.Join(m.dir, fmt.Sprintf("n%d.sock", i+1)))
 		m.daemons = append(m.daemons, nil)

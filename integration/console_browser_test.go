@@ -66,21 +66,21 @@ func chromium(t *testing.T) string {
 	return p
 }
 
-// rmCluster is three real hagsd and three real hagsrmd processes.
-type rmCluster struct {
+// consoleCluster is three real hagsd and three real hagsrmd processes.
+type consoleCluster struct {
 	t       *testing.T
 	m       *multi
 	sockets []string // the managers' sockets
 }
 
-// startRMCluster starts a domain of three hagsd and a hagsrmd on each;
+// startConsoleCluster starts a domain of three hagsd and a hagsrmd on each;
 // node 1's serves the web console on a free loopback port. It returns
 // once every manager reports all three nodes Up.
-func startRMCluster(t *testing.T) *rmCluster {
+func startConsoleCluster(t *testing.T) *consoleCluster {
 	t.Helper()
 	rmBinaries(t)
 	m := startMulti(t, 3)
-	c := &rmCluster{t: t, m: m}
+	c := &consoleCluster{t: t, m: m}
 	for i := range 3 {
 		sock := filepath.Join(m.dir, fmt.Sprintf("rm%d.sock", i+1))
 		args := []string{"--gs-socket", m.sockets[i], "--state-dir", filepath.Join(m.dir, fmt.Sprintf("rm%d", i+1))}
@@ -116,7 +116,7 @@ func startRMCluster(t *testing.T) *rmCluster {
 }
 
 // rm runs hagsrm against node i's manager.
-func (c *rmCluster) rm(i int, args ...string) (string, error) {
+func (c *consoleCluster) rm(i int, args ...string) (string, error) {
 	cmd := exec.Command(filepath.Join(bin, "hagsrm"), append([]string{"--socket", c.sockets[i]}, args...)...)
 	out, err := cmd.Output()
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -126,7 +126,7 @@ func (c *rmCluster) rm(i int, args ...string) (string, error) {
 }
 
 // must runs hagsrm and fails the test if it fails.
-func (c *rmCluster) must(i int, args ...string) string {
+func (c *consoleCluster) must(i int, args ...string) string {
 	c.t.Helper()
 	out, err := c.rm(i, args...)
 	require.NoError(c.t, err, "hagsrm %v", args)
@@ -134,7 +134,7 @@ func (c *rmCluster) must(i int, args ...string) string {
 }
 
 // owner returns a group's owner as node 1's manager reports it.
-func (c *rmCluster) owner(group string) string {
+func (c *consoleCluster) owner(group string) string {
 	c.t.Helper()
 	var g struct{ Owner string }
 	require.NoError(c.t, json.Unmarshal([]byte(c.must(0, "--json", "group", "state", group)), &g))
@@ -148,7 +148,7 @@ func (c *rmCluster) owner(group string) string {
 // artifact (go test -artifacts -outputdir DIR keeps it under DIR).
 func TestConsoleInABrowser(t *testing.T) {
 	browser := chromium(t)
-	c := startRMCluster(t)
+	c := startConsoleCluster(t)
 	c.must(0, "group", "create", "web")
 	c.must(0, "resource", "create", "daemon", "--group", "web", "--agent", "exec", "--param", "command=sleep 100000")
 	c.must(0, "group", "online", "web", "--wait", "30s")

@@ -113,7 +113,7 @@ func (m *Manager) tickLease() {
 	if lapsed {
 		m.log.Error("the lease ran out: this node may be cut off; stopping its resources",
 			"last_renewal", since.Round(time.Millisecond))
-		m.selfFence()
+		m.selfFence(false)
 	}
 }
 
@@ -190,8 +190,12 @@ func (m *Manager) leaseRefused() {
 
 // selfFence stops everything this node runs, at once: exec resources are
 // killed, OCF resources stopped within their stop timeouts. Safe from any
-// goroutine.
-func (m *Manager) selfFence() {
+// goroutine. sessionLost: the hagsd session is gone, so nothing can be
+// reported now (the cluster sees this node's manager depart, which ends
+// the actions it carried); otherwise the starts held for a lease are
+// reported failed (the engine waits for their results, and none of them
+// will run now) and the stop is reported once the lease is valid again.
+func (m *Manager) selfFence(sessionLost bool) {
 	l := &m.lease
 	l.mu.Lock()
 	if l.fenced {
@@ -200,7 +204,17 @@ func (m *Manager) selfFence() {
 	}
 	l.fenced, l.fencing = true, true
 	l.mu.Unlock()
-	m.do(func() { m.held = nil })
+	m.do(func() {
+		held := m.held
+		m.held = nil
+		if sessionLost {
+			return
+		}
+		for _, a := range held {
+			m.report(engine.Input{Kind: engine.InResult, Result: &engine.ActionResult{ID: a.ID, Resource: a.Resource,
+				Op: a.Op, Outcome: engine.OutcomeSoft, Detail: "not started: this node's lease ran out"}})
+		}
+	})
 	timeouts := m.stopTimeouts()
 	go func() {
 		m.cfg.Runner.StopAll(context.Background(), true, func(r string) time.Duration { return timeouts[r] })

@@ -360,7 +360,7 @@ func (m *Manager) sessionLost(err error) {
 	m.log.Error("lost the hagsd session; stopping every resource of this node", "err", err)
 	m.setLive(false)
 	m.lease.setConn(nil)
-	m.selfFence()
+	m.selfFence(true)
 	m.failWaiting(failover.CodeSharingPaused, "the manager lost its hagsd session")
 	m.gs = nil
 	time.AfterFunc(reconnectEvery, func() { m.do(m.connect) })
