@@ -310,39 +310,74 @@ func New(cfg Config) (*Agreement, error) {
 	return a, nil
 }
 
+// start builds raft in named steps: its configuration, where it keeps its
+// log and snapshots, its transport, and the first configuration when this
+// daemon bootstraps the domain.
 func (a *Agreement) start(single bool) error {
-	cfg := a.cfg
+	rc := a.raftConfig()
+	logs, stable := a.logStores()
+	snaps, err := a.snapshots(rc, single)
+	if err != nil {
+		return err
+	}
+	if err := raft.ValidateConfig(rc); err != nil {
+		return fmt.Errorf("agreement: %w", err)
+	}
+	voters, err := a.transport(single)
+	if err != nil {
+		return err
+	}
+	if err := a.bootstrap(rc, logs, stable, snaps, voters); err != nil {
+		return err
+	}
+	r, err := raft.NewRaft(rc, a.fsm, logs, stable, snaps, a.trans)
+	if err != nil {
+		return fmt.Errorf("agreement: start raft: %w", err)
+	}
+	a.raft = r
+	if a.mux != nil {
+		a.g.Go(a.mux.run)
+	}
+	return nil
+}
+
+// raftConfig is raft's configuration from the Timing. It snapshots nothing
+// until snapshots sets a policy.
+func (a *Agreement) raftConfig() *raft.Config {
+	t := a.cfg.Timing
 	rc := raft.DefaultConfig()
 	rc.LocalID = a.serverID
-	rc.HeartbeatTimeout = cfg.Timing.Heartbeat
-	rc.ElectionTimeout = cfg.Timing.Election
-	rc.LeaderLeaseTimeout = cfg.Timing.LeaderLease
-	rc.CommitTimeout = cfg.Timing.Commit
+	rc.HeartbeatTimeout = t.Heartbeat
+	rc.ElectionTimeout = t.Election
+	rc.LeaderLeaseTimeout = t.LeaderLease
+	rc.CommitTimeout = t.Commit
 	rc.ShutdownOnRemove = false // a replaced voter stays on as a follower
 	rc.MaxAppendEntries = 32    // keeps one exchange well within Timing.IO
 	rc.Logger = newHCLogger("raft", a.log)
-	// Snapshots: a one-node domain's are empty and only trim its
-	// in-memory log (FSM.discardSnapshots); a domain of several nodes
-	// snapshots the engine when it can, and the snapshot store is as
-	// durable as the log.
 	rc.SnapshotInterval = time.Hour
 	rc.SnapshotThreshold = math.MaxUint64
-	var logs raft.LogStore
-	var stable raft.StableStore
+	return rc
+}
+
+// logStores returns where raft keeps its log, term and vote: the caller's
+// Storage, raft.db under DataDir, or memory.
+func (a *Agreement) logStores() (raft.LogStore, raft.StableStore) {
 	switch {
-	case cfg.Store != nil:
-		logs, stable = cfg.Store, cfg.Store
+	case a.cfg.Store != nil:
+		return a.cfg.Store, a.cfg.Store
 	case a.store != nil:
-		logs, stable = a.store, a.store
-	default:
-		mem := raft.NewInmemStore()
-		logs, stable = mem, mem
+		return a.store, a.store
 	}
-	var snaps raft.SnapshotStore
-	_, canSnapshot := cfg.Engine.(Snapshotter)
-	switch {
-	case single:
-		// Empty snapshots trim the log (FSM.discardSnapshots).
+	mem := raft.NewInmemStore()
+	return mem, mem
+}
+
+// snapshots returns raft's snapshot store and sets raft's snapshot policy
+// in rc. A one-node domain's snapshots are empty and only trim its
+// in-memory log (FSM.discardSnapshots); a domain of several nodes
+// snapshots the engine when it can, in a store as durable as the log.
+func (a *Agreement) snapshots(rc *raft.Config, single bool) (raft.SnapshotStore, error) {
+	if single {
 		// Nobody reads the log once it is applied, so it is trimmed
 		// often: it holds at most a few seconds' entries, not thousands
 		// (each a batch of up to maxBatchEvents events) for good.
@@ -350,38 +385,54 @@ func (a *Agreement) start(single bool) error {
 		rc.SnapshotInterval = time.Second
 		rc.SnapshotThreshold = 64
 		rc.TrailingLogs = 64
-		snaps = raft.NewDiscardSnapshotStore()
-		if cfg.Store == nil && a.store == nil {
-			snaps = raft.NewInmemSnapshotStore()
+		if a.cfg.Store == nil && a.store == nil {
+			return raft.NewInmemSnapshotStore(), nil
 		}
-	case !canSnapshot:
+		return raft.NewDiscardSnapshotStore(), nil
+	}
+	snaps, err := a.snapshotStore()
+	if err != nil {
+		return nil, err
+	}
+	if snaps == nil {
+		// The log is kept whole; raft wants a store all the same.
+		return raft.NewDiscardSnapshotStore(), nil
+	}
+	p := a.cfg.Snapshot.withDefaults()
+	rc.SnapshotThreshold, rc.SnapshotInterval, rc.TrailingLogs = p.Threshold, p.Interval, p.Trailing
+	return snaps, nil
+}
+
+// snapshotStore returns where a domain of several nodes keeps the engine's
+// snapshots, or nil when it keeps none.
+func (a *Agreement) snapshotStore() (raft.SnapshotStore, error) {
+	cfg := a.cfg
+	if _, ok := cfg.Engine.(Snapshotter); !ok {
+		return nil, nil
+	}
+	switch {
 	case cfg.Snapshots != nil:
-		snaps = cfg.Snapshots
+		return cfg.Snapshots, nil
 	case cfg.Store != nil:
 		// A caller-kept log without a caller-kept snapshot store: a
 		// trimmed log could not be replayed after a restart.
+		return nil, nil
 	case a.store != nil:
 		fs, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.Snapshot.withDefaults().Retain, newHCLogger("snapshots", a.log))
 		if err != nil {
-			return fmt.Errorf("agreement: snapshot store: %w", err)
+			return nil, fmt.Errorf("agreement: snapshot store: %w", err)
 		}
-		snaps = fs
-	default:
-		snaps = raft.NewInmemSnapshotStore()
+		return fs, nil
 	}
-	if !single {
-		if snaps != nil {
-			p := cfg.Snapshot.withDefaults()
-			rc.SnapshotThreshold, rc.SnapshotInterval, rc.TrailingLogs = p.Threshold, p.Interval, p.Trailing
-		} else {
-			// The log is kept whole; raft wants a store all the same.
-			snaps = raft.NewDiscardSnapshotStore()
-		}
-	}
-	if err := raft.ValidateConfig(rc); err != nil {
-		return fmt.Errorf("agreement: %w", err)
-	}
+	return raft.NewInmemSnapshotStore(), nil
+}
 
+// transport sets up raft's transport: an in-memory one for a one-node
+// domain, else the caller's or raft's network transport over the mux,
+// which also serves forwarding. It returns the voters to bootstrap with
+// (a one-node domain's is itself, at its in-memory address).
+func (a *Agreement) transport(single bool) ([]Server, error) {
+	cfg := a.cfg
 	voters := cfg.Voters
 	switch {
 	case cfg.Transport != nil:
@@ -391,48 +442,48 @@ func (a *Agreement) start(single bool) error {
 		a.trans = t
 		voters = []Server{{Node: cfg.Node, Addr: string(addr)}}
 	}
-	if !single {
-		stream := cfg.Stream
-		if stream == nil {
-			tcp, err := ListenTCP(cfg.Addr)
-			if err != nil {
-				return err
-			}
-			stream = tcp
-		}
-		a.mux = newMux(stream, a.log, a.serveForward)
-		if a.trans == nil {
-			rt := newRaftTransport(raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-				Stream:  raftLayer{a.mux},
-				MaxPool: 3,
-				Timeout: cfg.Timing.IO,
-				Logger:  newHCLogger("raft-net", a.log),
-			}), a.log)
-			a.mux.raft = rt.serve
-			a.trans = rt
-		}
+	if single {
+		return voters, nil
 	}
+	stream := cfg.Stream
+	if stream == nil {
+		tcp, err := ListenTCP(cfg.Addr)
+		if err != nil {
+			return nil, err
+		}
+		stream = tcp
+	}
+	a.mux = newMux(stream, a.log, a.serveForward)
+	if a.trans == nil {
+		rt := newRaftTransport(raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream:  raftLayer{a.mux},
+			MaxPool: 3,
+			Timeout: cfg.Timing.IO,
+			Logger:  newHCLogger("raft-net", a.log),
+		}), a.log)
+		a.mux.raft = rt.serve
+		a.trans = rt
+	}
+	return voters, nil
+}
 
+// bootstrap writes the domain's first configuration, voters, when this
+// daemon is one of them and has no raft state yet; the others wait to be
+// added by the leader.
+func (a *Agreement) bootstrap(rc *raft.Config, logs raft.LogStore, stable raft.StableStore, snaps raft.SnapshotStore, voters []Server) error {
 	has, err := raft.HasExistingState(logs, stable, snaps)
 	if err != nil {
 		return fmt.Errorf("agreement: read raft state: %w", err)
 	}
-	if !has && isVoter(voters, cfg.Node) {
-		conf := raft.Configuration{}
-		for _, v := range voters {
-			conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: ServerID(v.Node), Address: raft.ServerAddress(v.Addr)})
-		}
-		if err := raft.BootstrapCluster(rc, logs, stable, snaps, a.trans, conf); err != nil {
-			return fmt.Errorf("agreement: bootstrap: %w", err)
-		}
+	if has || !isVoter(voters, a.cfg.Node) {
+		return nil
 	}
-	r, err := raft.NewRaft(rc, a.fsm, logs, stable, snaps, a.trans)
-	if err != nil {
-		return fmt.Errorf("agreement: start raft: %w", err)
+	conf := raft.Configuration{}
+	for _, v := range voters {
+		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: ServerID(v.Node), Address: raft.ServerAddress(v.Addr)})
 	}
-	a.raft = r
-	if a.mux != nil {
-		a.g.Go(a.mux.run)
+	if err := raft.BootstrapCluster(rc, logs, stable, snaps, a.trans, conf); err != nil {
+		return fmt.Errorf("agreement: bootstrap: %w", err)
 	}
 	return nil
 }
