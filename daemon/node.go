@@ -498,20 +498,3 @@ func (n *Node) Name() string {
 	}
 	return fmt.Sprintf("node%d", n.cfg.Node)
 }
-
-// domainNodes lists the domain's nodes by number and name, this one
-// named even in a one-node domain, for clients' Welcome.
-func (n *Node) domainNodes() []wire.NodeName {
-	var out []wire.NodeName
-	for _, ns := range n.nodes() {
-		name := ns.Name
-		if ns.Node == n.cfg.Node {
-			name = n.Name()
-		}
-		out = append(out, wire.NodeName{Node: ns.Node, Name: name})
-	}
-	if len(out) == 0 {
-		out = append(out, wire.NodeName{Node: n.cfg.Node, Name: n.Name()})
-	}
-	return out
-}
