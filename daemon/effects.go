@@ -137,11 +137,5 @@ func (n *Node) runScript(logged *protocol.ScriptRun) {
 // scriptFinished is the ScriptRunner's done callback. It never blocks, so a
 // runner may call it from anywhere, even after Close.
 func (n *Node) scriptFinished(res protocol.ScriptResult) {
-	n.scriptMu.Lock()
-	n.scriptDone = append(n.scriptDone, res)
-	n.scriptMu.Unlock()
-	select {
-	case n.scriptWake <- struct{}{}:
-	default:
-	}
+	n.scriptsQ.put(res)
 }

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"runtime/debug"
+	"sync"
 	"time"
 
 	"github.com/openhags/hags/daemon/agreement"
@@ -26,6 +27,38 @@ type loopMsg struct {
 	sess  *session
 	ev    protocol.Event
 	query wire.AdminQuery
+}
+
+// handoff passes items to the run loop from goroutines that must never
+// block on it (raft's FSM, a script runner): put appends and wakes the
+// loop, which takes everything queued at once, in order. Safe for
+// concurrent use.
+type handoff[T any] struct {
+	mu    sync.Mutex
+	items []T
+	wake  chan struct{} // holds at most one wake-up
+}
+
+func newHandoff[T any]() *handoff[T] { return &handoff[T]{wake: make(chan struct{}, 1)} }
+
+// put queues v and wakes the run loop; it never blocks.
+func (h *handoff[T]) put(v T) {
+	h.mu.Lock()
+	h.items = append(h.items, v)
+	h.mu.Unlock()
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// take returns everything queued since the last take.
+func (h *handoff[T]) take() []T {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	items := h.items
+	h.items = nil
+	return items
 }
 
 // send hands m to the run loop; false when the Node is closing.
@@ -61,19 +94,13 @@ func (n *Node) run() error {
 			continue
 		case m := <-n.in:
 			n.handle(m)
-		case <-n.appWake:
-			n.appMu.Lock()
-			apps := n.appQueue
-			n.appQueue = nil
-			n.appMu.Unlock()
+		case <-n.appliedQ.wake:
+			apps := n.appliedQ.take()
 			for i := range apps {
 				n.applied(&apps[i])
 			}
-		case <-n.scriptWake:
-			n.scriptMu.Lock()
-			done := n.scriptDone
-			n.scriptDone = nil
-			n.scriptMu.Unlock()
+		case <-n.scriptsQ.wake:
+			done := n.scriptsQ.take()
 			for i := range done {
 				n.order(protocol.Event{Kind: protocol.EventScriptDone, Script: &done[i]})
 			}

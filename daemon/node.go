@@ -210,15 +210,11 @@ type Node struct {
 	cancel context.CancelFunc
 	g      errgroup.Group
 
-	in         chan loopMsg // sessions → run loop
-	scriptMu   sync.Mutex
-	scriptDone []protocol.ScriptResult // script runner → run loop
-	scriptWake chan struct{}
-	appMu      sync.Mutex
-	appQueue   []agreement.Applied // FSM → run loop, in log order
-	appWake    chan struct{}
-	idleAfter  time.Duration // the run loop calls onIdle once it has been idle this long after work
-	onIdle     func()
+	in        chan loopMsg                    // sessions → run loop
+	scriptsQ  *handoff[protocol.ScriptResult] // script runner → run loop
+	appliedQ  *handoff[agreement.Applied]     // FSM → run loop, in log order
+	idleAfter time.Duration                   // the run loop calls onIdle once it has been idle this long after work
+	onIdle    func()
 
 	mu        sync.Mutex
 	closed    bool
@@ -293,8 +289,8 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		ctx:        ctx,
 		cancel:     cancel,
 		in:         make(chan loopMsg, 1024),
-		scriptWake: make(chan struct{}, 1),
-		appWake:    make(chan struct{}, 1),
+		scriptsQ:   newHandoff[protocol.ScriptResult](),
+		appliedQ:   newHandoff[agreement.Applied](),
 		domainWake: make(chan struct{}, 1),
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[net.Conn]struct{}),
@@ -353,13 +349,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 // delivered is the agreement's Deliver: it queues what an applied entry
 // means for this daemon for the run loop, without blocking raft.
 func (n *Node) delivered(app agreement.Applied) {
-	n.appMu.Lock()
-	n.appQueue = append(n.appQueue, app)
-	n.appMu.Unlock()
-	select {
-	case n.appWake <- struct{}{}:
-	default:
-	}
+	n.appliedQ.put(app)
 }
 
 func checkDomain(d string) error {
