@@ -107,10 +107,10 @@ func (n *Node) nodes() []wire.NodeStatus {
 			ns.Health = "alive"
 		}
 	}
-	if m := n.mem.Load(); m != nil {
+	if n.dom != nil {
 		// The failure detector's word on health wins over the log's,
 		// which lags behind it.
-		for _, mem := range m.Members() {
+		for _, mem := range n.dom.Members() {
 			ns := get(mem.Node)
 			ns.Name = mem.Name
 			ns.Health = mem.Health.String()

@@ -28,6 +28,7 @@ import (
 
 	"github.com/openhags/hags/daemon/access"
 	"github.com/openhags/hags/daemon/agreement"
+	"github.com/openhags/hags/daemon/domain"
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/daemon/membership"
 	"github.com/openhags/hags/daemon/protocol"
@@ -62,6 +63,11 @@ const (
 	// HelloTimeout is how long a new connection may take to send Hello.
 	HelloTimeout = 10 * time.Second
 )
+
+// DefaultReplaceAfter is how long a voter must have been gone before the
+// leader puts a healthy follower in its place (Cluster.ReplaceAfter); the
+// domain's Keeper owns the rule.
+const DefaultReplaceAfter = domain.DefaultReplaceAfter
 
 // DefaultSocketPath returns the socket a domain's daemon serves when no path
 // is configured: /run/hags/<domain>/hagsd.sock. Clients derive the same path
@@ -239,9 +245,9 @@ type Node struct {
 	scripts  *scriptBook         // deactivate scripts local sessions registered
 	epoch    uint64              // this daemon's admission epoch; 0: not admitted
 
-	// Domains of several nodes only.
-	mem        atomic.Pointer[membership.Membership]
-	domainWake chan struct{}
+	// dom decides who belongs to a domain of several nodes; nil in a
+	// one-node domain.
+	dom *domain.Keeper
 }
 
 // New validates cfg, fills in defaults and starts the Node's run loop. The
@@ -291,7 +297,6 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		in:         make(chan loopMsg, 1024),
 		scriptsQ:   newHandoff[protocol.ScriptResult](),
 		appliedQ:   newHandoff[agreement.Applied](),
-		domainWake: make(chan struct{}, 1),
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[net.Conn]struct{}),
 		sessions:   make(map[uint64]*session),
@@ -322,9 +327,8 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		acfg.Voters, acfg.Addr, acfg.DataDir, acfg.Store = c.Voters, c.Addr, c.DataDir, c.Store
 		acfg.Stream, acfg.Transport, acfg.Timing = c.Stream, c.Transport, c.Timing
 		acfg.Snapshots, acfg.Snapshot = c.Snapshots, c.Snapshot
-		acfg.AdmitCheck = n.admitCheck
-		acfg.OnLeadership = func(bool) { n.wakeDomain() }
-		acfg.OnPeers = n.wakeDomain
+		n.dom = domain.New(n.domainConfig())
+		acfg.AdmitCheck = n.dom.Admissible
 	}
 	agr, err := agreement.New(acfg)
 	if err != nil {
@@ -333,17 +337,45 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 	}
 	n.agr = agr
 	n.cfg.Incarnation = uint32(agr.Incarnation())
-	if cfg.Cluster != nil {
-		if err := n.startMembership(); err != nil {
+	if n.dom != nil {
+		if err := n.dom.Start(agr); err != nil {
 			cancel()
 			agr.Close()
-			return nil, err
+			return nil, fmt.Errorf("daemon: %w", err)
 		}
 	}
 	n.g.Go(n.run)
 	n.log.Info("node started", "version", Version, "incarnation", n.cfg.Incarnation, "pid", os.Getpid(),
 		"several_nodes", cfg.Cluster != nil, "group_access", cfg.Access.Describe())
 	return n, nil
+}
+
+// domainConfig configures the Keeper of a domain of several nodes: its
+// failure detector, and its two hooks into this Node.
+func (n *Node) domainConfig() domain.Config {
+	c := n.cfg.Cluster
+	name := c.Name
+	if name == "" {
+		name = fmt.Sprintf("node%d", n.cfg.Node)
+	}
+	return domain.Config{
+		Detector: membership.Config{
+			Node:      n.cfg.Node,
+			Name:      name,
+			RaftAddr:  c.Addr,
+			Bind:      c.Gossip,
+			Join:      c.Join,
+			Keys:      c.GossipKeys,
+			Transport: c.GossipTransport,
+			Timing:    c.GossipTiming,
+			Logger:    n.log,
+			LibLogger: agreement.StdLogger(n.log, "memberlist"),
+		},
+		ReplaceAfter: c.ReplaceAfter,
+		Logger:       n.log,
+		Serving:      n.Admitted,
+		CutOff:       func() { n.send(loopMsg{kind: loopCutOff}) },
+	}
 }
 
 // delivered is the agreement's Deliver: it queues what an applied entry
@@ -455,7 +487,9 @@ func (n *Node) startConn(c net.Conn) bool {
 func (n *Node) Close() error {
 	var err error
 	n.closeOnce.Do(func() {
-		n.leaveDomain()
+		if n.dom != nil {
+			n.dom.Leave()
+		}
 		n.mu.Lock()
 		n.closed = true
 		for ln := range n.listeners {
@@ -467,10 +501,10 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 		n.cancel()
 		err = n.g.Wait()
-		err = errors.Join(err, n.agr.Close())
-		if m := n.mem.Load(); m != nil {
-			err = errors.Join(err, m.Close())
+		if n.dom != nil {
+			err = errors.Join(err, n.dom.Close())
 		}
+		err = errors.Join(err, n.agr.Close())
 		n.refusals.close()
 		n.log.Info("node stopped")
 	})

@@ -127,15 +127,11 @@ type Config struct {
 	Snapshot SnapshotPolicy
 	// Timing: zero means LANTiming, or LocalTiming for a one-node domain.
 	Timing Timing
-	// AdmitCheck, on the leader, says whether a node's admission may be
-	// appended now (the failure detector sees it alive). nil: always.
+	// AdmitCheck, on the leader, says whether another node's admission
+	// may be appended now (daemon/domain's Keeper.Admissible). It is
+	// called from forwarding goroutines and must not block for long. nil:
+	// always.
 	AdmitCheck func(node int32, inc uint64) bool
-	// OnLeadership is called (never concurrently, never from raft's own
-	// goroutines) when this daemon gains or loses leadership. nil: none.
-	OnLeadership func(leader bool)
-	// OnPeers is called (from the Agreement's own goroutine) when the
-	// leader finds a peer unreachable or reachable again. nil: none.
-	OnPeers func()
 }
 
 // SnapshotPolicy says when raft snapshots the engine and trims its log
@@ -211,12 +207,6 @@ type Agreement struct {
 	lastStamp int64
 
 	deadlineWake chan struct{}
-	observed     chan raft.Observation
-	peerMu       sync.Mutex
-	unreachable  map[raft.ServerID]time.Time // leader: peers whose heartbeats fail, since when
-	downMu       sync.Mutex
-	downWanted   map[int32]uint64 // node → incarnation (0: whatever is up)
-	downWake     chan struct{}
 
 	closeOnce sync.Once
 }
@@ -257,10 +247,6 @@ func New(cfg Config) (*Agreement, error) {
 		log:          cfg.Logger.With("component", "agreement"),
 		serverID:     ServerID(cfg.Node),
 		deadlineWake: make(chan struct{}, 1),
-		downWanted:   make(map[int32]uint64),
-		downWake:     make(chan struct{}, 1),
-		observed:     make(chan raft.Observation, 64),
-		unreachable:  make(map[raft.ServerID]time.Time),
 	}
 	if cfg.DataDir != "" {
 		st, err := OpenStore(filepath.Join(cfg.DataDir, "raft.db"))
@@ -294,19 +280,6 @@ func New(cfg Config) (*Agreement, error) {
 	}
 	a.g.Go(func() error { return a.fwd.run(a.ctx) })
 	a.g.Go(func() error { return a.lead(a.ctx) })
-	obs := raft.NewObserver(a.observed, false, func(o *raft.Observation) bool {
-		switch o.Data.(type) {
-		case raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation, raft.LeaderObservation,
-			raft.PeerObservation:
-			return true
-		}
-		return false
-	})
-	a.raft.RegisterObserver(obs)
-	a.g.Go(func() error {
-		defer a.raft.DeregisterObserver(obs)
-		return a.watchPeers(a.ctx)
-	})
 	return a, nil
 }
 
@@ -529,21 +502,18 @@ func (a *Agreement) SubmitWait(ctx context.Context, ev protocol.Event) error {
 // off), after closing its sessions.
 func (a *Agreement) Rejoin() { a.fwd.reset() }
 
-// NodeDown asks the leader (if this daemon leads) to append that node died;
-// inc names the incarnation seen dead (0: whichever is up). A daemon that
-// does not lead ignores it. It never blocks.
-func (a *Agreement) NodeDown(node int32, inc uint64) {
-	a.downMu.Lock()
-	a.downWanted[node] = inc
-	a.downMu.Unlock()
-	select {
-	case a.downWake <- struct{}{}:
-	default:
-	}
+// AppendNodeDown appends, on the leader, that a node died in the
+// incarnation and epoch st names (an EntryNodeDown: its providers fail in
+// every group with NODE_DIED), stamped like any entry, and waits until it
+// is applied here. daemon/domain decides when; an entry whose incarnation
+// or epoch the log no longer has up is applied as stale and changes
+// nothing.
+func (a *Agreement) AppendNodeDown(st NodeState) (ApplyResult, error) {
+	return a.append(&Entry{Kind: EntryNodeDown, Node: st.Node, Inc: st.Inc, Epoch: st.Epoch})
 }
 
-// lead runs the leader's duties: a tick entry when the engine's next
-// deadline passes, node-down entries, and leadership callbacks.
+// lead runs the leader's clock: a tick entry when the engine's next
+// deadline passes. It also logs leadership changes.
 func (a *Agreement) lead(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -556,9 +526,6 @@ func (a *Agreement) lead(ctx context.Context) error {
 		if isLeader != leader {
 			leader = isLeader
 			a.log.Info("leadership changed", "leader", leader, "term", a.raft.CurrentTerm())
-			if a.cfg.OnLeadership != nil {
-				a.cfg.OnLeadership(leader)
-			}
 		}
 		timer.Stop()
 		if leader {
@@ -567,10 +534,6 @@ func (a *Agreement) lead(ctx context.Context) error {
 				d = max(d, notBefore.Sub(now), 0)
 				timer.Reset(d)
 			}
-		} else {
-			a.downMu.Lock()
-			clear(a.downWanted)
-			a.downMu.Unlock()
 		}
 		select {
 		case <-ctx.Done():
@@ -582,72 +545,8 @@ func (a *Agreement) lead(ctx context.Context) error {
 				a.log.Warn("tick not appended", "err", err)
 				notBefore = a.cfg.Now().Add(retryMax)
 			}
-		case <-a.downWake:
-			a.appendDowns()
 		}
 	}
-}
-
-// appendDowns appends an EntryNodeDown for each node asked for that the
-// log still has up.
-func (a *Agreement) appendDowns() {
-	a.downMu.Lock()
-	want := a.downWanted
-	a.downWanted = make(map[int32]uint64)
-	a.downMu.Unlock()
-	for node, inc := range want {
-		st, ok := a.fsm.Node(node)
-		if !ok || !st.Up || inc != 0 && st.Inc != inc {
-			continue
-		}
-		res, err := a.append(&Entry{Kind: EntryNodeDown, Node: node, Inc: st.Inc, Epoch: st.Epoch})
-		if err != nil {
-			a.log.Warn("node death not appended", "dead_node", node, "err", err)
-			continue
-		}
-		a.log.Info("node declared down", "dead_node", node, "inc", st.Inc, "result", res.Status)
-	}
-}
-
-// watchPeers keeps, on the leader, the set of peers raft cannot reach
-// (their heartbeats fail), from raft's observations.
-func (a *Agreement) watchPeers(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case o := <-a.observed:
-			a.peerMu.Lock()
-			switch d := o.Data.(type) {
-			case raft.FailedHeartbeatObservation:
-				if _, ok := a.unreachable[d.PeerID]; !ok {
-					a.unreachable[d.PeerID] = a.cfg.Now()
-				}
-			case raft.ResumedHeartbeatObservation:
-				delete(a.unreachable, d.PeerID)
-			case raft.LeaderObservation:
-				clear(a.unreachable)
-			case raft.PeerObservation:
-				// Replication to the peer starts or stops afresh; a
-				// failure of the old replication says nothing of the
-				// new one, which reports only failures of its own.
-				delete(a.unreachable, d.Peer.ID)
-			}
-			a.peerMu.Unlock()
-			if a.cfg.OnPeers != nil {
-				a.cfg.OnPeers()
-			}
-		}
-	}
-}
-
-// Unreachable reports, on the leader, whether raft's heartbeats to node
-// fail, and since when.
-func (a *Agreement) Unreachable(node int32) (time.Time, bool) {
-	a.peerMu.Lock()
-	defer a.peerMu.Unlock()
-	since, ok := a.unreachable[ServerID(node)]
-	return since, ok
 }
 
 // View runs fn with the engine locked against the FSM, for reads.
