@@ -15,7 +15,7 @@ type loopKind uint8
 
 const (
 	loopConnect    loopKind = iota + 1 // a client session began: register sess, feed EventConnect
-	loopDisconnect                     // sess ended: forget it, feed EventDisconnect unless it quit
+	loopDisconnect                     // sess ended: forget it, feed EventDisconnect unless it quit or the daemon ended it
 	loopEvent                          // order ev (a responsiveness verdict on sess)
 	loopQuery                          // answer query on sess
 	loopCutOff                         // this daemon is cut off from the domain's majority
@@ -138,7 +138,10 @@ func (n *Node) handle(m loopMsg) {
 		s := m.sess
 		delete(n.sessions, s.id.Conn)
 		n.scripts.end(s.id.Conn)
-		if !s.quit.Load() && !s.ended.Load() {
+		// A session that quit, that the daemon ended (out of the
+		// domain), or that Close ended is not failed in the engine: the
+		// domain fails the node's providers when it leaves.
+		if !s.quit.Load() && !s.ended.Load() && !n.isClosed() {
 			n.order(protocol.Event{Kind: protocol.EventDisconnect, Client: s.id})
 		}
 	case loopEvent:
