@@ -32,6 +32,7 @@ import (
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/daemon/membership"
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/accept"
 	"github.com/openhags/hags/internal/unixsock"
 	"github.com/openhags/hags/internal/wire"
 )
@@ -223,7 +224,7 @@ type Node struct {
 	onIdle    func()
 
 	mu        sync.Mutex
-	closed    bool
+	closing   chan struct{} // closed by Close, under mu, before it closes the listeners
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
 	closeOnce sync.Once
@@ -297,6 +298,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		in:         make(chan loopMsg, 1024),
 		scriptsQ:   newHandoff[protocol.ScriptResult](),
 		appliedQ:   newHandoff[agreement.Applied](),
+		closing:    make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[net.Conn]struct{}),
 		sessions:   make(map[uint64]*session),
@@ -413,7 +415,7 @@ func (n *Node) Listen() (net.Listener, error) {
 func (n *Node) track(ln net.Listener) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed {
+	if n.isClosed() {
 		return false
 	}
 	n.listeners[ln] = struct{}{}
@@ -428,28 +430,14 @@ func (n *Node) Serve(ln net.Listener) error {
 		ln.Close()
 		return nil
 	}
-	var backoff time.Duration
 	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if n.isClosed() {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("daemon: listener closed: %w", err)
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			n.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
-			t := time.NewTimer(backoff)
-			select {
-			case <-t.C:
-			case <-n.ctx.Done():
-				t.Stop()
-				return nil
-			}
-			continue
+		c, err := accept.Next(ln, n.closing, n.log)
+		switch {
+		case errors.Is(err, accept.ErrStopped):
+			return nil
+		case err != nil:
+			return fmt.Errorf("daemon: listener closed: %w", err)
 		}
-		backoff = 0
 		if !n.startConn(c) {
 			c.Close()
 			return nil
@@ -457,16 +445,20 @@ func (n *Node) Serve(ln net.Listener) error {
 	}
 }
 
+// isClosed reports whether Close has begun.
 func (n *Node) isClosed() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.closed
+	select {
+	case <-n.closing:
+		return true
+	default:
+		return false
+	}
 }
 
 func (n *Node) startConn(c net.Conn) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed {
+	if n.isClosed() {
 		return false
 	}
 	n.conns[c] = struct{}{}
@@ -491,7 +483,7 @@ func (n *Node) Close() error {
 			n.dom.Leave()
 		}
 		n.mu.Lock()
-		n.closed = true
+		close(n.closing)
 		for ln := range n.listeners {
 			ln.Close()
 		}
