@@ -201,34 +201,45 @@ const (
 	stateDown                 // out of the domain: sessions are refused with NotOK
 )
 
-// Node is one daemon: it owns every client session, and its place in the
-// domain (the agreement), which owns the engine. Its methods are safe for
-// concurrent use.
+// Node is one daemon. It keeps the client sessions, the run loop and the
+// effects; each job has its files:
+//
+//   - sessions: accepting (Listen, Serve, Close here), admission and Hello
+//     (session.go, admission.go), reading and judging requests
+//     (session.go), responsiveness checks (responsiveness.go);
+//   - the run loop, the only goroutine that touches the session table
+//     (loop.go);
+//   - the effects the log asks of this node: notifications and deactivate
+//     scripts (effects.go, localscripts.go);
+//   - admin queries (admin.go).
+//
+// Its place in the domain belongs to others: the agreement (the log, which
+// owns the engine) and, in a domain of several nodes, the domain's Keeper,
+// which decides who belongs and tells the Node when it is cut off. Its
+// methods are safe for concurrent use.
 type Node struct {
 	cfg     Config
 	log     *slog.Logger
-	eng     engine // stepped by the agreement's FSM; read only under agr.View
-	agr     *agreement.Agreement
 	started time.Time
 	now     func() time.Time
-	state   atomic.Int32
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	g      errgroup.Group
+	// Its place in the domain.
+	eng   engine // stepped by the agreement's FSM; read only under agr.View
+	agr   *agreement.Agreement
+	dom   *domain.Keeper // nil in a one-node domain
+	state atomic.Int32   // stateJoining, stateUp, stateDown
 
-	in        chan loopMsg                    // sessions → run loop
-	scriptsQ  *handoff[protocol.ScriptResult] // script runner → run loop
-	appliedQ  *handoff[agreement.Applied]     // FSM → run loop, in log order
-	idleAfter time.Duration                   // the run loop calls onIdle once it has been idle this long after work
-	onIdle    func()
-
+	// Its goroutines, and what Close closes.
+	ctx       context.Context
+	cancel    context.CancelFunc
+	g         errgroup.Group
 	mu        sync.Mutex
 	closing   chan struct{} // closed by Close, under mu, before it closes the listeners
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
 	closeOnce sync.Once
 
+	// Sessions: their numbering, bounds and refusals.
 	nextConn   atomic.Uint32
 	maxClients int32         // wire.MaxClientsPerDaemon; tests lower it
 	respUnit   time.Duration // a second of responsiveness settings; tests shorten it
@@ -241,14 +252,17 @@ type Node struct {
 	reqRate    float64     // each session's token bucket: RequestBytesPerSecond, RequestBurst; tests lower them
 	reqBurst   int
 
-	// Run loop only.
+	// The run loop's inputs.
+	in        chan loopMsg                    // sessions and the Keeper → run loop
+	scriptsQ  *handoff[protocol.ScriptResult] // script runner → run loop
+	appliedQ  *handoff[agreement.Applied]     // FSM → run loop, in log order
+	idleAfter time.Duration                   // the run loop calls onIdle once it has been idle this long after work
+	onIdle    func()
+
+	// The run loop's own.
 	sessions map[uint64]*session // by ClientID.Conn
 	scripts  *scriptBook         // deactivate scripts local sessions registered
 	epoch    uint64              // this daemon's admission epoch; 0: not admitted
-
-	// dom decides who belongs to a domain of several nodes; nil in a
-	// one-node domain.
-	dom *domain.Keeper
 }
 
 // New validates cfg, fills in defaults and starts the Node's run loop. The
