@@ -651,8 +651,9 @@ func (a *Agreement) Handoff(timeout time.Duration) error {
 	}
 }
 
-// Raft exposes the raft instance for membership changes and status
-// (daemon wiring and tests); callers must not Apply to it directly.
+// Raft exposes the raft instance: daemon/domain's Keeper observes it (its
+// heartbeat failures and leadership changes), tests read its status.
+// Callers must not Apply to it directly.
 func (a *Agreement) Raft() *raft.Raft { return a.raft }
 
 // Addr is this daemon's raft address.
