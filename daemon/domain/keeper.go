@@ -4,7 +4,7 @@
 // decision taken on it: admissions, node deaths, raft's configuration, and
 // this daemon's own standing.
 //
-// What the leader does, all of it here:
+// What the leader does about membership, all of it here:
 //
 //   - admits a node only while raft's heartbeats reach it (Admissible, which
 //     the agreement asks before it appends a forwarded admission);
@@ -13,6 +13,10 @@
 //   - keeps raft's configuration in step with the domain: every live daemon
 //     a follower, a voter gone for ReplaceAfter replaced by a healthy
 //     follower (arrangeVoters).
+//
+// The leader's other duties are the log's, in daemon/agreement: it stamps
+// and appends every entry, and appends a tick when the engine's next
+// deadline passes.
 //
 // What every daemon does: it finds itself cut off from the majority
 // (cutOff) and tells its node, which ends its clients' sessions and asks
