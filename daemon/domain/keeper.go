@@ -69,8 +69,9 @@ const (
 
 // Config configures a Keeper.
 type Config struct {
-	// Detector configures the failure detector; Start fills in Inc (the
-	// agreement's incarnation) and OnChange.
+	// Detector configures the failure detector (its Node is this
+	// daemon's node number); Start fills in Inc (the agreement's
+	// incarnation) and OnChange.
 	Detector membership.Config
 	// ReplaceAfter is how long a voter must have been gone (dead or left,
 	// and down in the log) before the leader promotes a healthy follower
