@@ -31,6 +31,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 MANDIR     ?= $(PREFIX)/share/man
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SYSCONFDIR ?= /etc
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR  ?= $(PREFIX)/share/zsh/vendor-completions
 MANOUT   := $(BUILD)/man
 UNITOUT  := $(BUILD)/systemd
 MANPAGES := $(filter-out docs/man/README.md,$(wildcard docs/man/*.md))
@@ -74,7 +76,7 @@ lib: ## build/lib: libha_gs.so.1.0.0 with the links .so.1, .so and libha_gs_r.so
 	  capi/libha_gs.pc.in > $(LIB)/pkgconfig/libha_gs.pc
 
 man: ## build/man: the manual pages, docs/man/*.md rendered with go-md2man (docs/man/README.md)
-	$(GO) run ./internal/tools/mangen -out $(MANOUT) $(MANPAGES)
+	$(GO) run ./cmd/mangen -out $(MANOUT) $(MANPAGES)
 
 units: ## build/systemd: hagsd.service and hagsrmd.service naming SBINDIR and SYSCONFDIR
 	@mkdir -p $(UNITOUT)
@@ -82,7 +84,7 @@ units: ## build/systemd: hagsd.service and hagsrmd.service naming SBINDIR and SY
 	  sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' packaging/systemd/$$u.service.in > $(UNITOUT)/$$u.service; \
 	done
 
-install: build man units ## install the daemons, tools, library, header, pkg-config file, units, configuration and man pages under $(DESTDIR)
+install: build man units ## install the daemons, tools, library, header, pkg-config file, units, configuration, man pages and completions under $(DESTDIR)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
 	  $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/hags $(DESTDIR)$(MANDIR)/man3 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BIN)/hagsd $(BIN)/hagsrmd $(DESTDIR)$(SBINDIR)/
@@ -102,6 +104,11 @@ install: build man units ## install the daemons, tools, library, header, pkg-con
 	install -m 0644 $(MANOUT)/man3/*.3 $(DESTDIR)$(MANDIR)/man3/
 	install -m 0644 $(MANOUT)/man7/*.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 $(MANOUT)/man8/*.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
+	for t in hagsctl hagsrm; do \
+	  $(BIN)/$$t completion bash > $(DESTDIR)$(BASHCOMPDIR)/$$t; \
+	  $(BIN)/$$t completion zsh > $(DESTDIR)$(ZSHCOMPDIR)/_$$t; \
+	done
 	@# Into this machine itself, as root: the groups the daemons grant access to,
 	@# and systemd told of the units (enabled by nobody but the operator).
 	if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
@@ -149,7 +156,7 @@ demo: build ## start a one-node hagsd and real client processes; show what each 
 demo-cluster: build ## three hagsd on loopback, a provider on each; kill one daemon, the others see the failure leave
 	$(GO) run ./examples/go/democluster --bin $(BIN)
 
-demo-failover: build ## three hagsd and hagsrmd: seed 000's move, seed 001's online and recovery, a node killed and its group failed over (root; installs resource-agents)
+demo-failover: build ## three hagsd and hagsrmd: MS-CMRP's "Moving a Group", ApiOnlineResource's rules and recovery, a node killed and its group failed over (root; installs resource-agents)
 	@dummy="$${OCF_ROOT:-/usr/lib/ocf}/resource.d/heartbeat/Dummy"; \
 	if [ ! -e "$$dummy" ] && [ "$$(id -u)" = 0 ]; then \
 	  echo "installing Debian's resource-agents (the OCF agent $$dummy)"; \
@@ -163,19 +170,20 @@ fuzz: ## time-boxed fuzzing of every Fuzz target (FUZZTIME each, default 30s)
 	    echo "== $$pkg $$f"; $(GO) test $$pkg -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s; \
 	  done; done
 
-bench-tools: build ## build/bench: hagsbench and the libha_gs client of scenario (h)
+bench-tools: build ## build/bench: hagsbench, the libha_gs client of scenario (h), hagsrm-actlog
 	@mkdir -p $(BENCHBIN)
-	$(GO) build -o $(BENCHBIN)/ ./cmd/hagsbench
+	$(GO) build -o $(BENCHBIN)/ ./cmd/hagsbench ./cmd/hagsrm-actlog
 	$(CC) -O2 -Wall -Wextra -I include -o $(BENCHBIN)/gsbench bench/gsbench.c -L $(LIB) -lha_gs -Wl,-rpath,$(CURDIR)/$(LIB)
 
 bench: bench-tools ## hags alone, quickly (under 2 minutes): bench/results/quick/
 	$(BENCHBIN)/hagsbench --quick --out bench/results/quick
 
-bench-compare: bench-tools ## install Debian's corosync and libcpg-dev, run hags and Corosync alternately: bench/results/
-	@if command -v corosync >/dev/null && [ -f /usr/include/corosync/cpg.h ]; then \
-	  echo "corosync and libcpg-dev are installed"; \
-	elif ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y corosync libcpg-dev; }; then \
-	  echo "bench-compare: CANNOT INSTALL corosync and libcpg-dev: Corosync will not be measured, hags will"; \
+bench-compare: bench-tools ## install Debian's corosync, libcpg-dev, pacemaker, resource-agents; run hags against Corosync, then Pacemaker: bench/results/
+	@if command -v corosync >/dev/null && [ -f /usr/include/corosync/cpg.h ] && command -v pacemakerd >/dev/null \
+	    && [ -x /usr/lib/ocf/resource.d/heartbeat/Dummy ]; then \
+	  echo "corosync, libcpg-dev, pacemaker and resource-agents are installed"; \
+	elif ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y corosync libcpg-dev pacemaker resource-agents; }; then \
+	  echo "bench-compare: CANNOT INSTALL corosync, libcpg-dev, pacemaker and resource-agents: what is missing will not be measured, hags will"; \
 	fi
 	@rm -f $(BENCHBIN)/cpgbench
 	@if [ -f /usr/include/corosync/cpg.h ]; then \

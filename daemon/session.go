@@ -328,16 +328,19 @@ func refuse(c net.Conn, code wire.Code, reason, ffdc string) {
 	refuseWithin(c, refuseTimeout, code, reason, ffdc)
 }
 
-// refuseWithin is refuse with linger as the bound of the write and of the
-// reading that follows.
+// refuseWithin is refuse with linger as the bound of the reading that
+// follows the refusal. The refusal itself gets refuseTimeout: a daemon
+// descheduled for longer than a short linger between arming the deadline
+// and writing would otherwise close without telling the peer why.
 func refuseWithin(c net.Conn, linger time.Duration, code wire.Code, reason, ffdc string) {
-	c.SetDeadline(time.Now().Add(linger))
+	c.SetWriteDeadline(time.Now().Add(refuseTimeout))
 	if err := wire.WriteFrame(c, wire.MsgRefused, &wire.Refused{Code: code, Reason: reason, FFDC: ffdc}); err != nil {
 		return
 	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
+	c.SetReadDeadline(time.Now().Add(linger))
 	_, _ = io.CopyN(io.Discard, c, 2*wire.MaxFrameSize)
 }
 

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/openhags/hags/internal/wire"
 )
 
 // roles returns each node's role as node i's hagsctl status reports it.
@@ -17,8 +15,8 @@ func (m *multi) roles(i int) map[int32]string {
 	m.t.Helper()
 	out, err := exec.Command(filepath.Join(bin, "hagsctl"), "--socket", m.sockets[i], "--json", "status").CombinedOutput()
 	require.NoError(m.t, err, "hagsctl status on node %d: %s", i+1, out)
-	var st wire.Status
-	require.NoError(m.t, json.Unmarshal(out, &st), "hagsctl --json status prints a Status")
+	var st ctlStatus
+	require.NoError(m.t, json.Unmarshal(out, &st), "hagsctl --json status prints a status")
 	roles := map[int32]string{}
 	for _, ns := range st.Nodes {
 		roles[ns.Node] = ns.Role

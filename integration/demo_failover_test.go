@@ -16,8 +16,8 @@ import (
 )
 
 // TestDemoFailover runs what `make demo-failover` runs and checks that it
-// succeeds and shows what it promises: every call's code, seed 000's move
-// from NodeA to NodeB, seed 001's providers first and recovery, and the
+// succeeds and shows what it promises: every call's code, MS-CMRP's "Moving a Group"
+// from NodeA to NodeB, ApiOnlineResource's providers first and recovery, and the
 // group on NodeA after NodeB's hagsd was killed.
 func TestDemoFailover(t *testing.T) {
 	dummy := filepath.Join(agent.DefaultOCFRoot, "resource.d", "heartbeat", "Dummy")
@@ -48,25 +48,25 @@ func TestDemoFailover(t *testing.T) {
 		{"the group comes online on NodeA", step(`Group\.Wait\(\)`, `ERROR_SUCCESS`, `ClusterGroupOnline, owner NodeA`)},
 		{"every node agrees", `NodeA, NodeB, NodeC all report ClusterGroupOnline, owner NodeA, sequence \d+`},
 
-		{"seed 000: open the group", step(`OpenGroup\("Application Group"\)\s+\[ApiOpenGroup\]`, `ERROR_SUCCESS`, ``)},
-		{"seed 000: its owner is NodeA", step(`Group\.State\(\)\s+\[ApiGetGroupState\]`, `ERROR_SUCCESS`, `ClusterGroupOnline, owner NodeA`)},
-		{"seed 000: open NodeB", step(`OpenNode\("NodeB"\)\s+\[ApiOpenNode\]`, `ERROR_SUCCESS`, ``)},
-		{"seed 000: the move is pending", step(`Group\.MoveTo\(NodeB\)\s+\[ApiMoveGroupToNode\]`, `ERROR_IO_PENDING`, ``)},
-		{"seed 000: a poll finds it Pending", `poll\s+\d+\s+\S+\s+Group\.State\(\) → ERROR_SUCCESS  ClusterGroupPending`},
-		{"seed 000: the last poll finds it Online on NodeB", `poll\s+\d+\s+\S+\s+Group\.State\(\) → ERROR_SUCCESS  ClusterGroupOnline, owner NodeB`},
-		{"seed 000: done", `the move is complete: ClusterGroupOnline on NodeB`},
-		{"seed 000: NodeA stops, NodeB starts", `(?s)NodeA\s+stop\s+db\s+ok.*NodeB\s+start\s+db\s+ok`},
+		{"moving a group: open the group", step(`OpenGroup\("Application Group"\)\s+\[ApiOpenGroup\]`, `ERROR_SUCCESS`, ``)},
+		{"moving a group: its owner is NodeA", step(`Group\.State\(\)\s+\[ApiGetGroupState\]`, `ERROR_SUCCESS`, `ClusterGroupOnline, owner NodeA`)},
+		{"moving a group: open NodeB", step(`OpenNode\("NodeB"\)\s+\[ApiOpenNode\]`, `ERROR_SUCCESS`, ``)},
+		{"moving a group: the move is pending", step(`Group\.MoveTo\(NodeB\)\s+\[ApiMoveGroupToNode\]`, `ERROR_IO_PENDING`, ``)},
+		{"moving a group: a poll finds it Pending", `poll\s+\d+\s+\S+\s+Group\.State\(\) → ERROR_SUCCESS  ClusterGroupPending`},
+		{"moving a group: the last poll finds it Online on NodeB", `poll\s+\d+\s+\S+\s+Group\.State\(\) → ERROR_SUCCESS  ClusterGroupOnline, owner NodeB`},
+		{"moving a group: done", `the move is complete: ClusterGroupOnline on NodeB`},
+		{"moving a group: NodeA stops, NodeB starts", `(?s)NodeA\s+stop\s+db\s+ok.*NodeB\s+start\s+db\s+ok`},
 
-		{"seed 001: the complex dependency", step(`app\.SetDependency\("\(\[vip1\] or \[vip2\]\) and \[db\]"\)`, `ERROR_SUCCESS`, ``)},
-		{"seed 001: app is offline first", step(`app\.State\(\)\s+\[ApiGetResourceState\]`, `ERROR_SUCCESS`, `ClusterResourceOffline on NodeB`)},
-		{"seed 001: online is pending", step(`app\.Online\(\)\s+\[ApiOnlineResource\]`, `ERROR_IO_PENDING`, ``)},
-		{"seed 001: app comes online", step(`app\.Wait\(\)`, `ERROR_SUCCESS`, `ClusterResourceOnline on NodeB`)},
-		{"seed 001: online again succeeds", step(`app\.Online\(\) again\s+\[ApiOnlineResource\]`, `ERROR_SUCCESS`, ``)},
-		{"seed 001: a provider before app", `(?s)resource vip[12]\s+ClusterResourceOnline on NodeB.*resource app\s+ClusterResourceOnline on NodeB`},
-		{"seed 001: the failing agent", step(`worker\.Online\(\)\s+\[ApiOnlineResource\]`, `ERROR_IO_PENDING`, ``)},
-		{"seed 001: worker fails, then comes back", `(?s)resource worker ClusterResourceFailed on NodeB.*resource worker ClusterResourceOnline on NodeB`},
-		{"seed 001: restarted in place", `worker Failed, then was restarted in place on NodeB .* restarts [1-9]`},
-		{"seed 001: the failure is on record", `last failure: failed on NodeB .*exit 1`},
+		{"online resource: the complex dependency", step(`app\.SetDependency\("\(\[vip1\] or \[vip2\]\) and \[db\]"\)`, `ERROR_SUCCESS`, ``)},
+		{"online resource: app is offline first", step(`app\.State\(\)\s+\[ApiGetResourceState\]`, `ERROR_SUCCESS`, `ClusterResourceOffline on NodeB`)},
+		{"online resource: online is pending", step(`app\.Online\(\)\s+\[ApiOnlineResource\]`, `ERROR_IO_PENDING`, ``)},
+		{"online resource: app comes online", step(`app\.Wait\(\)`, `ERROR_SUCCESS`, `ClusterResourceOnline on NodeB`)},
+		{"online resource: online again succeeds", step(`app\.Online\(\) again\s+\[ApiOnlineResource\]`, `ERROR_SUCCESS`, ``)},
+		{"online resource: a provider before app", `(?s)resource vip[12]\s+ClusterResourceOnline on NodeB.*resource app\s+ClusterResourceOnline on NodeB`},
+		{"online resource: the failing agent", step(`worker\.Online\(\)\s+\[ApiOnlineResource\]`, `ERROR_IO_PENDING`, ``)},
+		{"online resource: worker fails, then comes back", `(?s)resource worker ClusterResourceFailed on NodeB.*resource worker ClusterResourceOnline on NodeB`},
+		{"online resource: restarted in place", `worker Failed, then was restarted in place on NodeB .* restarts [1-9]`},
+		{"online resource: the failure is on record", `last failure: failed on NodeB .*exit 1`},
 
 		{"the kill", `kill -KILL \d+ \(NodeB's hagsd\)`},
 		{"NodeB's manager fences itself", `NodeB hagsrmd\| .*every resource of this node is stopped`},

@@ -116,7 +116,9 @@ func TestDebianPackages(t *testing.T) {
 		for _, f := range []string{"/usr/sbin/hagsd", "/usr/sbin/hagsrmd", "/usr/bin/hagsctl", "/usr/bin/hagsrm",
 			"/lib/systemd/system/hagsd.service", "/lib/systemd/system/hagsrmd.service",
 			"/etc/hags/hagsd.conf", "/etc/hags/hagsrmd.conf", "/var/lib/hags/",
-			"/usr/share/doc/hags/copyright", "/usr/share/doc/hags/changelog.Debian.gz"} {
+			"/usr/share/doc/hags/copyright", "/usr/share/doc/hags/changelog.Debian.gz",
+			"/usr/share/bash-completion/completions/hagsctl", "/usr/share/bash-completion/completions/hagsrm",
+			"/usr/share/zsh/vendor-completions/_hagsctl", "/usr/share/zsh/vendor-completions/_hagsrm"} {
 			assert.Contains(t, files, f, "hags holds %s", f)
 		}
 		fields := run(t, time.Minute, "dpkg-deb", "--field", deb("hags"))

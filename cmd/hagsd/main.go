@@ -32,6 +32,7 @@ import (
 	"github.com/openhags/hags/internal/flagfile"
 	"github.com/openhags/hags/internal/logflag"
 	"github.com/openhags/hags/internal/metrics"
+	"github.com/openhags/hags/internal/wire"
 )
 
 func main() {
@@ -54,9 +55,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("hagsd", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	domain := os.Getenv("HA_DOMAIN_NAME")
+	domain := os.Getenv(wire.DomainEnv)
 	if domain == "" {
-		domain = daemon.DefaultDomain
+		domain = wire.DefaultDomain
 	}
 	fs.StringVar(&o.socket, "socket", "", "Unix socket to serve (default /run/hags/<domain>/hagsd.sock)")
 	fs.StringVar(&o.domain, "domain", domain, "domain name (default $HA_DOMAIN_NAME or \"hags\")")

@@ -6,7 +6,13 @@
 //	        [--state-dir DIR] [--agents-dir DIR]
 //	        [--admin-group NAME] [--user-group NAME] [--action-log FILE]
 //	        [--metrics-addr HOST:PORT [--metrics-allow-remote]]
+//	        [--http HOST:PORT [--http-allow-remote]]
 //	        [--log-level debug|info|warn|error] [--log-format text|json]
+//	        [--pprof ADDR]
+//
+// --pprof serves Go's profiles (net/http/pprof) on ADDR, a loopback
+// address such as 127.0.0.1:6061, for measuring the manager; it is off
+// unless given, and refuses an address that is not loopback.
 //
 // A configuration file holds the same settings, one per line ("domain
 // prod"), as hagsd's does (internal/flagfile). It runs in the foreground
@@ -23,6 +29,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -37,6 +46,7 @@ import (
 	"github.com/openhags/hags/failover"
 	"github.com/openhags/hags/failover/agent"
 	"github.com/openhags/hags/failover/agent/actlog"
+	"github.com/openhags/hags/failover/console"
 	"github.com/openhags/hags/failover/manager"
 	"github.com/openhags/hags/gsapi"
 	"github.com/openhags/hags/internal/flagfile"
@@ -62,6 +72,9 @@ type options struct {
 	adminGroup, userGroup, actionLog      string
 	level, format                         string
 	metrics                               metrics.Flags
+	http                                  string
+	httpRemote                            bool
+	pprof                                 string
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -81,8 +94,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.adminGroup, "admin-group", DefaultAdminGroup, "group whose members may change the cluster besides root")
 	fs.StringVar(&o.userGroup, "user-group", DefaultUserGroup, "group whose members may read the cluster's state")
 	fs.StringVar(&o.actionLog, "action-log", os.Getenv(actlog.EnvVar), "append a record of every agent start and stop to this file (default $"+actlog.EnvVar+")")
+	fs.StringVar(&o.http, "http", "", "serve the web console on HOST:PORT, loopback only unless --http-allow-remote (default: no console); hagsrm console prints its URL")
+	fs.BoolVar(&o.httpRemote, "http-allow-remote", false, "let --http listen on an address other than loopback; the console's token is then needed to read it too")
 	fs.StringVar(&o.level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.format, "log-format", "text", "log format: text or json")
+	fs.StringVar(&o.pprof, "pprof", "", "serve Go's profiles on this loopback host:port (off when empty)")
 	o.metrics.Register(fs)
 	args, err := flagfile.Expand(args)
 	if err != nil {
@@ -103,10 +119,58 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if err := o.metrics.Check(); err != nil {
 		return o, err
 	}
+	if o.http != "" {
+		if _, err := console.CheckAddress(o.http, o.httpRemote); err != nil {
+			return o, fmt.Errorf("--http: %w (--http-allow-remote allows it)", err)
+		}
+	} else if o.httpRemote {
+		return o, errors.New("--http-allow-remote needs --http")
+	}
 	if !filepath.IsAbs(o.stateDir) {
 		return o, fmt.Errorf("--state-dir %q: want an absolute path", o.stateDir)
 	}
+	if o.pprof != "" {
+		if err := checkLoopback(o.pprof); err != nil {
+			return o, fmt.Errorf("--pprof %q: %w", o.pprof, err)
+		}
+	}
 	return o, nil
+}
+
+// checkLoopback accepts host:port with a loopback IP address only: the
+// profiles show the manager's memory, and must not reach the network.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return errors.New("want a loopback IP address such as 127.0.0.1")
+	}
+	return nil
+}
+
+// servePprof serves the profiles on addr until ctx ends.
+func servePprof(ctx context.Context, addr string, log interface{ Error(string, ...any) }) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("pprof server stopped", "err", err)
+		}
+	}()
+	context.AfterFunc(ctx, func() { _ = srv.Close() })
+	return nil
 }
 
 func domain() string {
@@ -147,6 +211,13 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if o.pprof != "" {
+		if err := servePprof(ctx, o.pprof, log); err != nil {
+			log.Error("cannot serve --pprof", "err", err)
+			return 1
+		}
+		log.Info("serving profiles", "addr", o.pprof)
+	}
 	// The agent runner names the node in its action log and to OCF agents
 	// (OCF_RESKEY_CRM_meta_on_node): ask hagsd for the name up front.
 	name, err := nodeName(ctx, gsOpts)
@@ -162,6 +233,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	cfg := manager.Config{Name: name, GSOptions: gsOpts, StateDir: o.stateDir, Runner: agents,
 		Logger: log, Socket: o.socket, AdminGroup: o.adminGroup, UserGroup: o.userGroup,
+		Console: o.http, ConsoleRemote: o.httpRemote,
 		Ready: func() { notify(log, sd.SdNotifyReady, "STATUS=serving "+o.socket) }}
 	if reg != nil {
 		cfg.Metrics = reg

@@ -22,7 +22,7 @@ import (
 // ERROR_RESOURCE_FAILED likewise. Every other error changes nothing.
 
 // opOnlineResource brings a resource online on its group's owner, its
-// providers first (seed 001).
+// providers first (ApiOnlineResource in docs/failover.md).
 func (e *Engine) opOnlineResource(q *Request) error {
 	r, g, err := e.lookupResource(q)
 	if err != nil {

@@ -428,10 +428,9 @@ func (c *core) unsynced(e *event) error {
 			c.formInFlight = nil
 		}
 		if m.Form && len(c.others) > 0 {
-			// Another transfer formed the cluster first (a second formation
-			// was proposed for a round that began before the first was
-			// delivered): the members it synced ignore this one, and so
-			// must this member. The lowest of them sends the state.
+			// Members hold the state already (a formation completed for
+			// them, or they were sent it): they ignore this formation,
+			// proposed before theirs completed, and so does this member.
 			return nil
 		}
 		installed, err := c.tryInstall(m)

@@ -333,3 +333,43 @@ func joinDuringFormation(t *testing.T, resent bool) {
 	b.run()
 	require.Contains(t, steps(t, b.agreed()), "4/3/after", "the third manager's batch is applied by all")
 }
+
+// TestLogJoinWhileFormationIsProposed: a third manager joins while the
+// first two form the cluster: Group Services runs its join after node 1
+// proposed the formation transfer and before the transfer. The
+// latecomer is among the members when the formation completes, but not
+// among those it was for: it must wait for an ordinary transfer and then
+// count the log's positions from the formation on. When the formation
+// also collided with the join and was sent again after the announcements
+// the join caused, node 1, still without state, proposed a second
+// formation for all three; once the first has completed, the second must
+// change nothing. Either way every member ends at the same position with
+// the same state.
+func TestLogJoinWhileFormationIsProposed(t *testing.T) {
+	for _, collided := range []bool{false, true} {
+		t.Run(fmt.Sprintf("collided=%v", collided), func(t *testing.T) {
+			b := newBus(t, 4)
+			n1 := b.start(1, t.TempDir(), 1)
+			b.start(2, t.TempDir(), 1)
+			// Deliver the announcements until node 1 proposes the formation.
+			for len(b.queue) > 0 && b.queue[0].m.Kind == msgAnnounce {
+				p := b.queue[0]
+				b.queue = b.queue[1:]
+				b.deliver(&event{Kind: evMessage, Msg: p.m})
+			}
+			require.Len(t, b.queue, 1, "node 1 proposed the formation")
+			require.Equal(t, msgState, b.queue[0].m.Kind)
+			require.True(t, b.queue[0].m.Form)
+			b.start(3, t.TempDir(), 1)
+			if collided {
+				// The formation goes after the announcements the join caused.
+				b.queue = append(b.queue[1:], b.queue[0])
+			}
+			b.run()
+			b.agreed()
+			n1.submit("after")
+			b.run()
+			require.Contains(t, steps(t, b.agreed()), "4/1/after")
+		})
+	}
+}

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/failover/console"
 	"github.com/openhags/hags/failover/engine"
 	"github.com/openhags/hags/gsapi"
 )
@@ -94,6 +95,13 @@ type Config struct {
 	// All and Read on it (defaults hagsadmin and hagsuser).
 	AdminGroup, UserGroup string
 
+	// Console is the address (HOST:PORT) of the web console to serve
+	// (package console); empty: none. An address other than loopback
+	// needs ConsoleRemote, and then the console's token is needed to
+	// read it too.
+	Console       string
+	ConsoleRemote bool
+
 	// Metrics is where the manager registers its metrics
 	// (docs/metrics.md); nil: none.
 	Metrics prometheus.Registerer
@@ -129,10 +137,11 @@ type Manager struct {
 	seq      uint64 // requests and batches of this run
 	waiting  map[uint64]func(engine.Reply)
 	timers   map[timerKey]*time.Timer
-	lease    leaseState
-	fenced   bool // resources were stopped for lack of a lease or session
-	fencing  bool // ... and the stop is still under way
-	live     bool // synced, and the hagsd session is up
+	held     []engine.Action // starts waiting for a valid lease
+	live     bool            // synced, and the hagsd session is up
+
+	// lease has its own lock and goroutine (lease.go).
+	lease lease
 
 	// mu orders the engine's steps (the core's) and readers; it also
 	// guards rw and the watchers.
@@ -140,6 +149,7 @@ type Manager struct {
 	rw       bool
 	watchers map[int]chan failover.Change
 	nextW    int
+	console  *failover.ConsoleInfo // set once the console listens
 }
 
 type timerKey struct {
@@ -195,15 +205,24 @@ func (m *Manager) Run(ctx context.Context) error {
 	if a, ok := m.cfg.Runner.(*Agents); ok {
 		a.setFailures(m.ReportFailure)
 	}
+	if m.cfg.Console != "" { // first: nothing runs yet if it cannot listen
+		if err := m.serveConsole(ctx); err != nil {
+			return err
+		}
+	}
 	if m.cfg.Socket != "" {
 		ln, err := unixsock.Listen(m.cfg.Socket)
 		if err != nil {
+			m.stop() // the console, if it runs
+			_ = m.g.Wait()
 			return fmt.Errorf("manager: management socket: %w", err)
 		}
 		srv, err := mgmt.New(mgmt.Config{Backend: backend{m}, AdminGroup: m.cfg.AdminGroup,
 			UserGroup: m.cfg.UserGroup, Logger: m.log.With("component", "mgmt")})
 		if err != nil {
 			ln.Close()
+			m.stop()
+			_ = m.g.Wait()
 			return err
 		}
 		m.g.Go(func() error {
@@ -219,6 +238,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.log.Info("serving the management socket", "socket", m.cfg.Socket)
 	}
 	m.g.Go(func() error { return m.loop(ctx) })
+	m.g.Go(func() error { return m.leaseLoop(ctx) })
 	if m.cfg.Ready != nil {
 		m.cfg.Ready()
 	}
@@ -229,10 +249,38 @@ func (m *Manager) Run(ctx context.Context) error {
 	return err
 }
 
+// serveConsole listens on the console's address and serves the console
+// in the manager's errgroup until ctx ends.
+func (m *Manager) serveConsole(ctx context.Context) error {
+	loopback, err := console.CheckAddress(m.cfg.Console, m.cfg.ConsoleRemote)
+	if err != nil {
+		return fmt.Errorf("manager: web console: %w", err)
+	}
+	token, err := console.NewToken()
+	if err != nil {
+		return err
+	}
+	srv, err := console.New(console.Config{Backend: consoleBackend{m}, Token: token, OpenReads: loopback,
+		Node: m.cfg.Name, Logger: m.log.With("component", "console")})
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", m.cfg.Console)
+	if err != nil {
+		return fmt.Errorf("manager: web console: %w", err)
+	}
+	info := &failover.ConsoleInfo{URL: console.URL(ln, token), Address: ln.Addr().String(), Token: token}
+	m.mu.Lock()
+	m.console = info
+	m.mu.Unlock()
+	m.g.Go(func() error { return srv.Serve(ctx, ln) })
+	m.log.Info("serving the web console", "address", info.Address, "reads_need_token", !loopback)
+	return nil
+}
+
 // loop is the run loop.
 func (m *Manager) loop(ctx context.Context) error {
-	renew := time.NewTicker(renewEvery / 2)
-	defer renew.Stop()
 	m.in.put(m.connect)
 	for {
 		select {
@@ -243,8 +291,6 @@ func (m *Manager) loop(ctx context.Context) error {
 			for _, fn := range m.in.take() {
 				fn()
 			}
-		case <-renew.C:
-			m.tickLease()
 		}
 	}
 }
@@ -278,7 +324,6 @@ func (m *Manager) connect() {
 	m.c.member, m.c.synced = false, false
 	m.c.bk = &book{}
 	m.prop = proposer{}
-	m.lease = leaseState{}
 	attrs := gsapi.Attributes{GroupName: LogGroup, NumPhases: gsapi.OnePhase, DefaultVote: gsapi.VoteApprove,
 		BatchControl: gsapi.BatchBoth}
 	cb := func(f func(n *gsapi.Notification)) func(*gsapi.Notification) {
@@ -300,7 +345,10 @@ func (m *Manager) connect() {
 	if err == nil {
 		attrs.GroupName = LeaseGroup
 		m.leaseTok, err = c.Join(gsapi.JoinRequest{Attributes: attrs, Instance: 1, LocalName: m.name,
-			Callbacks: gsapi.ProviderCallbacks{Approved: cb(m.leaseNotification), Rejected: cb(m.leaseNotification)}})
+			Callbacks: gsapi.ProviderCallbacks{
+				Approved: func(n *gsapi.Notification) { m.leaseNotification(session, n) },
+				Rejected: func(n *gsapi.Notification) { m.leaseNotification(session, n) },
+			}})
 	}
 	if err != nil {
 		m.log.Error("cannot join the managers' groups", "err", err)
@@ -308,6 +356,7 @@ func (m *Manager) connect() {
 		time.AfterFunc(reconnectEvery, func() { m.do(m.connect) })
 		return
 	}
+	m.lease.setConn(&leaseConn{gs: c, tok: m.leaseTok, node: m.node, inc: m.inc, session: session})
 	m.log.Info("connected to hagsd", "node", m.node, "name", m.name)
 	m.g.Go(func() error {
 		err := c.Run(m.ctx)
@@ -329,6 +378,7 @@ func (m *Manager) sessionLost(err error) {
 	}
 	m.log.Error("lost the hagsd session; stopping every resource of this node", "err", err)
 	m.setLive(false)
+	m.lease.setConn(nil)
 	m.selfFence(true)
 	m.failWaiting(failover.CodeSharingPaused, "the manager lost its hagsd session")
 	m.gs = nil
@@ -343,7 +393,11 @@ func (m *Manager) shutdown() {
 	for _, t := range m.timers {
 		t.Stop()
 	}
-	if m.gs != nil && !m.fenced {
+	m.lease.mu.Lock()
+	fenced := m.lease.fenced
+	m.lease.mu.Unlock()
+	m.lease.setConn(nil)
+	if m.gs != nil && !fenced {
 		m.log.Info("stopping this node's resources before leaving")
 		timeouts := m.stopTimeouts()
 		m.cfg.Runner.StopAll(context.Background(), false, func(r string) time.Duration { return timeouts[r] })

@@ -94,7 +94,7 @@ func (m *Manager) outputs(outs []engine.Output, live bool) {
 // runAction hands an action to the runner, once this node holds a lease.
 func (m *Manager) runAction(a engine.Action) {
 	if a.Op == engine.ActStart && !m.leaseValid() {
-		m.lease.held = append(m.lease.held, a)
+		m.held = append(m.held, a)
 		return
 	}
 	session := m.session
@@ -129,7 +129,7 @@ func (m *Manager) setTimer(t engine.Timer) {
 	}
 	after := t.After
 	if t.Kind == engine.TimerWindow {
-		if heard, ok := m.lease.heard[t.Departed]; ok {
+		if heard, ok := m.lease.heardAt(t.Departed); ok {
 			after = time.Until(heard.Add(t.After))
 		}
 	}

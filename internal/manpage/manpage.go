@@ -2,7 +2,7 @@
 // to roff, with go-md2man, plus two requests go-md2man does not write: no
 // hyphenation and left-aligned text, so that identifiers such as
 // HA_GS_NOT_A_MEMBER are never split and no line needs stretching
-// (docs/man/README.md). internal/tools/mangen (make man) and the packaging
+// (docs/man/README.md). cmd/mangen (make man) and the packaging
 // tests use it.
 package manpage
 

@@ -51,7 +51,7 @@ const (
 	groupName = "Application Group"
 	// wait bounds every wait of the demo: past it the demo fails.
 	wait = 20 * time.Second
-	// pollEvery is how often seed 000's client polls the group's state
+	// pollEvery is how often the "Moving a Group" client polls the group's state
 	// (the seed's client polls every five seconds; a demo is less patient).
 	pollEvery = 10 * time.Millisecond
 	// dummyStopTimeout is the Dummy resource's stop timeout. The Dummy
@@ -138,7 +138,7 @@ func run(bin, agents string) error {
 	say("== demo-failover: the failover manager on three nodes of this machine")
 	say("   working directory %s; OCF agents from %s", dir, agents)
 	defer d.kill()
-	for _, phase := range []func() error{d.startCluster, d.createGroup, d.seed000, d.seed001, d.failover, d.check, d.stop} {
+	for _, phase := range []func() error{d.startCluster, d.createGroup, d.movingAGroup, d.onlineResource, d.failover, d.check, d.stop} {
 		if err := phase(); err != nil {
 			d.showLogs()
 			return err
@@ -259,7 +259,7 @@ func (d *demo) startCluster() error {
 }
 
 // poll calls done every 10 ms until it says true, fails, or wait passes.
-// (A demo's readiness check; the seed's polling is in seed000.)
+// (A demo's readiness check; the example's polling is in movingAGroup.)
 func poll(ctx context.Context, done func() (bool, error)) error {
 	deadline := time.Now().Add(wait)
 	for {
@@ -456,10 +456,10 @@ func (d *demo) agree(nodes []*node, want failover.GroupInfo) ([]failover.GroupIn
 	return views, nil
 }
 
-// seed000 plays MS-CMRP's example "Moving a Group".
-func (d *demo) seed000() error {
+// movingAGroup plays MS-CMRP's example "Moving a Group".
+func (d *demo) movingAGroup() error {
 	ctx := d.ctx
-	say("\n== 4. seed 000, \"Moving a Group\": the client needs %q on NodeB.", groupName)
+	say("\n== 4. MS-CMRP's example \"Moving a Group\": the client needs %q on NodeB.", groupName)
 	say("   It may connect to any node: it talks to NodeC's hagsrmd, which neither owns the group nor receives it.")
 	c, err := d.dial(d.nodes[2])
 	if err != nil {
@@ -524,11 +524,11 @@ func (d *demo) seed000() error {
 	return d.showActions(mark)
 }
 
-// seed001 plays ApiOnlineResource: a complex dependency, then an agent that
+// onlineResource plays ApiOnlineResource: a complex dependency, then an agent that
 // fails and is recovered.
-func (d *demo) seed001() error {
+func (d *demo) onlineResource() error {
 	ctx := d.ctx
-	say("\n== 5. seed 001, ApiOnlineResource, on the group's owner NodeB (the client stays on NodeC)")
+	say("\n== 5. ApiOnlineResource, on the group's owner NodeB (the client stays on NodeC)")
 	c, err := d.dial(d.nodes[2])
 	if err != nil {
 		return err

@@ -1,7 +1,7 @@
 // Command mangen builds hags's manual pages: each docs/man/NAME.SECTION.md
 // becomes OUT/manSECTION/NAME.SECTION, rendered by internal/manpage.
 //
-//	go run ./internal/tools/mangen -out build/man docs/man/*.md
+//	go run ./cmd/mangen -out build/man docs/man/*.md
 package main
 
 import (
