@@ -106,8 +106,8 @@ type Config struct {
 	// (docs/metrics.md); nil: none.
 	Metrics prometheus.Registerer
 	// Ready is called once by Run when the manager serves its management
-	// socket (at once without one); hagsrmd tells systemd then. nil: not
-	// called.
+	// socket and its console (at once without them); hagsrmd tells
+	// systemd then. nil: not called.
 	Ready func()
 }
 
