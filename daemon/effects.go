@@ -76,7 +76,9 @@ func (n *Node) deliver(e *protocol.Effect) {
 			if errors.Is(err, ipc.ErrOutboxFull) {
 				s.close(fmt.Errorf("%w: %d frames queued", err, s.out.Len()))
 			}
+			continue
 		}
+		n.met.delivered(s.id.Conn, r.Token, &note)
 	}
 }
 
@@ -137,5 +139,6 @@ func (n *Node) runScript(logged *protocol.ScriptRun) {
 // scriptFinished is the ScriptRunner's done callback. It never blocks, so a
 // runner may call it from anywhere, even after Close.
 func (n *Node) scriptFinished(res protocol.ScriptResult) {
+	n.met.script(res.Result)
 	n.scriptsQ.put(res)
 }

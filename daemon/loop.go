@@ -81,11 +81,16 @@ func (n *Node) run() error {
 	// the system (the resident set then shows what the daemon keeps).
 	idle := time.NewTimer(n.idleAfter)
 	defer idle.Stop()
+	beat, stopBeat := n.heartbeat()
+	defer stopBeat()
 	busy := false
 	for {
 		select {
 		case <-n.ctx.Done():
 			return nil
+		case <-beat:
+			n.cfg.Heartbeat() // from the loop itself: a stuck loop beats no more
+			continue
 		case <-idle.C:
 			if busy {
 				busy = false
@@ -166,6 +171,7 @@ func (n *Node) order(ev protocol.Event) {
 
 // applied carries out what one applied log entry asks of this daemon.
 func (n *Node) applied(app *agreement.Applied) {
+	n.met.applied(app.Effects)
 	n.apply(app.Effects)
 	if app.Admitted != 0 {
 		first := n.state.Load() == stateJoining
@@ -176,6 +182,7 @@ func (n *Node) applied(app *agreement.Applied) {
 		} else {
 			n.log.Warn("admitted to the domain again; clients may reconnect", "epoch", app.Admitted)
 		}
+		n.admission(true, app.Admitted)
 	}
 	if app.Down {
 		n.outOfDomain("the domain declared this node down")
@@ -191,6 +198,7 @@ func (n *Node) outOfDomain(why string) {
 		return
 	}
 	n.epoch = 0
+	n.admission(false, 0)
 	n.log.Warn("out of the domain: closing client sessions until admitted again", "reason", why, "sessions", len(n.sessions))
 	for _, s := range n.sessions {
 		n.endSession(s, wire.NotOK, errOutOfDomain.Error()+": "+why)

@@ -125,6 +125,10 @@ type Config struct {
 	// Cluster joins a domain of several nodes. nil: a one-node domain
 	// (the daemon is its only raft voter, in memory).
 	Cluster *Cluster
+
+	// Operations (daemon/operations.go): metrics, a heartbeat and word of
+	// admission for a service manager.
+	Operations
 }
 
 // Cluster is a daemon's place in a domain of several nodes.
@@ -257,6 +261,9 @@ type Node struct {
 	sessions map[uint64]*session // by ClientID.Conn
 	scripts  *scriptBook         // deactivate scripts local sessions registered
 	epoch    uint64              // this daemon's admission epoch; 0: not admitted
+
+	// What the service manager asked for (Config.Operations).
+	met *nodeMetrics // nil without Config.Metrics
 }
 
 // New validates cfg, fills in defaults and starts the Node's run loop. The
@@ -347,6 +354,11 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 	}
 	n.agr = agr
 	n.cfg.Incarnation = uint32(agr.Incarnation())
+	if err := n.startOperations(); err != nil {
+		cancel()
+		agr.Close()
+		return nil, err
+	}
 	if n.dom != nil {
 		if err := n.dom.Start(agr); err != nil {
 			cancel()
@@ -501,6 +513,7 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 		n.cancel()
 		err = n.g.Wait()
+		n.met.close()
 		if n.dom != nil {
 			err = errors.Join(err, n.dom.Close())
 		}
