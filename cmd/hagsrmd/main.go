@@ -27,6 +27,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/openhags/hags/internal/listenaddr"
 	"io"
 	"log/slog"
 	"net"
@@ -140,12 +141,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 // checkLoopback accepts host:port with a loopback IP address only: the
 // profiles show the manager's memory, and must not reach the network.
 func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
+	_, _, loopback, err := listenaddr.Parse(addr, false)
 	if err != nil {
 		return err
 	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
+	if !loopback {
 		return errors.New("want a loopback IP address such as 127.0.0.1")
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/openhags/hags/internal/listenaddr"
 	"log/slog"
 	"net"
 	"net/http"
@@ -76,21 +77,11 @@ func CheckAddr(addr string, allowRemote bool) error {
 	if addr == "" {
 		return ErrNoAddress
 	}
-	host, port, err := net.SplitHostPort(addr)
+	host, _, loopback, err := listenaddr.Parse(addr, true)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadAddr, err)
 	}
-	if _, err := net.LookupPort("tcp", port); err != nil || port == "" {
-		return fmt.Errorf("%w: port %q", ErrBadAddr, port)
-	}
-	if allowRemote {
-		return nil
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
+	if !loopback && !allowRemote {
 		return fmt.Errorf("%w: %q (use 127.0.0.1 or [::1], or add --metrics-allow-remote)", ErrNotLocal, host)
 	}
 	return nil
