@@ -13,8 +13,10 @@ import "runtime"
 // from the program's thread, 20 µs to 10 ms later depending on how long
 // the runtime was idle, and the next ha_gs_dispatch then waits in turn
 // for the reader to give the P up. A second P lets the reader run at once
-// and ha_gs_dispatch find its own P free: it costs nothing while idle (a
-// P is not a thread). docs/design/client.md has the trace that shows it.
+// and ha_gs_dispatch find its own P free. A P is not a thread; the price
+// is that sysmon keeps polling for about 10 ms after a call, while the
+// parked P is not idle, before it sleeps. docs/design/client.md has the
+// trace and the counts.
 const minProcs = 2
 
 // init raises GOMAXPROCS to minProcs when the machine has one CPU or the
