@@ -158,10 +158,12 @@ func TestWriteErrorReachesEveryQueuedRequest(t *testing.T) {
 }
 
 // TestBurstOfNotificationsIsReadInOneRead: notifications that arrive
-// together are read with one read(2), queued together, and the
-// descriptor is made readable once for all of them.
+// together are read with one read(2), queued together, the descriptor is
+// made readable once for all of them, and one non-blocking Dispatch
+// delivers them all and leaves the descriptor unreadable.
 func TestBurstOfNotificationsIsReadInOneRead(t *testing.T) {
-	c, f, cc := dialCounting(t, gsapi.WithDelayedErrorHandler(func(*gsapi.Notification) {}))
+	var delivered atomic.Int64
+	c, f, cc := dialCounting(t, gsapi.WithDelayedErrorHandler(func(*gsapi.Notification) { delivered.Add(1) }))
 	fd := c.Fd()
 	const n = 200
 	var burst []byte
@@ -184,4 +186,37 @@ func TestBurstOfNotificationsIsReadInOneRead(t *testing.T) {
 	_, err = unix.Read(fd, count[:])
 	require.NoError(t, err, "the descriptor is readable with notifications queued")
 	assert.Equal(t, uint64(1), binary.NativeEndian.Uint64(count[:]), "the descriptor was signalled once for the whole burst")
+	// Put back the count the test took, as if it had never looked.
+	_, err = unix.Write(fd, count[:])
+	require.NoError(t, err)
+
+	require.NoError(t, c.Dispatch(gsapi.NonBlocking), "dispatch delivers the burst")
+	assert.Equal(t, int64(n), delivered.Load(), "one non-blocking Dispatch delivers every queued notification")
+	assert.False(t, readable(t, fd), "with the queue empty the descriptor is no longer readable")
+}
+
+// TestFullQueueLeavesTheDescriptorReadable: a client whose queue reached
+// MaxPending has its descriptor readable, so a poller dispatches, makes
+// room, reads the rest, and ends with the descriptor unreadable.
+func TestFullQueueLeavesTheDescriptorReadable(t *testing.T) {
+	c, f := dial(t, gsapi.WithDelayedErrorHandler(func(*gsapi.Notification) {}))
+	fd := c.Fd()
+	var sent atomic.Int64
+	done := make(chan struct{})
+	go flood(f, gsapi.MaxPending+64, 0, &sent, done)
+	waitPending(t, c, gsapi.MaxPending)
+	waitReadable(t, fd)
+	require.NoError(t, c.Dispatch(gsapi.NonBlocking), "dispatch delivers what is queued")
+	select {
+	case <-done:
+	case <-budget():
+		t.Fatal("after Dispatch made room, the client reads the rest")
+	}
+	require.Eventually(t, func() bool {
+		if !readable(t, fd) {
+			return c.Pending() == 0 && sent.Load() == int64(gsapi.MaxPending+64)
+		}
+		require.NoError(t, c.Dispatch(gsapi.NonBlocking))
+		return false
+	}, wait, time.Millisecond, "a poller dispatches the rest, and the descriptor ends unreadable")
 }
