@@ -65,11 +65,12 @@ func (r *runner) joinAll(group func(i int) string, ms []joinMember) error {
 	return err
 }
 
-// spawnN starts n client processes of sys.
+// spawnN starts n client processes of sys, process i on node i mod the
+// system's nodes.
 func (r *runner) spawnN(sys system, tag string, n int) (procSet, error) {
 	var ps procSet
 	for i := range n {
-		p, err := sys.spawn(r.h, fmt.Sprintf("%s-%s-%d", sys.name(), tag, i))
+		p, err := sys.spawn(r.h, i, fmt.Sprintf("%s-%s-%d", sys.name(), tag, i))
 		if err != nil {
 			ps.stop()
 			return nil, err
@@ -80,7 +81,8 @@ func (r *runner) spawnN(sys system, tag string, n int) (procSet, error) {
 }
 
 // joinSeen is scenarios (a) and (b): n providers are in a group, one more
-// joins; self is the time from its join call to its own approval, all the
+// joins (on a domain of several nodes, provider i is on node i mod the
+// nodes and the joiner on node n mod the nodes); self is the time from its join call to its own approval, all the
 // time to the approval at the last of the n others. The joiner then says
 // goodbye, and the next sample begins when all n have seen it leave.
 func (r *runner) joinSeen(sys system, n, samples int) (self, all []int64, err error) {
@@ -157,8 +159,9 @@ func (r *runner) joinSamples(group string, members procSet, joiner *proc, sample
 	return self, all, nil
 }
 
-// killSeen is scenario (e): n providers and a victim are in a group; the
-// victim process is killed with SIGKILL, and the sample is the time from
+// killSeen is scenario (e): n providers and a victim are in a group (on
+// several nodes, spread as in joinSeen); the victim, the system's C client
+// (system.spawnVictim), is killed with SIGKILL, and the sample is the time from
 // the kill to the failure notification at the last of the n others. It
 // also returns how that time divides: from the kill until the kernel has
 // closed the victim's descriptors (its end of the daemon's socket, and of
@@ -179,7 +182,7 @@ func (r *runner) killSeen(sys system, n, samples int) (total, exit, after []int6
 		if err := r.ctx.Err(); err != nil {
 			return total, exit, after, err
 		}
-		victim, err := sys.spawn(r.h, fmt.Sprintf("%s-e%d-victim%d", sys.name(), n, s))
+		victim, err := sys.spawnVictim(r.h, n, fmt.Sprintf("%s-e%d-victim%d", sys.name(), n, s))
 		if err != nil {
 			return total, exit, after, err
 		}
@@ -299,7 +302,8 @@ func (r *runner) throughput(sys system, groups int, d time.Duration) (float64, e
 }
 
 // nphase is scenario (c): providers in one group, spread over up to 8
-// processes (several sessions per process beyond 8); one provider proposes
+// processes (several sessions per process beyond 8; process i on node i
+// mod the system's nodes); one provider proposes
 // a state change, every provider votes continue until the last phase and
 // then approve. A sample is the time from the proposal to the approval at
 // the last provider. Phases 0 is a one-phase proposal, for reference.
@@ -361,7 +365,7 @@ func (r *runner) nphaseIn(sys system, providers, nproc int, phases []int, sample
 // system (daemon.IdleMemoryReturn).
 func (r *runner) memoryUse(sys system, groups, perGroup int) (memory, error) {
 	var m memory
-	p, err := sys.spawn(r.h, sys.name()+"-g")
+	p, err := sys.spawn(r.h, 0, sys.name()+"-g")
 	if err != nil {
 		return m, err
 	}
