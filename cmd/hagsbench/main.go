@@ -6,7 +6,8 @@
 //	(c) n-phase protocol latency against providers and phases, and the
 //	    machine's floor: a bare Unix-socket echo between two Go processes
 //	(d) one-phase protocols per second over many groups of 8 providers
-//	(e) SIGKILL of a provider to the failure notification at the last other
+//	(e) SIGKILL of a provider (the C client over the system's C library)
+//	    to the failure notification at the last other
 //	(f) a daemon's death to the failure leave at the survivors of a
 //	    three-node domain (network namespaces)
 //	(g) hagsd's memory per group and per provider
@@ -16,7 +17,8 @@
 //
 // It starts hagsd (and corosync) itself, and client processes that are
 // hagsbench in its client role ("hagsbench client"), the libcpg program
-// bench/cpgbench.c or the libha_gs program bench/gsbench.c. Each client
+// bench/cpgbench.c or the libha_gs program bench/gsbench.c (for h, and
+// as e's victim). Each client
 // reports CLOCK_MONOTONIC timestamps over a pipe; see client.go.
 //
 //	hagsbench [--quick] [--compare] [--scenarios a,b,...] [--nodes 1,3] [--out DIR] [--bin DIR]
