@@ -18,8 +18,8 @@
 // It starts hagsd (and corosync) itself, and client processes that are
 // hagsbench in its client role ("hagsbench client"), the libcpg program
 // bench/cpgbench.c or the libha_gs program bench/gsbench.c (for h, and
-// as e's victim). Each client
-// reports CLOCK_MONOTONIC timestamps over a pipe; see client.go.
+// as e's victim). Each client reports CLOCK_MONOTONIC timestamps over a
+// pipe; see client.go.
 //
 //	hagsbench [--quick] [--compare] [--scenarios a,b,...] [--nodes 1,3] [--out DIR] [--bin DIR]
 //
@@ -139,7 +139,7 @@ func (c *config) sizes() sizes {
 }
 
 // sizes3 are the points and sample counts of the three-node pass of (a)
-// to (e): the points the targets name and the ends of each range,
+// to (e): the points the targets name and the ends of each range,
 // with fewer samples than on one node, so that make bench-compare stays
 // within about ten minutes.
 func (c *config) sizes3() sizes {
