@@ -175,10 +175,10 @@ bench-tools: build ## build/bench: hagsbench, the libha_gs client of scenario (h
 	$(GO) build -o $(BENCHBIN)/ ./cmd/hagsbench ./cmd/hagsrm-actlog
 	$(CC) -O2 -Wall -Wextra -I include -o $(BENCHBIN)/gsbench bench/gsbench.c -L $(LIB) -lha_gs -Wl,-rpath,$(CURDIR)/$(LIB)
 
-bench: bench-tools ## hags alone, quickly (under 2 minutes): bench/results/quick/
+bench: bench-tools ## hags alone, quickly (under 2 minutes; a-e on one node, then briefly on three in network namespaces): bench/results/quick/
 	$(BENCHBIN)/hagsbench --quick --out bench/results/quick
 
-bench-compare: bench-tools ## install Debian's corosync, libcpg-dev, pacemaker, resource-agents; run hags against Corosync, then Pacemaker: bench/results/
+bench-compare: bench-tools ## install Debian's corosync, libcpg-dev, pacemaker, resource-agents; run hags against Corosync (one node, then three), then Pacemaker: bench/results/
 	@if command -v corosync >/dev/null && [ -f /usr/include/corosync/cpg.h ] && command -v pacemakerd >/dev/null \
 	    && [ -x /usr/lib/ocf/resource.d/heartbeat/Dummy ]; then \
 	  echo "corosync, libcpg-dev, pacemaker and resource-agents are installed"; \

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
@@ -28,6 +29,9 @@ const testClientSocket = "HAGSBENCH_TEST_CLIENT_SOCKET"
 func TestMain(m *testing.M) {
 	if len(os.Args) > 2 && os.Args[1] == "echo" { // the echo role of TestEchoFloor
 		os.Exit(echoMain(os.Args[2:]))
+	}
+	if len(os.Args) > 1 && os.Args[1] == "client" { // the client role, as hagsCluster starts it
+		os.Exit(clientMain(os.Args[2:]))
 	}
 	if socket := os.Getenv(testClientSocket); socket != "" {
 		if dir := os.Getenv("HAGSBENCH_TEST_CLIENT_PROFILE"); dir != "" {
@@ -61,14 +65,50 @@ func startDaemon(t testing.TB) string {
 	return socket
 }
 
-// testSystem is hags with the test binary as its client processes.
-type testSystem struct{ socket string }
+// testSystem is hags with the test binary as its client processes, and
+// victim (when built, testCClient) as (e)'s victim.
+type testSystem struct {
+	socket string
+	victim cClient
+}
 
 func (s testSystem) name() string   { return "hags" }
+func (s testSystem) nodes() int     { return 1 }
 func (s testSystem) daemonPid() int { return os.Getpid() }
 func (s testSystem) close()         {}
-func (s testSystem) spawn(h *hub, name string) (*proc, error) {
+func (s testSystem) counters() (counters, error) {
+	return hagsCounters([]int{os.Getpid()}, []string{s.socket})
+}
+func (s testSystem) spawn(h *hub, _ int, name string) (*proc, error) {
 	return startProc(h, name, []string{testClientSocket + "=" + s.socket}, os.Args[0])
+}
+func (s testSystem) spawnVictim(h *hub, _ int, name string) (*proc, error) {
+	return s.victim.start(h, name, "", s.socket)
+}
+
+// repoRoot is the repository's root, from this package's directory.
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	return root
+}
+
+// testCClient compiles bench/gsbench.c, (e)'s victim for hags, against
+// the libha_gs that make build (and so make test) leaves in build/lib; it
+// skips the test when that library has not been built.
+func testCClient(t testing.TB) cClient {
+	t.Helper()
+	root := repoRoot(t)
+	lib := filepath.Join(root, "build", "lib")
+	if _, err := os.Stat(filepath.Join(lib, "libha_gs.so")); err != nil {
+		t.Skipf("libha_gs is not built (%v): make lib builds build/lib, which (e)'s C victim links", err)
+	}
+	prog := filepath.Join(t.TempDir(), "gsbench")
+	out, err := exec.Command("cc", "-O2", "-Wall", "-Wextra", "-Werror", "-I", filepath.Join(root, "include"), "-o", prog,
+		filepath.Join(root, "bench", "gsbench.c"), "-L", lib, "-lha_gs", "-Wl,-rpath,"+lib).CombinedOutput()
+	require.NoError(t, err, "bench/gsbench.c compiles against libha_gs: %s", out)
+	return cClient{prog: prog, libDir: lib}
 }
 
 func newTestRunner(t *testing.T) *runner {
@@ -287,6 +327,25 @@ func TestScenarios(t *testing.T) {
 		assert.Positive(t, all[i], "a join seen by all takes time")
 	}
 
+	rate, err := r.throughput(sys, 2, 300*time.Millisecond)
+	require.NoError(t, err, "(d) runs")
+	assert.Positive(t, rate, "(d) completes protocols")
+
+	np, err := r.nphase(sys, 3, []int{0, 2}, 2)
+	require.NoError(t, err, "(c) runs")
+	assert.Len(t, np[0], 2, "(c) one-phase samples")
+	assert.Len(t, np[2], 2, "(c) two-phase samples")
+
+	_, _, _, err = r.killSeen(sys, 1, 1)
+	require.ErrorIs(t, err, errNoCClient, "(e) without the C victim is refused, not run with another kind of victim")
+	require.ErrorIs(t, err, errSkipped, "(e) without the C victim is skipped, with the reason")
+}
+
+// TestKillSeen runs (e) with its C victim (bench/gsbench.c over
+// libha_gs) against a daemon and Go client providers.
+func TestKillSeen(t *testing.T) {
+	sys := testSystem{socket: startDaemon(t), victim: testCClient(t)}
+	r := newTestRunner(t)
 	kills, exits, afters, err := r.killSeen(sys, 2, 2)
 	require.NoError(t, err, "(e) runs")
 	require.Len(t, kills, 2, "(e) one sample per kill")
@@ -298,45 +357,58 @@ func TestScenarios(t *testing.T) {
 		assert.Positive(t, exits[i], "(e) the victim takes time to exit")
 		assert.Positive(t, afters[i], "(e) the notification takes time after the exit")
 	}
+}
 
-	rate, err := r.throughput(sys, 2, 300*time.Millisecond)
-	require.NoError(t, err, "(d) runs")
-	assert.Positive(t, rate, "(d) completes protocols")
-
-	np, err := r.nphase(sys, 3, []int{0, 2}, 2)
-	require.NoError(t, err, "(c) runs")
-	assert.Len(t, np[0], 2, "(c) one-phase samples")
-	assert.Len(t, np[2], 2, "(c) two-phase samples")
+// TestVictimIsTheCClient: (e)'s victim for hags is the libha_gs program,
+// on one node as on three, as Corosync's is its libcpg program.
+func TestVictimIsTheCClient(t *testing.T) {
+	victim := testCClient(t)
+	sys := testSystem{socket: startDaemon(t), victim: victim}
+	h := newHub()
+	p, err := sys.spawnVictim(h, 0, "victim")
+	require.NoError(t, err, "the victim starts")
+	defer p.kill()
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", p.pid))
+	require.NoError(t, err, "the victim's program is readable")
+	assert.Equal(t, victim.prog, exe, "the victim is the libha_gs client, not a Go client")
 }
 
 func TestReport(t *testing.T) {
 	rep := newReport(&config{compare: true})
-	rep.add("b.join_seen_by_all", 8, 0, "hags", []int64{1000e3, 2000e3, 3000e3})
-	rep.add("b.join_seen_by_all", 8, 0, "corosync", []int64{4000e3, 4000e3, 4000e3})
-	rep.add("e.sigkill_seen_by_all", 8, 0, "hags", []int64{2000e3})
-	rep.add("e.sigkill_seen_by_all", 8, 0, "corosync", []int64{4000e3})
-	rep.add("c.nphase", 8, 1, "hags", []int64{250e3})
-	rep.add("h.join_self", 1, 0, "hags", []int64{100e3})
-	rep.add("h.join_self", 1, 0, "libha_gs", []int64{150e3})
-	rep.addRate("d.protocols_per_s", 8, "hags", 1000)
-	rep.addRate("d.protocols_per_s", 8, "corosync", 500)
+	rep.add("b.join_seen_by_all", 1, 8, 0, "hags", []int64{1000e3, 2000e3, 3000e3})
+	rep.add("b.join_seen_by_all", 1, 8, 0, "corosync", []int64{4000e3, 4000e3, 4000e3})
+	rep.add("b.join_seen_by_all", 3, 8, 0, "hags", []int64{3000e3})
+	rep.add("b.join_seen_by_all", 3, 8, 0, "corosync", []int64{2000e3})
+	rep.add("e.sigkill_seen_by_all", 1, 8, 0, "hags", []int64{2000e3})
+	rep.add("e.sigkill_seen_by_all", 1, 8, 0, "corosync", []int64{4000e3})
+	rep.add("c.nphase", 1, 8, 1, "hags", []int64{250e3})
+	rep.add("h.join_self", 1, 1, 0, "hags", []int64{100e3})
+	rep.add("h.join_self", 1, 1, 0, "libha_gs", []int64{150e3})
+	rep.addRate("d.protocols_per_s", 1, 8, "hags", 1000)
+	rep.addRate("d.protocols_per_s", 1, 8, "corosync", 500)
+	rep.addRate("d.protocols_per_s", 3, 8, "hags", 300)
 	rep.addMemory(memory{Groups: 1000, Providers: 10000, PerGroup: 5000, PerProvider: 900, PerGroupBusy: 6000, PerProviderBusy: 1000})
 	rep.finish()
 
-	find := func(name string) *row {
+	find3 := func(name string, nodes int) *row {
 		for _, x := range rep.Scenarios {
-			if x.Name == name {
+			if x.Name == name && x.Nodes == nodes {
 				return x
 			}
 		}
-		require.FailNow(t, "no row "+name)
+		require.FailNow(t, fmt.Sprintf("no row %s on %d nodes", name, nodes))
 		return nil
 	}
+	find := func(name string) *row { return find3(name, 1) }
 	b := find("b.join_seen_by_all")
 	require.NotNil(t, b.RatioP50, "(b) has a ratio")
 	assert.Equal(t, 0.5, *b.RatioP50, "hags p50 2 ms over Corosync 4 ms")
 	require.NotNil(t, b.Met, "(b) N=8 has a target")
 	assert.True(t, *b.Met, "0.5 <= 0.7")
+	b3 := find3("b.join_seen_by_all", 3)
+	assert.Equal(t, 1.5, *b3.RatioP50, "the three-node row has its own samples and ratio")
+	assert.Equal(t, 3000.0, *b3.HagsP50, "the three-node samples do not mix with the one-node ones")
+	assert.Equal(t, 300.0, *find3("d.protocols_per_s", 3).HagsOps, "the three-node throughput has its own row")
 	e := find("e.sigkill_seen_by_all")
 	assert.False(t, *e.Met, "0.5 > 0.3 misses the (e) target")
 	assert.True(t, *find("c.nphase").Met, "250 µs meets the 300 µs target")
@@ -362,6 +434,7 @@ func TestReport(t *testing.T) {
 	assert.NotEmpty(t, back.Machine["cpu"], "the machine is described")
 	var sawB bool
 	for _, s := range back.Scenarios {
+		assert.Contains(t, []any{1.0, 3.0}, s["nodes"], "every row says its domain's size: %v", s)
 		if s["name"] == "b.join_seen_by_all" {
 			sawB = true
 			for _, k := range []string{"n", "hags_p50_us", "hags_p99_us", "corosync_p50_us", "ratio_p50"} {
@@ -378,6 +451,7 @@ func TestReport(t *testing.T) {
 	}
 	txt, _ := os.ReadFile(filepath.Join(dir, "latest.txt"))
 	assert.Contains(t, string(txt), "b.join_seen_by_all", "the table names the scenarios")
+	assert.Regexp(t, `b\.join_seen_by_all +3 +8 +3000 µs`, string(txt), "the table shows the three-node row with its nodes")
 }
 
 func TestCheckCorosyncSaysWhatIsMissing(t *testing.T) {

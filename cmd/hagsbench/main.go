@@ -6,7 +6,8 @@
 //	(c) n-phase protocol latency against providers and phases, and the
 //	    machine's floor: a bare Unix-socket echo between two Go processes
 //	(d) one-phase protocols per second over many groups of 8 providers
-//	(e) SIGKILL of a provider to the failure notification at the last other
+//	(e) SIGKILL of a provider (the C client over the system's C library)
+//	    to the failure notification at the last other
 //	(f) a daemon's death to the failure leave at the survivors of a
 //	    three-node domain (network namespaces)
 //	(g) hagsd's memory per group and per provider
@@ -16,10 +17,16 @@
 //
 // It starts hagsd (and corosync) itself, and client processes that are
 // hagsbench in its client role ("hagsbench client"), the libcpg program
-// bench/cpgbench.c or the libha_gs program bench/gsbench.c. Each client
-// reports CLOCK_MONOTONIC timestamps over a pipe; see client.go.
+// bench/cpgbench.c or the libha_gs program bench/gsbench.c (for h, and
+// as e's victim). Each client reports CLOCK_MONOTONIC timestamps over a
+// pipe; see client.go.
 //
-//	hagsbench [--quick] [--compare] [--scenarios a,b,...] [--out DIR] [--bin DIR]
+//	hagsbench [--quick] [--compare] [--scenarios a,b,...] [--nodes 1,3] [--out DIR] [--bin DIR]
+//
+// Scenarios (a) to (e) run on a one-node domain and again on a three-node
+// domain (three daemons of each system, one per network namespace, the
+// clients spread over the nodes); every row of the results says on which
+// ("nodes": 1 or 3).
 //
 // hags client processes run with GOMAXPROCS=1 (see clientEnv);
 // $HAGSBENCH_CLIENT_ENV adds variables (NAME=VALUE, space-separated) to
@@ -90,6 +97,7 @@ type config struct {
 	compare      bool
 	rounds       int
 	scenarios    map[string]bool
+	nodes        map[int]bool    // domain sizes for (a) to (e): 1, 3
 	ctx          context.Context // the run's: ends every wait
 	soak         time.Duration
 }
@@ -130,6 +138,27 @@ func (c *config) sizes() sizes {
 	}
 }
 
+// sizes3 are the points and sample counts of the three-node pass of (a)
+// to (e): the points the targets name and the ends of each range,
+// with fewer samples than on one node, so that make bench-compare stays
+// within about ten minutes.
+func (c *config) sizes3() sizes {
+	if c.quick {
+		return sizes{
+			bN: []int{1, 8}, bSamples: 20,
+			eN: []int{8}, eSamples: 6,
+			cN: []int{8}, cPhases: []int{0, 1}, cSamples: 20,
+			dGroups: []int{1, 8}, dDuration: time.Second,
+		}
+	}
+	return sizes{
+		bN: []int{1, 8, 32}, bSamples: 100,
+		eN: []int{1, 8, 32}, eSamples: 20,
+		cN: []int{1, 8, 64, 256}, cPhases: []int{0, 1, 2, 3}, cSamples: 50,
+		dGroups: []int{1, 4, 16, 64}, dDuration: 4 * time.Second,
+	}
+}
+
 func coordinatorMain(args []string) int {
 	var cfg config
 	fs := flag.NewFlagSet("hagsbench", flag.ContinueOnError)
@@ -144,6 +173,7 @@ func coordinatorMain(args []string) int {
 	fs.BoolVar(&cfg.compare, "compare", false, "run every scenario against Corosync too (make bench-compare)")
 	fs.IntVar(&cfg.rounds, "rounds", 2, "alternate hags and Corosync this many times per point")
 	list := fs.String("scenarios", "a,b,c,d,e,f,g,h,rm", "scenarios to run (rm: the failover manager's; s, the soak, only when named)")
+	nodeList := fs.String("nodes", "1,3", "domain sizes on which (a) to (e) run: 1 (one hagsd, one corosync), 3 (three of each in network namespaces)")
 	fs.DurationVar(&cfg.soak, "soak", 10*time.Minute, "how long scenario s runs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -154,6 +184,18 @@ func coordinatorMain(args []string) int {
 	cfg.scenarios = map[string]bool{}
 	for _, s := range strings.Split(*list, ",") {
 		cfg.scenarios[strings.TrimSpace(s)] = true
+	}
+	cfg.nodes = map[int]bool{}
+	for _, s := range strings.Split(*nodeList, ",") {
+		switch strings.TrimSpace(s) {
+		case "1":
+			cfg.nodes[1] = true
+		case "3":
+			cfg.nodes[3] = true
+		default:
+			fmt.Fprintf(os.Stderr, "hagsbench: --nodes %q: the domain sizes are 1 and 3\n", *nodeList)
+			return 2
+		}
 	}
 	if cfg.rounds < 1 {
 		cfg.rounds = 1
@@ -222,7 +264,7 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 		}
 	}
 	var errs []error
-	try := func(what string, f func() error) {
+	var try tryFunc = func(what string, f func() error) {
 		if ctx.Err() != nil {
 			return
 		}
@@ -241,99 +283,35 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 	}
 	has := func(s ...string) bool { return slices.ContainsFunc(s, func(x string) bool { return cfg.scenarios[x] }) }
 
-	if has("a", "b") {
-		for _, n := range sz.bN {
-			try(fmt.Sprintf("(a, b) join seen by all, N=%d", n), func() error {
-				for _, sys := range systems {
-					rep.add("a.join_self", n, 0, sys.name(), nil)
-					rep.add("b.join_seen_by_all", n, 0, sys.name(), nil)
-				}
-				for round := range cfg.rounds {
-					for _, sys := range systems {
-						self, all, err := r.joinSeen(sys, n, split(sz.bSamples, cfg.rounds, round))
-						rep.add("a.join_self", n, 0, sys.name(), self)
-						rep.add("b.join_seen_by_all", n, 0, sys.name(), all)
-						if err != nil {
-							return fmt.Errorf("%s: %w", sys.name(), err)
-						}
-					}
-				}
-				return nil
-			})
-		}
+	basic := has("a", "b", "c", "d", "e")
+	if basic && cfg.nodes[1] {
+		r.basic(rep, try, has, systems, sz)
 	}
-	if has("e") {
-		for _, n := range sz.eN {
-			try(fmt.Sprintf("(e) SIGKILL seen by the others, N=%d", n), func() error {
-				for round := range cfg.rounds {
-					for _, sys := range systems {
-						v, exit, after, err := r.killSeen(sys, n, split(sz.eSamples, cfg.rounds, round))
-						rep.add("e.sigkill_seen_by_all", n, 0, sys.name(), v)
-						rep.add("e.victim_exit", n, 0, sys.name(), exit)
-						rep.add("e.after_victim_exit", n, 0, sys.name(), after)
-						if err != nil {
-							return fmt.Errorf("%s: %w", sys.name(), err)
-						}
-					}
-				}
-				return nil
-			})
-		}
-	}
-	if has("d") {
-		for _, g := range sz.dGroups {
-			try(fmt.Sprintf("(d) one-phase protocols per second, %d groups of %d", g, fanOut), func() error {
-				for range cfg.rounds {
-					for _, sys := range systems {
-						v, err := r.throughput(sys, g, sz.dDuration/time.Duration(cfg.rounds))
-						if err != nil {
-							return fmt.Errorf("%s: %w", sys.name(), err)
-						}
-						rep.addRate("d.protocols_per_s", g, sys.name(), v)
-					}
-				}
-				return nil
-			})
-		}
-	}
-	if has("c") {
-		for _, n := range sz.cN {
-			try(fmt.Sprintf("(c) n-phase protocols, %d providers", n), func() error {
-				v, err := r.nphase(hags, n, sz.cPhases, sz.cSamples)
-				for _, k := range sz.cPhases {
-					name := "c.nphase"
-					if k == 0 {
-						name = "c.onephase"
-					}
-					rep.add(name, n, k, hags.name(), v[k])
-				}
-				return err
-			})
-		}
+	if has("c") && cfg.nodes[1] {
 		try("(c) the floor: a Unix-socket echo between two Go processes", func() error {
 			hot, idle, err := r.echoFloor(dir, 10*sz.cSamples)
-			rep.add("floor.unix_echo_hot", 1, 0, hags.name(), hot)
-			rep.add("floor.unix_echo_after_idle", 1, 0, hags.name(), idle)
+			rep.add("floor.unix_echo_hot", 1, 1, 0, hags.name(), hot)
+			rep.add("floor.unix_echo_after_idle", 1, 1, 0, hags.name(), idle)
 			return err
 		})
 		try("(c) n-phase protocols, 8 providers in one process", func() error {
 			v, err := r.nphaseIn(hags, 8, 1, sz.cPhases, sz.cSamples)
 			for _, k := range sz.cPhases {
-				rep.add("c.nphase_one_process", 8, k, hags.name(), v[k])
+				rep.add("c.nphase_one_process", 1, 8, k, hags.name(), v[k])
 			}
 			return err
 		})
 	}
 	if has("h") {
 		try("(h) libha_gs against gsapi, join latency", func() error {
-			if _, err := os.Stat(cfg.gsbench); err != nil {
-				return fmt.Errorf("%w: the libha_gs client: %v (make bench builds it)", errSkipped, err)
+			csys, err := hags.withCClient()
+			if err != nil {
+				return err
 			}
-			csys := hags.withCClient(cfg)
 			for round := range cfg.rounds {
 				for _, sys := range []system{hags, csys} {
 					self, _, err := r.joinSeen(sys, 1, split(sz.hSamples, cfg.rounds, round))
-					rep.add("h.join_self", 1, 0, sys.name(), self)
+					rep.add("h.join_self", 1, 1, 0, sys.name(), self)
 					if err != nil {
 						return fmt.Errorf("%s: %w", sys.name(), err)
 					}
@@ -362,6 +340,9 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 			return r.soak(rep, dir, cfg.soak)
 		})
 	}
+	if basic && cfg.nodes[3] {
+		r.runThreeNode(rep, try, has, dir, cfg.sizes3(), len(systems) > 1)
+	}
 	if has("f") {
 		try("(f) node death seen by the survivors of a 3-node domain", func() error {
 			return r.runNodeDeath(rep, dir, sz.fSamples, len(systems) > 1)
@@ -379,6 +360,135 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 		errs = append(errs, ctx.Err())
 	}
 	return rep, errors.Join(errs...)
+}
+
+// tryFunc runs one named part of a run: it logs it, and notes in the
+// report that it was skipped or failed (the run goes on).
+type tryFunc func(what string, f func() error)
+
+// basic runs the chosen scenarios of (a) to (e) on systems, every one a
+// domain of the same size ((c) on systems[0], hags, alone), alternating
+// the systems cfg.rounds times per point.
+func (r *runner) basic(rep *report, try tryFunc, has func(...string) bool, systems []system, sz sizes) {
+	cfg := r.cfg
+	nodes := systems[0].nodes()
+	on := ""
+	if nodes > 1 {
+		on = fmt.Sprintf(", %d nodes", nodes)
+	}
+	if has("a", "b") {
+		for _, n := range sz.bN {
+			try(fmt.Sprintf("(a, b) join seen by all, N=%d%s", n, on), func() error {
+				for _, sys := range systems {
+					rep.add("a.join_self", nodes, n, 0, sys.name(), nil)
+					rep.add("b.join_seen_by_all", nodes, n, 0, sys.name(), nil)
+				}
+				for round := range cfg.rounds {
+					for _, sys := range systems {
+						self, all, err := r.joinSeen(sys, n, split(sz.bSamples, cfg.rounds, round))
+						rep.add("a.join_self", nodes, n, 0, sys.name(), self)
+						rep.addGuard("a.join_self", nodes, n, sys.name(), r.guard)
+						rep.add("b.join_seen_by_all", nodes, n, 0, sys.name(), all)
+						if err != nil {
+							return fmt.Errorf("%s: %w", sys.name(), err)
+						}
+					}
+				}
+				return nil
+			})
+		}
+	}
+	if has("e") {
+		for _, n := range sz.eN {
+			try(fmt.Sprintf("(e) SIGKILL seen by the others, N=%d%s", n, on), func() error {
+				for round := range cfg.rounds {
+					for _, sys := range systems {
+						v, exit, after, err := r.killSeen(sys, n, split(sz.eSamples, cfg.rounds, round))
+						rep.add("e.sigkill_seen_by_all", nodes, n, 0, sys.name(), v)
+						rep.add("e.victim_exit", nodes, n, 0, sys.name(), exit)
+						rep.add("e.after_victim_exit", nodes, n, 0, sys.name(), after)
+						if err != nil {
+							return fmt.Errorf("%s: %w", sys.name(), err)
+						}
+					}
+				}
+				return nil
+			})
+		}
+	}
+	if has("d") {
+		for _, g := range sz.dGroups {
+			try(fmt.Sprintf("(d) one-phase protocols per second, %d groups of %d%s", g, fanOut, on), func() error {
+				for range cfg.rounds {
+					for _, sys := range systems {
+						v, err := r.throughput(sys, g, sz.dDuration/time.Duration(cfg.rounds))
+						if err != nil {
+							return fmt.Errorf("%s: %w", sys.name(), err)
+						}
+						rep.addRate("d.protocols_per_s", nodes, g, sys.name(), v)
+						rep.addGuard("d.protocols_per_s", nodes, g, sys.name(), r.guard)
+					}
+				}
+				return nil
+			})
+		}
+	}
+	if has("c") {
+		hags := systems[0]
+		for _, n := range sz.cN {
+			try(fmt.Sprintf("(c) n-phase protocols, %d providers%s", n, on), func() error {
+				v, err := r.nphase(hags, n, sz.cPhases, sz.cSamples)
+				for _, k := range sz.cPhases {
+					name := "c.nphase"
+					if k == 0 {
+						name = "c.onephase"
+					}
+					rep.add(name, nodes, n, k, hags.name(), v[k])
+				}
+				return err
+			})
+		}
+	}
+}
+
+// runThreeNode runs the chosen scenarios of (a) to (e) on three-node
+// domains: three hagsd and, with corosync, three corosync, one of each
+// per network namespace (newNetns), the clients spread over the nodes.
+// Both domains run for the whole pass, as the one-node daemons do, so
+// that the systems alternate per point.
+func (r *runner) runThreeNode(rep *report, try tryFunc, has func(...string) bool, dir string, sz sizes, corosync bool) {
+	try("three-node domains: 3 hagsd (and 3 corosync) in network namespaces", func() error {
+		nn, err := newNetns(3)
+		if err != nil {
+			return fmt.Errorf("%w: %v", errSkipped, err)
+		}
+		defer nn.destroy()
+		hags := &hagsCluster{cfg: r.cfg, nn: nn, dir: filepath.Join(dir, "3-hags")}
+		if err := os.MkdirAll(hags.dir, 0o755); err != nil {
+			return err
+		}
+		defer hags.close()
+		if err := startCluster(hags); err != nil {
+			return fmt.Errorf("hags: %w", err)
+		}
+		systems := []system{hags}
+		if corosync {
+			cs := &corosyncCluster{cfg: r.cfg, nn: nn, dir: filepath.Join(dir, "3-corosync")}
+			defer cs.close()
+			err := os.MkdirAll(cs.dir, 0o755)
+			if err == nil {
+				err = startCluster(cs)
+			}
+			if err != nil {
+				rep.note("Corosync was not measured on three nodes: %v", err)
+				r.logf("Corosync will not be measured on three nodes: %v", err)
+			} else {
+				systems = append(systems, cs)
+			}
+		}
+		r.basic(rep, try, has, systems, sz)
+		return nil
+	})
 }
 
 // errSkipped marks a scenario that cannot run on this machine (no network
@@ -414,18 +524,11 @@ func (r *runner) runNodeDeath(rep *report, dir string, samples int, corosync boo
 		}
 		err := func() error {
 			defer c.close()
-			for i := range 3 {
-				if err := c.startNode(i); err != nil {
-					return err
-				}
-			}
-			for i := range 3 {
-				if err := c.waitNode(i); err != nil {
-					return err
-				}
+			if err := startCluster(c); err != nil {
+				return err
 			}
 			v, err := r.nodeDeath(c, samples)
-			rep.add("f.node_death_seen_by_survivors", 3, 0, c.name(), v)
+			rep.add("f.node_death_seen_by_survivors", 3, 3, 0, c.name(), v)
 			return err
 		}()
 		if err != nil {

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// netns is a small network made for scenario (f): a "switch" namespace
+// netns is a small network made for the three-node scenarios: a "switch" namespace
 // with a bridge and one namespace per node joined to it by a veth pair.
 // Nodes get addresses in 198.18.0.0/15 (set aside for benchmarks) that
 // exist only inside these namespaces: no packet leaves them.
@@ -106,20 +106,36 @@ func inNs(ns string, argv ...string) []string {
 	return append([]string{"ip", "netns", "exec", ns}, argv...)
 }
 
-// cluster3 is a domain of three nodes in network namespaces, for
-// scenario (f): its daemons can be killed and restarted, and a client
-// process runs on each node.
+// cluster3 is a domain of three nodes in network namespaces: a system
+// whose client processes run on the nodes, each talking to its own node's
+// daemon, and whose daemons can be killed and restarted (scenario f).
 type cluster3 interface {
-	name() string
+	system
 	startNode(i int) error
 	// waitNode waits until node i's daemon is in the domain with the other two.
 	waitNode(i int) error
 	killNode(i int)
-	spawnOn(h *hub, i int, name string) (*proc, error)
-	close()
 }
 
-// hagsCluster is three hagsd, all voters, with default settings.
+// startCluster starts the three daemons of c and waits until each is in
+// the domain with the others.
+func startCluster(c cluster3) error {
+	for i := range 3 {
+		if err := c.startNode(i); err != nil {
+			return err
+		}
+	}
+	for i := range 3 {
+		if err := c.waitNode(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hagsCluster is three hagsd, all voters, with default settings; the
+// clients are this program in its client role, and (e)'s victim the
+// libha_gs client.
 type hagsCluster struct {
 	cfg     *config
 	nn      *netns
@@ -130,6 +146,7 @@ type hagsCluster struct {
 var hagsdAdmitted = regexp.MustCompile(`admitted to the domain`)
 
 func (c *hagsCluster) name() string { return "hags" }
+func (c *hagsCluster) nodes() int   { return 3 }
 
 func (c *hagsCluster) socket(i int) string { return filepath.Join(c.dir, fmt.Sprintf("n%d.sock", i+1)) }
 
@@ -165,8 +182,28 @@ func (c *hagsCluster) killNode(i int) {
 	}
 }
 
-func (c *hagsCluster) spawnOn(h *hub, i int, name string) (*proc, error) {
+func (c *hagsCluster) spawn(h *hub, node int, name string) (*proc, error) {
+	i := node % 3
 	return startProc(h, name, clientEnv(), inNs(c.nn.nodes[i], c.cfg.self, "client", "--socket", c.socket(i))...)
+}
+
+func (c *hagsCluster) spawnVictim(h *hub, node int, name string) (*proc, error) {
+	i := node % 3
+	return newCClient(c.cfg).start(h, name, c.nn.nodes[i], c.socket(i))
+}
+
+func (c *hagsCluster) daemonPid() int { return servicePid(c.daemons[0]) }
+
+func (c *hagsCluster) counters() (counters, error) {
+	var pids []int
+	var sockets []string
+	for i, d := range c.daemons {
+		if d == nil {
+			return counters{}, fmt.Errorf("hagsd %d is not running", i+1)
+		}
+		pids, sockets = append(pids, d.pid()), append(sockets, c.socket(i))
+	}
+	return hagsCounters(pids, sockets)
 }
 
 func (c *hagsCluster) close() {
@@ -178,7 +215,17 @@ func (c *hagsCluster) close() {
 	}
 }
 
-// corosyncCluster is three corosync daemons.
+// servicePid is d's pid, 0 when it is not running.
+func servicePid(d *service) int {
+	if d == nil {
+		return 0
+	}
+	return d.pid()
+}
+
+// corosyncCluster is three corosync daemons, with the libcpg client on
+// each node (its IPC socket is abstract, so per network namespace: a
+// client reaches its own node's corosync).
 type corosyncCluster struct {
 	cfg     *config
 	nn      *netns
@@ -188,6 +235,7 @@ type corosyncCluster struct {
 }
 
 func (c *corosyncCluster) name() string { return "corosync" }
+func (c *corosyncCluster) nodes() int   { return 3 }
 
 func (c *corosyncCluster) startNode(i int) error {
 	if c.confs[i] == "" {
@@ -224,8 +272,27 @@ func (c *corosyncCluster) killNode(i int) {
 	}
 }
 
-func (c *corosyncCluster) spawnOn(h *hub, i int, name string) (*proc, error) {
-	return startProc(h, name, nil, inNs(c.nn.nodes[i], c.cfg.cpgbench)...)
+func (c *corosyncCluster) spawn(h *hub, node int, name string) (*proc, error) {
+	return startProc(h, name, nil, inNs(c.nn.nodes[node%3], c.cfg.cpgbench)...)
+}
+
+// spawnVictim: the libcpg client is already the C program over the C
+// library.
+func (c *corosyncCluster) spawnVictim(h *hub, node int, name string) (*proc, error) {
+	return c.spawn(h, node, name)
+}
+
+func (c *corosyncCluster) daemonPid() int { return servicePid(c.daemons[0]) }
+
+func (c *corosyncCluster) counters() (counters, error) {
+	var pids []int
+	for i, d := range c.daemons {
+		if d == nil {
+			return counters{}, fmt.Errorf("corosync %d is not running", i+1)
+		}
+		pids = append(pids, d.pid())
+	}
+	return processCounters(pids)
 }
 
 func (c *corosyncCluster) close() {
@@ -255,7 +322,7 @@ func (r *runner) nodeDeath(c cluster3, samples int) ([]int64, error) {
 	// rejoin starts node i's client and waits until all three providers
 	// are in the group.
 	rejoin := func(i int) error {
-		p, err := c.spawnOn(r.h, i, fmt.Sprintf("%s-f-n%d", c.name(), i+1))
+		p, err := c.spawn(r.h, i, fmt.Sprintf("%s-f-n%d", c.name(), i+1))
 		if err != nil {
 			return err
 		}
@@ -284,14 +351,14 @@ func (r *runner) nodeDeath(c cluster3, samples int) ([]int64, error) {
 			}
 			r.logf("    node %d's provider: %v; again", i+1, err)
 			p.kill()
-			if p, err = c.spawnOn(r.h, i, fmt.Sprintf("%s-f-n%d", c.name(), i+1)); err != nil {
+			if p, err = c.spawn(r.h, i, fmt.Sprintf("%s-f-n%d", c.name(), i+1)); err != nil {
 				return err
 			}
 			clients[i] = p
 		}
 	}
 	for i := range 2 {
-		p, err := c.spawnOn(r.h, i, fmt.Sprintf("%s-f-n%d", c.name(), i+1))
+		p, err := c.spawn(r.h, i, fmt.Sprintf("%s-f-n%d", c.name(), i+1))
 		if err != nil {
 			return nil, err
 		}

@@ -13,36 +13,53 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// series is one line of a plot.
+// series is one line of a plot, in color (plotutil's palette index),
+// dashed or not.
 type series struct {
 	label  string
 	pts    plotter.XYs
+	color  int
 	dashed bool
+}
+
+// plotNodes are the domain sizes the plots show, each as its own lines.
+var plotNodes = []int{1, 3}
+
+// nodesLabel names a domain size in a plot's legend.
+func nodesLabel(n int) string {
+	if n == 1 {
+		return "1 node"
+	}
+	return fmt.Sprintf("%d nodes", n)
 }
 
 // plots draws the PNG files: latency against N for both systems for (a),
 // (b) and (e), n-phase latency against providers for (c), and protocols
-// per second against groups for (d).
+// per second against groups for (d); one line per system and domain size
+// (one node, three nodes).
 func (r *report) plots(dir string) error {
 	lat := func(name, title, file string) error {
 		var ss []series
-		for i, sys := range []string{"hags", "corosync"} {
-			var p50, p99 plotter.XYs
-			for _, x := range r.Scenarios {
-				if x.Name != name {
-					continue
+		for ni, nodes := range plotNodes {
+			for i, sys := range []string{"hags", "corosync"} {
+				var p50, p99 plotter.XYs
+				for _, x := range r.Scenarios {
+					if x.Name != name || x.Nodes != nodes {
+						continue
+					}
+					a, b := x.HagsP50, x.HagsP99
+					if i == 1 {
+						a, b = x.CorosyncP50, x.CorosyncP99
+					}
+					if a != nil && b != nil {
+						p50 = append(p50, plotter.XY{X: float64(x.N), Y: *a})
+						p99 = append(p99, plotter.XY{X: float64(x.N), Y: *b})
+					}
 				}
-				a, b := x.HagsP50, x.HagsP99
-				if i == 1 {
-					a, b = x.CorosyncP50, x.CorosyncP99
+				if len(p50) > 0 {
+					l, c := sys+", "+nodesLabel(nodes), 2*ni+i
+					ss = append(ss, series{label: l + ", p50", pts: p50, color: c}, series{label: l + ", p99", pts: p99, color: c, dashed: true})
 				}
-				if a != nil && b != nil {
-					p50 = append(p50, plotter.XY{X: float64(x.N), Y: *a})
-					p99 = append(p99, plotter.XY{X: float64(x.N), Y: *b})
-				}
-			}
-			if len(p50) > 0 {
-				ss = append(ss, series{label: sys + " p50", pts: p50}, series{label: sys + " p99", pts: p99, dashed: true})
 			}
 		}
 		return drawPlot(filepath.Join(dir, file), title, "N (existing providers / members)", "latency (µs)", ss, true)
@@ -57,25 +74,27 @@ func (r *report) plots(dir string) error {
 		return err
 	}
 
-	// (c): one line per phase count.
-	byPhase := map[int]plotter.XYs{}
-	for _, x := range r.Scenarios {
-		if (x.Name == "c.nphase" || x.Name == "c.onephase") && x.Phases != nil && x.HagsP50 != nil {
-			byPhase[*x.Phases] = append(byPhase[*x.Phases], plotter.XY{X: float64(x.N), Y: *x.HagsP50})
-		}
-	}
+	// (c): one line per phase count and domain size.
 	var cs []series
-	var keys []int
-	for k := range byPhase {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		label := fmt.Sprintf("n-phase, %d phase(s), p50", k)
-		if k == 0 {
-			label = "one-phase, p50"
+	for _, nodes := range plotNodes {
+		byPhase := map[int]plotter.XYs{}
+		for _, x := range r.Scenarios {
+			if (x.Name == "c.nphase" || x.Name == "c.onephase") && x.Nodes == nodes && x.Phases != nil && x.HagsP50 != nil {
+				byPhase[*x.Phases] = append(byPhase[*x.Phases], plotter.XY{X: float64(x.N), Y: *x.HagsP50})
+			}
 		}
-		cs = append(cs, series{label: label, pts: byPhase[k]})
+		var keys []int
+		for k := range byPhase {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			label := fmt.Sprintf("n-phase, %d phase(s), %s, p50", k, nodesLabel(nodes))
+			if k == 0 {
+				label = fmt.Sprintf("one-phase, %s, p50", nodesLabel(nodes))
+			}
+			cs = append(cs, series{label: label, pts: byPhase[k], color: k, dashed: nodes != 1})
+		}
 	}
 	if err := drawPlot(filepath.Join(dir, "c_nphase.png"), "(c) hags state-change protocol: proposal to approval at the last provider",
 		"providers", "latency (µs)", cs, true); err != nil {
@@ -84,26 +103,28 @@ func (r *report) plots(dir string) error {
 
 	// (d): throughput.
 	var ds []series
-	for i, sys := range []string{"hags", "corosync"} {
-		var pts plotter.XYs
-		for _, x := range r.Scenarios {
-			if x.Name != "d.protocols_per_s" {
-				continue
+	for _, nodes := range plotNodes {
+		for i, sys := range []string{"hags", "corosync"} {
+			var pts plotter.XYs
+			for _, x := range r.Scenarios {
+				if x.Name != "d.protocols_per_s" || x.Nodes != nodes {
+					continue
+				}
+				v := x.HagsOps
+				if i == 1 {
+					v = x.CorosyncOps
+				}
+				if v != nil {
+					pts = append(pts, plotter.XY{X: float64(x.N), Y: *v})
+				}
 			}
-			v := x.HagsOps
-			if i == 1 {
-				v = x.CorosyncOps
+			if len(pts) > 0 {
+				label := sys + ", " + nodesLabel(nodes) + ": one-phase protocols/s"
+				if i == 1 {
+					label = sys + ", " + nodesLabel(nodes) + ": agreed multicasts/s"
+				}
+				ds = append(ds, series{label: label, pts: pts, color: i, dashed: nodes != 1})
 			}
-			if v != nil {
-				pts = append(pts, plotter.XY{X: float64(x.N), Y: *v})
-			}
-		}
-		if len(pts) > 0 {
-			label := sys + ": one-phase protocols/s"
-			if i == 1 {
-				label = sys + ": agreed multicasts/s"
-			}
-			ds = append(ds, series{label: label, pts: pts})
 		}
 	}
 	if err := drawPlot(filepath.Join(dir, "d_protocols_per_s.png"), fmt.Sprintf("(d) closed-loop throughput, groups of %d", fanOut),
@@ -158,15 +179,12 @@ func drawPlot(path, title, xlabel, ylabel string, ss []series, logY bool) error 
 	p.Legend.XOffs = vg.Points(12)
 	p.Legend.YOffs = -vg.Points(6)
 	p.Add(plotter.NewGrid())
-	for i, s := range ss {
+	for _, s := range ss {
 		line, points, err := plotter.NewLinePoints(s.pts)
 		if err != nil {
 			return fmt.Errorf("plot %s: %w", path, err)
 		}
-		c := plotutil.Color(i / 2)
-		if len(ss) == 1 || !hasDashed(ss) {
-			c = plotutil.Color(i)
-		}
+		c := plotutil.Color(s.color)
 		line.Color, points.Color = c, c
 		points.Shape = draw.CircleGlyph{}
 		if s.dashed {
@@ -178,10 +196,6 @@ func drawPlot(path, title, xlabel, ylabel string, ss []series, logY bool) error 
 	return p.Save(7*vg.Inch, 4.5*vg.Inch, path)
 }
 
-func hasDashed(ss []series) bool {
-	return slices.ContainsFunc(ss, func(s series) bool { return s.dashed })
-}
-
 // rmPlots draws the failover scenarios: p50 (filled) and p99 (hollow) of
 // hags and Pacemaker per scenario on a log scale, and the resident set per
 // node. Nothing is drawn without failover rows.
@@ -189,7 +203,7 @@ func (r *report) rmPlots(dir string) error {
 	var lat, mem []*row
 	for _, x := range r.Scenarios {
 		switch {
-		case x.Nodes != rmNodes:
+		case !x.failover:
 		case x.Unit == "bytes":
 			mem = append(mem, x)
 		case x.HagsP50 != nil || x.PacemakerP50 != nil:

@@ -31,10 +31,16 @@ type machine struct {
 	Mode       string `json:"mode"` // quick or full
 }
 
-// row is one scenario at one point, for every system measured. Latencies
-// are in microseconds; ratios are hags / Corosync (for h, libha_gs / gsapi).
+// row is one scenario at one point on a domain of one size, for every
+// system measured. Latencies are in microseconds; ratios are hags /
+// Corosync (for h, libha_gs / gsapi). A row is known by its name, nodes, n
+// and phases: the scenarios that run on one node and on three have one row
+// of the same name for each, told apart by nodes.
 type row struct {
-	Name   string `json:"name"`
+	Name string `json:"name"`
+	// Nodes is the size of the domain the row was measured on: 1, or 3
+	// (the three-node runs of a–e, and f, s and the failover scenarios).
+	Nodes  int    `json:"nodes"`
 	N      int    `json:"n"`
 	Phases *int   `json:"phases,omitempty"`
 	Unit   string `json:"unit"`
@@ -67,7 +73,6 @@ type row struct {
 
 	// The failover scenarios: three nodes, hags against Pacemaker (ratio_p50
 	// is hags / Pacemaker there); memory rows carry bytes per node.
-	Nodes              int               `json:"nodes,omitempty"`
 	PacemakerSamples   int               `json:"pacemaker_samples,omitempty"`
 	PacemakerP50       *float64          `json:"pacemaker_p50_us,omitempty"`
 	PacemakerP99       *float64          `json:"pacemaker_p99_us,omitempty"`
@@ -81,10 +86,19 @@ type row struct {
 	HagsCount *float64 `json:"hags_count,omitempty"`
 	Over      string   `json:"over,omitempty"`
 
+	// The profile guard ((a) and (d)): the daemons' wake-ups (voluntary
+	// context switches) and heap allocations per client request over the
+	// measured samples (counters.go).
+	HagsWakeupsPerReq     *float64 `json:"hags_wakeups_per_request,omitempty"`
+	HagsAllocsPerReq      *float64 `json:"hags_allocs_per_request,omitempty"`
+	CorosyncWakeupsPerReq *float64 `json:"corosync_wakeups_per_request,omitempty"`
+
 	Target string `json:"target,omitempty"`
 	Met    *bool  `json:"met,omitempty"`
 
-	samples map[string][]int64
+	samples  map[string][]int64
+	guards   map[string]guard
+	failover bool // a failover manager's row (addRM, addRMMemory, addPartition)
 }
 
 // report is everything a run measured.
@@ -122,13 +136,15 @@ func (r *report) note(format string, args ...any) {
 	r.Notes = append(r.Notes, fmt.Sprintf(format, args...))
 }
 
-func (r *report) find(name string, n, phases int, unit string) *row {
+// find returns the row of name, nodes, n and phases (−1: none), making it
+// the first time.
+func (r *report) find(name string, nodes, n, phases int, unit string) *row {
 	for _, x := range r.Scenarios {
-		if x.Name == name && x.N == n && (x.Phases == nil && phases < 0 || x.Phases != nil && *x.Phases == phases) {
+		if x.Name == name && x.Nodes == nodes && x.N == n && (x.Phases == nil && phases < 0 || x.Phases != nil && *x.Phases == phases) {
 			return x
 		}
 	}
-	x := &row{Name: name, N: n, Unit: unit, samples: map[string][]int64{}}
+	x := &row{Name: name, Nodes: nodes, N: n, Unit: unit, samples: map[string][]int64{}}
 	if phases >= 0 {
 		x.Phases = &phases
 	}
@@ -144,23 +160,24 @@ func phasesOf(name string, k int) int {
 	return -1
 }
 
-// add records latency samples (nanoseconds) of one system.
-func (r *report) add(name string, n, phases int, sys string, ns []int64) {
-	x := r.find(name, n, phasesOf(name, phases), "us")
+// add records latency samples (nanoseconds) of one system on a domain of
+// nodes nodes.
+func (r *report) add(name string, nodes, n, phases int, sys string, ns []int64) {
+	x := r.find(name, nodes, n, phasesOf(name, phases), "us")
 	x.samples[sys] = append(x.samples[sys], ns...)
 }
 
 // addRM records latency samples (nanoseconds) of a failover scenario.
 func (r *report) addRM(name, sys string, ns []int64) {
-	x := r.find(name, rmNodes, -1, "us")
-	x.Nodes = rmNodes
+	x := r.find(name, rmNodes, rmNodes, -1, "us")
+	x.failover = true
 	x.samples[sys] = append(x.samples[sys], ns...)
 }
 
 // addRMMemory records the resident set per node of a failover cluster.
 func (r *report) addRMMemory(name, sys string, bytes int64, detail string) {
-	x := r.find(name, rmNodes, -1, "bytes")
-	x.Nodes = rmNodes
+	x := r.find(name, rmNodes, rmNodes, -1, "bytes")
+	x.failover = true
 	v := float64(bytes)
 	switch sys {
 	case "hags":
@@ -178,7 +195,7 @@ func (r *report) addRMMemory(name, sys string, bytes int64, detail string) {
 // samples two nodes ran the group at once.
 func (r *report) addPartition(sys string, ns []int64, twice, samples int) {
 	r.addRM("p.partition_takeover", sys, ns)
-	x := r.find("p.partition_takeover", rmNodes, -1, "us")
+	x := r.find("p.partition_takeover", rmNodes, rmNodes, -1, "us")
 	p := &x.HagsTwoOwners
 	if sys == "pacemaker" {
 		p = &x.PacemakerTwoOwners
@@ -189,9 +206,34 @@ func (r *report) addPartition(sys string, ns []int64, twice, samples int) {
 	**p += twice
 }
 
+// addGuard adds the profile guard's counts of one measurement of a system
+// (g nil: its counters could not be read).
+func (r *report) addGuard(name string, nodes, n int, sys string, g *guard) {
+	if g == nil || (sys != "hags" && sys != "corosync") {
+		return
+	}
+	unit := "us"
+	if strings.HasPrefix(name, "d.") {
+		unit = "ops/s"
+	}
+	x := r.find(name, nodes, n, -1, unit)
+	if x.guards == nil {
+		x.guards = map[string]guard{}
+	}
+	sum := x.guards[sys]
+	sum.wakeups += g.wakeups
+	sum.requests += g.requests
+	if g.allocs >= 0 {
+		sum.allocs += g.allocs
+	} else {
+		sum.allocs = -1 << 62
+	}
+	x.guards[sys] = sum
+}
+
 // addRate records one throughput measurement of one system.
-func (r *report) addRate(name string, n int, sys string, opsPerSec float64) {
-	x := r.find(name, n, -1, "ops/s")
+func (r *report) addRate(name string, nodes, n int, sys string, opsPerSec float64) {
+	x := r.find(name, nodes, n, -1, "ops/s")
 	switch sys {
 	case "hags":
 		x.HagsRuns = append(x.HagsRuns, math.Round(opsPerSec))
@@ -200,10 +242,10 @@ func (r *report) addRate(name string, n int, sys string, opsPerSec float64) {
 	}
 }
 
-// addCount records a count of scenario (s) and whether it met its target
-// (the count that is expected; "0").
-func (r *report) addCount(name string, n int, over string, v float64, want string) {
-	x := r.find(name, n, -1, "count")
+// addCount records a count of scenario (s) on its domain of nodes nodes
+// (its n) and whether it met its target (the count that is expected; "0").
+func (r *report) addCount(name string, nodes int, over string, v float64, want string) {
+	x := r.find(name, nodes, nodes, -1, "count")
 	x.HagsCount, x.Over = &v, over
 	x.Target = "= " + want + " " + over
 	met := fmt.Sprint(v) == want
@@ -212,10 +254,10 @@ func (r *report) addCount(name string, n int, over string, v float64, want strin
 
 // addMemory records scenario (g): at rest, and right after the joins.
 func (r *report) addMemory(m memory) {
-	g := r.find("g.rss_per_group", m.Groups, -1, "bytes")
+	g := r.find("g.rss_per_group", 1, m.Groups, -1, "bytes")
 	g.HagsBytes, g.HagsBytesBusy = ptr(math.Round(m.PerGroup)), ptr(math.Round(m.PerGroupBusy))
 	g.RSS, g.RSSBusy = m.RSSAtRest, m.RSSAfterJoins
-	p := r.find("g.rss_per_provider", m.Providers, -1, "bytes")
+	p := r.find("g.rss_per_provider", 1, m.Providers, -1, "bytes")
 	p.HagsBytes, p.HagsBytesBusy = ptr(math.Round(m.PerProvider)), ptr(math.Round(m.PerProviderBusy))
 	p.RSS, p.RSSBusy = m.RSSAtRest, m.RSSAfterJoins
 }
@@ -240,6 +282,7 @@ func (r *report) finish() {
 				x.RatioP50 = ptr(math.Round(*x.HagsP50 / *x.PacemakerP50 * 1000) / 1000)
 			}
 		}
+		x.perRequest()
 		if x.HagsBytes != nil && x.PacemakerBytes != nil && *x.PacemakerBytes > 0 {
 			x.RatioBytes = ptr(math.Round(*x.HagsBytes / *x.PacemakerBytes * 1000) / 1000)
 		}
@@ -277,10 +320,13 @@ func (r *report) finish() {
 		}
 		x.judge()
 	}
-	// Keep the file in a stable order: by scenario, then point.
+	// Keep the file in a stable order: by scenario, then nodes, then point.
 	slices.SortStableFunc(r.Scenarios, func(a, b *row) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
+		}
+		if a.Nodes != b.Nodes {
+			return a.Nodes - b.Nodes
 		}
 		if a.N != b.N {
 			return a.N - b.N
@@ -294,6 +340,25 @@ func (r *report) finish() {
 		}
 		return pa - pb
 	})
+}
+
+// perRequest divides the profile guard's counts by the requests.
+func (x *row) perRequest() {
+	for sys, g := range x.guards {
+		if g.requests <= 0 {
+			continue
+		}
+		w := ptr(math.Round(float64(g.wakeups)/float64(g.requests)*100) / 100)
+		switch sys {
+		case "hags":
+			x.HagsWakeupsPerReq = w
+			if g.allocs >= 0 {
+				x.HagsAllocsPerReq = ptr(math.Round(float64(g.allocs)/float64(g.requests)*10) / 10)
+			}
+		case "corosync":
+			x.CorosyncWakeupsPerReq = w
+		}
+	}
 }
 
 // judge sets the issue's target for the row, and whether it is met, when
@@ -327,7 +392,7 @@ func (x *row) judge() {
 		if x.HagsP50 != nil {
 			set("<= 1 s median (hags)", *x.HagsP50 <= 1e6)
 		}
-	case x.Nodes == rmNodes:
+	case x.failover:
 		x.judgeRM()
 	case x.Name == "g.rss_per_provider":
 		if x.HagsBytes != nil {
@@ -444,6 +509,13 @@ func fmtCount(v *int) string {
 	return fmt.Sprint(*v)
 }
 
+func fmtFloat(v *float64, prec int) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.*f", prec, *v)
+}
+
 func fmtRatio(v *float64) string {
 	if v == nil {
 		return "-"
@@ -480,11 +552,11 @@ func (r *report) table() string {
 		}
 	}
 	section("Latency: p50 and p99 (hags / Corosync = ratio of the p50s)",
-		"scenario\tn\tphases\thags p50\thags p99\tcorosync p50\tcorosync p99\thags/corosync\ttarget\tmet\t",
+		"scenario\tnodes\tn\tphases\thags p50\thags p99\tcorosync p50\tcorosync p99\thags/corosync\ttarget\tmet\t",
 		func(w io.Writer) bool {
 			some := false
 			for _, x := range r.Scenarios {
-				if x.Unit != "us" || x.Name == "h.join_self" || x.Nodes == rmNodes {
+				if x.Unit != "us" || x.Name == "h.join_self" || x.failover {
 					continue
 				}
 				some = true
@@ -492,13 +564,13 @@ func (r *report) table() string {
 				if x.Phases != nil {
 					ph = fmt.Sprint(*x.Phases)
 				}
-				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.N, ph,
+				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.Nodes, x.N, ph,
 					fmtUs(x.HagsP50), fmtUs(x.HagsP99), fmtUs(x.CorosyncP50), fmtUs(x.CorosyncP99), fmtRatio(x.RatioP50), x.Target, met(x))
 			}
 			return some
 		})
 	section("Throughput: median of the runs (hags one-phase protocols, Corosync agreed multicasts)",
-		"scenario\tgroups\thags\tcorosync\thags/corosync\ttarget\tmet\t",
+		"scenario\tnodes\tgroups\thags\tcorosync\thags/corosync\ttarget\tmet\t",
 		func(w io.Writer) bool {
 			some := false
 			for _, x := range r.Scenarios {
@@ -506,7 +578,7 @@ func (r *report) table() string {
 					continue
 				}
 				some = true
-				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.N,
+				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.Nodes, x.N,
 					fmtF(x.HagsOps, "/s"), fmtF(x.CorosyncOps, "/s"), fmtRatio(x.RatioOps), x.Target, met(x))
 			}
 			return some
@@ -525,12 +597,26 @@ func (r *report) table() string {
 			}
 			return some
 		})
+	section("Profile guard: the daemons' wake-ups (voluntary context switches) and hags's heap allocations per client request, summed over a domain's daemons",
+		"scenario\tnodes\tn\thags wake-ups\thags allocations\tcorosync wake-ups\t",
+		func(w io.Writer) bool {
+			some := false
+			for _, x := range r.Scenarios {
+				if x.HagsWakeupsPerReq == nil && x.CorosyncWakeupsPerReq == nil {
+					continue
+				}
+				some = true
+				fmt.Fprintf(w, "%s\t%d\t%d\t%s\t%s\t%s\t\n", x.Name, x.Nodes, x.N, fmtFloat(x.HagsWakeupsPerReq, 2),
+					fmtFloat(x.HagsAllocsPerReq, 1), fmtFloat(x.CorosyncWakeupsPerReq, 2))
+			}
+			return some
+		})
 	section("Memory: growth of hagsd's resident set, at rest and right after the joins",
 		"scenario\tn\tat rest\tafter the joins\ttarget\tmet\t",
 		func(w io.Writer) bool {
 			some := false
 			for _, x := range r.Scenarios {
-				if x.Unit != "bytes" || x.Nodes == rmNodes {
+				if x.Unit != "bytes" || x.failover {
 					continue
 				}
 				some = true
@@ -543,7 +629,7 @@ func (r *report) table() string {
 		func(w io.Writer) bool {
 			some := false
 			for _, x := range r.Scenarios {
-				if x.Nodes != rmNodes {
+				if !x.failover {
 					continue
 				}
 				some = true

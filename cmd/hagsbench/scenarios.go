@@ -18,6 +18,9 @@ type runner struct {
 	h       *hub
 	timeout time.Duration // for one expected set of events
 	logf    func(format string, args ...any)
+	// guard is the profile guard's counts of the last joinSeen or
+	// throughput, nil when the system's counters could not be read.
+	guard *guard
 }
 
 func isMem(sub string) func(event) bool {
@@ -62,11 +65,12 @@ func (r *runner) joinAll(group func(i int) string, ms []joinMember) error {
 	return err
 }
 
-// spawnN starts n client processes of sys.
+// spawnN starts n client processes of sys, process i on node i mod the
+// system's nodes.
 func (r *runner) spawnN(sys system, tag string, n int) (procSet, error) {
 	var ps procSet
 	for i := range n {
-		p, err := sys.spawn(r.h, fmt.Sprintf("%s-%s-%d", sys.name(), tag, i))
+		p, err := sys.spawn(r.h, i, fmt.Sprintf("%s-%s-%d", sys.name(), tag, i))
 		if err != nil {
 			ps.stop()
 			return nil, err
@@ -77,7 +81,8 @@ func (r *runner) spawnN(sys system, tag string, n int) (procSet, error) {
 }
 
 // joinSeen is scenarios (a) and (b): n providers are in a group, one more
-// joins; self is the time from its join call to its own approval, all the
+// joins (on a domain of several nodes, provider i is on node i mod the
+// nodes and the joiner on node n mod the nodes); self is the time from its join call to its own approval, all the
 // time to the approval at the last of the n others. The joiner then says
 // goodbye, and the next sample begins when all n have seen it leave.
 func (r *runner) joinSeen(sys system, n, samples int) (self, all []int64, err error) {
@@ -94,6 +99,20 @@ func (r *runner) joinSeen(sys system, n, samples int) (self, all []int64, err er
 		}
 	}
 	r.h.drain()
+	r.guard = nil
+	g, ok, err := measured(sys, func() (int64, error) {
+		self, all, err = r.joinSamples(group, members, joiner, samples)
+		return 2 * int64(len(self)), err // a join and a goodbye each
+	})
+	if ok {
+		r.guard = &g
+	}
+	return self, all, err
+}
+
+// joinSamples takes joinSeen's samples.
+func (r *runner) joinSamples(group string, members procSet, joiner *proc, samples int) (self, all []int64, err error) {
+	n := len(members)
 	for range samples {
 		if err := r.ctx.Err(); err != nil {
 			return self, all, err
@@ -140,8 +159,9 @@ func (r *runner) joinSeen(sys system, n, samples int) (self, all []int64, err er
 	return self, all, nil
 }
 
-// killSeen is scenario (e): n providers and a victim are in a group; the
-// victim process is killed with SIGKILL, and the sample is the time from
+// killSeen is scenario (e): n providers and a victim are in a group (on
+// several nodes, spread as in joinSeen); the victim, the system's C client
+// (system.spawnVictim), is killed with SIGKILL, and the sample is the time from
 // the kill to the failure notification at the last of the n others. It
 // also returns how that time divides: from the kill until the kernel has
 // closed the victim's descriptors (its end of the daemon's socket, and of
@@ -162,7 +182,7 @@ func (r *runner) killSeen(sys system, n, samples int) (total, exit, after []int6
 		if err := r.ctx.Err(); err != nil {
 			return total, exit, after, err
 		}
-		victim, err := sys.spawn(r.h, fmt.Sprintf("%s-e%d-victim%d", sys.name(), n, s))
+		victim, err := sys.spawnVictim(r.h, n, fmt.Sprintf("%s-e%d-victim%d", sys.name(), n, s))
 		if err != nil {
 			return total, exit, after, err
 		}
@@ -235,7 +255,7 @@ func (r *runner) throughput(sys system, groups int, d time.Duration) (float64, e
 		return 0, fmt.Errorf("joins: %w", err)
 	}
 	r.h.drain()
-	run := func(d time.Duration) (float64, error) {
+	run := func(d time.Duration) (float64, int64, error) {
 		active := 0
 		for i, p := range ps {
 			var mine []string
@@ -247,29 +267,43 @@ func (r *runner) throughput(sys system, groups int, d time.Duration) (float64, e
 			}
 			active++
 			if err := p.send("loop %d 0 %s", d.Milliseconds(), strings.Join(mine, " ")); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
 		evs, err := r.h.collect(d+r.timeout, active, func(ev event) bool { return ev.kind == "count" })
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		var rate float64
+		var done int64
 		for _, ev := range evs {
+			done += ev.count
 			if ev.t > 0 {
 				rate += float64(ev.count) / (float64(ev.t) / 1e9)
 			}
 		}
-		return rate, nil
+		return rate, done, nil
 	}
-	if _, err := run(d / 5); err != nil { // warm up
+	if _, _, err := run(d / 5); err != nil { // warm up
 		return 0, fmt.Errorf("warm-up loop: %w", err)
 	}
-	return run(d)
+	var rate float64
+	r.guard = nil
+	g, ok, err := measured(sys, func() (int64, error) {
+		var done int64
+		var err error
+		rate, done, err = run(d)
+		return done, err
+	})
+	if ok {
+		r.guard = &g
+	}
+	return rate, err
 }
 
 // nphase is scenario (c): providers in one group, spread over up to 8
-// processes (several sessions per process beyond 8); one provider proposes
+// processes (several sessions per process beyond 8; process i on node i
+// mod the system's nodes); one provider proposes
 // a state change, every provider votes continue until the last phase and
 // then approve. A sample is the time from the proposal to the approval at
 // the last provider. Phases 0 is a one-phase proposal, for reference.
@@ -331,7 +365,7 @@ func (r *runner) nphaseIn(sys system, providers, nproc int, phases []int, sample
 // system (daemon.IdleMemoryReturn).
 func (r *runner) memoryUse(sys system, groups, perGroup int) (memory, error) {
 	var m memory
-	p, err := sys.spawn(r.h, sys.name()+"-g")
+	p, err := sys.spawn(r.h, 0, sys.name()+"-g")
 	if err != nil {
 		return m, err
 	}

@@ -44,21 +44,14 @@ func (r *runner) soak(rep *report, dir string, d time.Duration) error {
 		return err
 	}
 	defer c.close()
-	for i := range 3 {
-		if err := c.startNode(i); err != nil {
-			return err
-		}
-	}
-	for i := range 3 {
-		if err := c.waitNode(i); err != nil {
-			return err
-		}
+	if err := startCluster(c); err != nil {
+		return err
 	}
 	group := uniq("s")
 	var clients procSet
 	defer clients.stop()
 	for i := range 3 {
-		p, err := c.spawnOn(r.h, i, fmt.Sprintf("hags-s-n%d", i+1))
+		p, err := c.spawn(r.h, i, fmt.Sprintf("hags-s-n%d", i+1))
 		if err != nil {
 			return err
 		}
@@ -138,7 +131,7 @@ func (r *runner) soak(rep *report, dir string, d time.Duration) error {
 	rep.addCount("s.leadership_changes", 3, over, float64(leader), "0")
 	rep.addCount("s.nodes_declared_down", 3, over, float64(declared), "0")
 	rep.addCount("s.nodes_out_of_domain", 3, over, float64(out), "0")
-	rep.add("s.state_change_under_load", 3, 0, "hags", lat)
+	rep.add("s.state_change_under_load", 3, 3, 0, "hags", lat)
 	r.logf("    soak: %d failure notifications, %d sessions lost, %d leadership changes, %d nodes declared down, %d out of the domain; %d state changes",
 		failed, lost, leader, declared, out, len(lat))
 	return nil

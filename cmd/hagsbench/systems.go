@@ -15,16 +15,26 @@ import (
 )
 
 // system is one group-communication system under test on this machine:
-// its daemon and a way to start client processes that speak the line
-// protocol of client.go.
+// its daemons (one node, or three in network namespaces) and a way to
+// start client processes that speak the line protocol of client.go.
 type system interface {
 	// name is the system's name in the results: "hags", "corosync",
 	// "libha_gs".
 	name() string
-	// spawn starts one client process.
-	spawn(h *hub, name string) (*proc, error)
-	// daemonPid is the daemon's process id (for its memory).
+	// nodes is the number of nodes of its domain: 1 or 3.
+	nodes() int
+	// spawn starts one client process on node node mod nodes(), talking
+	// to that node's daemon.
+	spawn(h *hub, node int, name string) (*proc, error)
+	// spawnVictim starts the client process that scenario (e) kills: the
+	// C program over the system's own C library (bench/gsbench.c over
+	// libha_gs, bench/cpgbench.c over libcpg), so that the kernel's
+	// teardown of the victim is the same work for every system.
+	spawnVictim(h *hub, node int, name string) (*proc, error)
+	// daemonPid is the (first) daemon's process id (for its memory).
 	daemonPid() int
+	// counters reads the daemons' counters (the profile guard).
+	counters() (counters, error)
 	// close stops the daemon.
 	close()
 }
@@ -39,6 +49,44 @@ type hagsSystem struct {
 	d      *service
 	client []string // argv of a client process
 	env    []string
+	victim cClient // scenario (e)'s victim
+}
+
+// cClient is how to start bench/gsbench.c, the libha_gs client: the
+// program (built by make bench-tools) and the library's directory.
+type cClient struct {
+	prog   string
+	libDir string
+}
+
+// newCClient is cfg's libha_gs client.
+func newCClient(cfg *config) cClient {
+	return cClient{prog: cfg.gsbench, libDir: filepath.Join(cfg.root, "build", "lib")}
+}
+
+// errNoCClient says that the libha_gs client is not built.
+var errNoCClient = errors.New("the libha_gs client is not built")
+
+// argv is the command and environment that start the client on socket,
+// inside network namespace ns ("" for none).
+func (c cClient) argv(ns, socket string) ([]string, []string, error) {
+	if _, err := os.Stat(c.prog); err != nil {
+		return nil, nil, fmt.Errorf("%w: %w: %v (make bench-tools builds it)", errSkipped, errNoCClient, err)
+	}
+	env := append(clientEnv(), "HA_GS_SOCKET="+socket, "LD_LIBRARY_PATH="+c.libDir)
+	if ns == "" {
+		return []string{c.prog}, env, nil
+	}
+	return inNs(ns, c.prog), env, nil
+}
+
+// start starts the client on socket inside ns ("" for none).
+func (c cClient) start(h *hub, name, ns, socket string) (*proc, error) {
+	argv, env, err := c.argv(ns, socket)
+	if err != nil {
+		return nil, err
+	}
+	return startProc(h, name, env, argv...)
 }
 
 var hagsdReady = regexp.MustCompile(`msg=ready`)
@@ -60,6 +108,7 @@ func startHags(cfg *config, dir string) (*hagsSystem, error) {
 		label: "hags", dir: sub, socket: socket, d: d,
 		client: []string{cfg.self, "client", "--socket", socket},
 		env:    clientEnv(),
+		victim: newCClient(cfg),
 	}, nil
 }
 
@@ -72,20 +121,32 @@ func clientEnv() []string {
 }
 
 // withCClient returns the same daemon with clients that use libha_gs.
-func (s *hagsSystem) withCClient(cfg *config) *hagsSystem {
+// It fails with errSkipped when that client is not built.
+func (s *hagsSystem) withCClient() (*hagsSystem, error) {
+	argv, env, err := s.victim.argv("", s.socket)
+	if err != nil {
+		return nil, err
+	}
 	c := *s
 	c.label = "libha_gs"
-	c.client = []string{cfg.gsbench}
-	c.env = append(clientEnv(), "HA_GS_SOCKET="+s.socket, "LD_LIBRARY_PATH="+filepath.Join(cfg.root, "build", "lib"))
-	return &c
+	c.client, c.env = argv, env
+	return &c, nil
 }
 
 func (s *hagsSystem) name() string   { return s.label }
+func (s *hagsSystem) nodes() int     { return 1 }
 func (s *hagsSystem) daemonPid() int { return s.d.pid() }
 func (s *hagsSystem) close()         { s.d.stop(10 * time.Second) }
+func (s *hagsSystem) counters() (counters, error) {
+	return hagsCounters([]int{s.d.pid()}, []string{s.socket})
+}
 
-func (s *hagsSystem) spawn(h *hub, name string) (*proc, error) {
+func (s *hagsSystem) spawn(h *hub, _ int, name string) (*proc, error) {
 	return startProc(h, name, s.env, s.client...)
+}
+
+func (s *hagsSystem) spawnVictim(h *hub, _ int, name string) (*proc, error) {
+	return s.victim.start(h, name, "", s.socket)
 }
 
 // corosyncSystem is one corosync on loopback and cpgbench clients. Both
@@ -199,7 +260,11 @@ func startCorosync(cfg *config, dir string) (*corosyncSystem, error) {
 }
 
 func (s *corosyncSystem) name() string   { return "corosync" }
+func (s *corosyncSystem) nodes() int     { return 1 }
 func (s *corosyncSystem) daemonPid() int { return s.d.pid() }
+func (s *corosyncSystem) counters() (counters, error) {
+	return processCounters([]int{s.d.pid()})
+}
 func (s *corosyncSystem) close() {
 	s.d.stop(10 * time.Second)
 	if s.ns != "" {
@@ -207,11 +272,17 @@ func (s *corosyncSystem) close() {
 	}
 }
 
-func (s *corosyncSystem) spawn(h *hub, name string) (*proc, error) {
+func (s *corosyncSystem) spawn(h *hub, _ int, name string) (*proc, error) {
 	if s.ns == "" {
 		return startProc(h, name, nil, s.cpg)
 	}
 	return startProc(h, name, nil, inNs(s.ns, s.cpg)...)
+}
+
+// spawnVictim: the libcpg client is already the C program over the C
+// library.
+func (s *corosyncSystem) spawnVictim(h *hub, node int, name string) (*proc, error) {
+	return s.spawn(h, node, name)
 }
 
 // uniq makes group names unique within a run.
