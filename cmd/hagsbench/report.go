@@ -304,6 +304,7 @@ func (r *report) finish() {
 			if x.HagsP50 != nil && x.GsapiP50 != nil && *x.GsapiP50 > 0 {
 				x.RatioP50 = ptr(math.Round(*x.HagsP50 / *x.GsapiP50 * 100) / 100)
 			}
+			x.judge()
 			continue
 		}
 		if x.HagsP50 != nil && x.CorosyncP50 != nil && *x.CorosyncP50 > 0 {
@@ -320,6 +321,7 @@ func (r *report) finish() {
 		}
 		x.judge()
 	}
+	r.judgeAcross()
 	// Keep the file in a stable order: by scenario, then nodes, then point.
 	slices.SortStableFunc(r.Scenarios, func(a, b *row) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
@@ -361,39 +363,52 @@ func (x *row) perRequest() {
 	}
 }
 
+// The targets of the latency and throughput scenarios, on one node and on
+// three: ratios to Corosync's p50 in the same run (docs: BENCHMARKS.md).
+const (
+	targetLatency    = 1.0 // every latency row with a Corosync figure
+	targetJoinSeen   = 0.5 // (b) at N = 8 and 32
+	targetKillSeen   = 0.5 // (e) at N = 8
+	targetThroughput = 1.5 // (d), at least, at every point
+	targetPhaseVsB   = 2.0 // (c) one phase of 8, against (b) at N = 8
+	targetLibVsGo    = 1.1 // (h) libha_gs against gsapi
+	targetJoinVsEcho = 3.0 // (a) N = 1, against the Unix-socket echo after idle
+)
+
 // judge sets the target for the row, and whether it is met, when
-// the row has one and the numbers to judge it.
+// the row has one and the numbers to judge it. Targets that compare two
+// rows are set by judgeAcross.
 func (x *row) judge() {
 	set := func(target string, met bool) { x.Target, x.Met = target, &met }
+	ratio := func(target string, limit float64) {
+		if x.RatioP50 != nil {
+			set(target, *x.RatioP50 <= limit)
+		} else {
+			x.Target = target
+		}
+	}
 	switch {
+	case x.failover:
+		x.judgeRM()
 	case x.Name == "b.join_seen_by_all" && (x.N == 8 || x.N == 32):
-		if x.RatioP50 != nil {
-			set("<= 0.7x Corosync p50", *x.RatioP50 <= 0.7)
-		} else {
-			x.Target = "<= 0.7x Corosync p50"
-		}
+		ratio(fmt.Sprintf("<= %.1fx Corosync p50", targetJoinSeen), targetJoinSeen)
 	case x.Name == "e.sigkill_seen_by_all" && x.N == 8:
-		if x.RatioP50 != nil {
-			set("<= 0.3x Corosync p50", *x.RatioP50 <= 0.3)
-		} else {
-			x.Target = "<= 0.3x Corosync p50"
-		}
+		ratio(fmt.Sprintf("<= %.1fx Corosync p50", targetKillSeen), targetKillSeen)
+	case x.Name == "h.join_self":
+		ratio(fmt.Sprintf("<= %.1fx gsapi p50", targetLibVsGo), targetLibVsGo)
 	case x.Name == "d.protocols_per_s":
+		t := fmt.Sprintf(">= %.1fx Corosync", targetThroughput)
 		if x.RatioOps != nil {
-			set(">= 1.0x Corosync", *x.RatioOps >= 1.0)
+			set(t, *x.RatioOps >= targetThroughput)
 		} else {
-			x.Target = ">= 1.0x Corosync"
+			x.Target = t
 		}
-	case x.Name == "c.nphase" && x.N == 8 && x.Phases != nil && *x.Phases == 1:
-		if x.HagsP50 != nil {
-			set("<= 300 us p50", *x.HagsP50 <= 300)
-		}
+	case x.Unit == "us" && x.CorosyncP50 != nil && x.Name != "e.victim_exit" && x.Name != "e.after_victim_exit":
+		ratio(fmt.Sprintf("<= %.1fx Corosync p50", targetLatency), targetLatency)
 	case x.Name == "f.node_death_seen_by_survivors":
 		if x.HagsP50 != nil {
 			set("<= 1 s median (hags)", *x.HagsP50 <= 1e6)
 		}
-	case x.failover:
-		x.judgeRM()
 	case x.Name == "g.rss_per_provider":
 		if x.HagsBytes != nil {
 			set("<= 1024 bytes", *x.HagsBytes <= 1024)
@@ -704,4 +719,38 @@ func memTotalMiB() int64 {
 		}
 	}
 	return 0
+}
+
+// judgeAcross sets the targets that compare two rows of the same run and
+// domain size: (c) one phase of 8 providers against (b) at N = 8, and (a)
+// at N = 1 against the Unix-socket echo after idle (measured on one node).
+func (r *report) judgeAcross() {
+	find := func(name string, nodes, n int, phases *int) *row {
+		for _, x := range r.Scenarios {
+			if x.Name == name && x.Nodes == nodes && x.N == n && (phases == nil) == (x.Phases == nil) &&
+				(phases == nil || *phases == *x.Phases) {
+				return x
+			}
+		}
+		return nil
+	}
+	for _, x := range r.Scenarios {
+		switch {
+		case x.Name == "c.nphase" && x.N == 8 && x.Phases != nil && *x.Phases == 1:
+			t := fmt.Sprintf("<= %.1fx (b) N=8 p50", targetPhaseVsB)
+			x.Target = t
+			if b := find("b.join_seen_by_all", x.Nodes, 8, nil); b != nil && b.HagsP50 != nil && x.HagsP50 != nil && *b.HagsP50 > 0 {
+				met := *x.HagsP50 <= targetPhaseVsB**b.HagsP50
+				x.Met = &met
+			}
+		case x.Name == "a.join_self" && x.N == 1 && x.Nodes == 1:
+			t := fmt.Sprintf("<= %.1fx echo after idle", targetJoinVsEcho)
+			if f := find("floor.unix_echo_after_idle", 1, 1, nil); f != nil && f.HagsP50 != nil && x.HagsP50 != nil && *f.HagsP50 > 0 {
+				met := *x.HagsP50 <= targetJoinVsEcho**f.HagsP50
+				x.Target, x.Met = t, &met
+			} else if x.Target == "" {
+				x.Target = t
+			}
+		}
+	}
 }
