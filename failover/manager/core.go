@@ -431,6 +431,13 @@ func (c *core) unsynced(e *event) error {
 		if err != nil || installed {
 			return err
 		}
+		if m.Form {
+			// A formation for others starts a new epoch at this message
+			// (position 0; formed gives this member JoinPos 0): what this
+			// member buffered before it is of the old epoch, and its
+			// transfer will be replayed from here.
+			c.buffer = c.buffer[len(c.buffer)-1:]
+		}
 		// It completed for others: they hold the state now.
 		for _, n := range m.For {
 			if slices.Contains(c.current, n) && !slices.Contains(c.others, n) {
