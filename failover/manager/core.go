@@ -168,6 +168,22 @@ func newCore(self engine.NodeID, inc uint64, eng machine, disk position, restore
 	return &core{self: self, inc: inc, eng: eng, disk: disk, restore: restore, fx: fx, log: log, bk: &book{}}
 }
 
+// restart readies the core for a new session of node self: it is no
+// longer a member, and what it held when synced becomes what it
+// announces; what it buffered in the last session is dropped.
+func (c *core) restart(self engine.NodeID) {
+	if c.synced {
+		// Every input stepped up to bk.At is in the write-ahead log: the
+		// engine is the durable state at that position.
+		c.disk = c.bk.At
+	}
+	c.self = self
+	c.member, c.synced = false, false
+	c.bk = &book{}
+	c.buffer, c.current, c.round, c.sentForm = nil, nil, nil, false
+	c.formInFlight, c.others, c.sending = nil, nil, false
+}
+
 // errNotMember is returned for notifications before this member's own
 // join (the group's earlier protocols still finishing).
 var errNotMember = errors.New("manager: notification before this member's join")

@@ -154,6 +154,25 @@ func (b *simBus) crash(id engine.NodeID) {
 	}
 }
 
+// reconnect is node id's manager losing its session and opening a new one
+// without restarting (its hagsd cut it off, then took it back): the
+// others see it leave; it keeps its engine and store and joins again.
+func (b *simBus) reconnect(ids ...engine.NodeID) {
+	for _, id := range ids {
+		b.members = slices.DeleteFunc(b.members, func(m engine.NodeID) bool { return m == id })
+		b.queue = slices.DeleteFunc(b.queue, func(p proposal) bool { return p.from == id })
+		if len(b.members) > 0 {
+			b.deliver(&event{Kind: evLeave, Nodes: []engine.NodeID{id}, Members: slices.Clone(b.members), Why: []engine.Departure{engine.DepartNode}})
+		}
+	}
+	for _, id := range ids {
+		b.nodes[id].c.restart(id)
+		b.members = append(b.members, id)
+		slices.Sort(b.members)
+		b.deliver(&event{Kind: evJoin, Nodes: []engine.NodeID{id}, Members: slices.Clone(b.members)})
+	}
+}
+
 // run runs protocols until none is queued (bounded).
 func (b *simBus) run() {
 	for i := 0; len(b.queue) > 0; i++ {
@@ -343,4 +362,44 @@ func TestLogJoinerDuringFormationAgrees(t *testing.T) {
 		s := steps(t, b.agreed())
 		require.Contains(t, s, "4/3/after", "seed %d: the late joiner's batch is applied", seed)
 	}
+}
+
+// TestLogReconnectedManagersAnnounceWhatTheyHold: managers that lost
+// their sessions and joined again without restarting announce the
+// position of the state they hold, so that a formation picks them over a
+// manager restarted from an older disk, and each formation starts a new
+// epoch. (They used to announce position 0.0: a cluster formed by them
+// started epoch 1 again, and a later formation picked the restarted
+// manager's older state, losing what had been acknowledged since.)
+func TestLogReconnectedManagersAnnounceWhatTheyHold(t *testing.T) {
+	b := newBus(t, 1)
+	dirs := map[engine.NodeID]string{1: t.TempDir(), 2: t.TempDir(), 3: t.TempDir()}
+	for id := engine.NodeID(1); id <= 3; id++ {
+		b.start(id, dirs[id], 1)
+		b.run()
+	}
+	for i := range 6 {
+		b.nodes[engine.NodeID(1+i%3)].submit(fmt.Sprintf("before%d", i))
+	}
+	b.run()
+	b.crash(2) // its disk holds everything so far
+	b.nodes[1].submit("while2down")
+	b.run()
+	// Nodes 1 and 3 lose their sessions together (a quorum loss of the
+	// domain) and come back: they form the cluster from what they hold.
+	b.reconnect(1, 3)
+	b.run()
+	b.agreed()
+	first := b.nodes[1].c.bk.At
+	b.nodes[3].submit("acknowledged")
+	b.run()
+	require.Contains(t, steps(t, b.agreed()), "4/3/acknowledged")
+	// Again, and node 2 comes back from its older disk meanwhile.
+	b.reconnect(1, 3)
+	b.start(2, dirs[2], 2)
+	b.run()
+	s := steps(t, b.agreed())
+	require.Contains(t, s, "4/3/acknowledged", "a change applied since node 2 went down survives its return")
+	require.Contains(t, s, "4/1/while2down")
+	require.Less(t, first.Epoch, b.nodes[1].c.bk.At.Epoch, "each formation starts a new epoch")
 }
