@@ -603,17 +603,26 @@ func (c *core) formed(forNodes []engine.NodeID) error {
 		c.bk.Members = append(c.bk.Members, &memberInfo{Node: n, Synced: slices.Contains(forNodes, n)})
 	}
 	slices.SortFunc(c.bk.Members, func(a, b *memberInfo) int { return int(a.Node) - int(b.Node) })
-	if err := c.fx.install(at, c.eng.Snapshot()); err != nil {
-		return err
-	}
-	c.disk, c.synced, c.current, c.others, c.sending = position{}, true, nil, nil, false
+	// The reset and the members' joins are the new epoch's first state,
+	// at its position 0: they are stepped, then that state is made
+	// durable in one snapshot (a crash before it leaves the old state on
+	// disk), and only then are their outputs carried out. Logged as
+	// inputs at position 0 instead, a replay would skip them as older
+	// than the snapshot.
 	ins := []engine.Input{{Kind: engine.InReset}}
 	for _, m := range c.bk.Members {
 		ins = append(ins, engine.Input{Kind: engine.InNodeJoining, From: m.Node})
 	}
-	c.apply(batchID{}, ins, true)
-	if err := c.fx.record(nil, true); err != nil {
+	var outs [][]engine.Output
+	for _, in := range ins {
+		outs = append(outs, c.eng.Step(in))
+	}
+	if err := c.fx.install(at, c.eng.Snapshot()); err != nil {
 		return err
+	}
+	c.disk, c.synced, c.current, c.others, c.sending = position{}, true, nil, nil, false
+	for _, o := range outs {
+		c.fx.outputs(o, true)
 	}
 	c.log.Info("the cluster formed anew", "epoch", at.Epoch, "members", forNodes)
 	c.fx.synced(true)

@@ -403,3 +403,40 @@ func TestLogReconnectedManagersAnnounceWhatTheyHold(t *testing.T) {
 	require.Contains(t, s, "4/1/while2down")
 	require.Less(t, first.Epoch, b.nodes[1].c.bk.At.Epoch, "each formation starts a new epoch")
 }
+
+// TestLogDiskHoldsTheLiveState: what a manager's state directory replays
+// to is the engine it ran, after a formation too (whose reset inputs are
+// part of the new epoch's first state).
+func TestLogDiskHoldsTheLiveState(t *testing.T) {
+	b := newBus(t, 1)
+	dirs := map[engine.NodeID]string{1: t.TempDir(), 2: t.TempDir(), 3: t.TempDir()}
+	for id := engine.NodeID(1); id <= 3; id++ {
+		b.start(id, dirs[id], 1)
+		b.run()
+	}
+	for round := range 3 {
+		for i := range 4 {
+			b.nodes[engine.NodeID(1+i%3)].submit(fmt.Sprintf("r%d-%d", round, i))
+		}
+		b.run()
+		b.agreed()
+		for _, id := range []engine.NodeID{1, 2, 3} {
+			// Its live state (the others' leaves changed it), then its disk.
+			live, at := b.nodes[id].c.eng.Snapshot(), b.nodes[id].c.bk.At
+			b.crash(id)
+			st, l, err := openStore(dirs[id], slog.New(slog.NewTextHandler(io.Discard, nil)))
+			require.NoError(t, err)
+			eng, pos, err := replay(l, restoreCount, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			require.NoError(t, err)
+			st.close()
+			require.Equal(t, at, pos, "round %d: node %d's disk is at the live position", round, id)
+			require.Equal(t, steps(t, live), steps(t, eng.Snapshot()), "round %d: node %d's disk replays to the live state", round, id)
+		}
+		// Every manager back: the cluster forms anew (a reset).
+		for _, id := range []engine.NodeID{1, 2, 3} {
+			b.start(id, dirs[id], uint64(round+2))
+		}
+		b.run()
+		b.agreed()
+	}
+}
