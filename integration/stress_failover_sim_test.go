@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +31,7 @@ import (
 	"github.com/openhags/hags/failover/manager"
 	"github.com/openhags/hags/failover/rmcheck"
 	"github.com/openhags/hags/gsapi"
+	"github.com/openhags/hags/internal/wire"
 )
 
 // The failover manager's simulated stress run: real managers
@@ -516,12 +518,84 @@ func (g *foGate) kill() {
 	g.conns = nil
 }
 
+// foHold relays a manager's connection to its hagsd frame by frame and,
+// while held, holds back the notifications of the lease group (in order,
+// until released): the node stays a member of everything, its log goes
+// on, but its own lease renewals are not approved in its eyes, as when
+// the lease group's protocols are slow. Only the tests that need it use
+// one.
+type foHold struct {
+	mu     sync.Mutex
+	held   bool
+	queued [][]byte
+	out    net.Conn // to the manager
+}
+
+// relay returns the manager's end of a connection relayed to daemon.
+func (h *foHold) relay(daemon net.Conn) net.Conn {
+	mine, theirs := net.Pipe()
+	h.mu.Lock()
+	h.out = theirs
+	h.mu.Unlock()
+	go func() { // requests, as they are
+		io.Copy(daemon, theirs)
+		daemon.Close()
+	}()
+	go func() { // frames from the daemon
+		defer theirs.Close()
+		r := wire.NewReader(daemon)
+		for {
+			t, body, err := r.Next()
+			if err != nil {
+				return
+			}
+			frame := binary.BigEndian.AppendUint32(nil, uint32(2+len(body)))
+			frame = append(append(frame, wire.Version, byte(t)), body...)
+			var n wire.Notification
+			lease := t == wire.MsgNotification && wire.Decode(body, &n) == nil && n.Group == manager.LeaseGroup
+			h.mu.Lock()
+			if lease && h.held {
+				h.queued = append(h.queued, frame)
+				h.mu.Unlock()
+				continue
+			}
+			h.mu.Unlock()
+			if _, err := theirs.Write(frame); err != nil {
+				return
+			}
+		}
+	}()
+	return mine
+}
+
+// hold starts holding the lease group's notifications back.
+func (h *foHold) hold() {
+	h.mu.Lock()
+	h.held = true
+	h.mu.Unlock()
+}
+
+// release delivers what was held back and stops holding.
+func (h *foHold) release() {
+	h.mu.Lock()
+	h.held = false
+	queued, out := h.queued, h.out
+	h.queued = nil
+	h.mu.Unlock()
+	for _, f := range queued {
+		if _, err := out.Write(f); err != nil {
+			return
+		}
+	}
+}
+
 // foNode is one node's manager slot.
 type foNode struct {
 	dir    string
 	mgr    *manager.Manager
 	runner *foRunner
 	gate   *foGate
+	hold   *foHold // nil: a direct connection
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -669,6 +743,9 @@ func (s *foRun) startManager(i int) {
 		conn, err := s.c.DialConn(i)
 		if err != nil {
 			return nil, err
+		}
+		if n.hold != nil {
+			conn = n.hold.relay(conn)
 		}
 		gate.mu.Lock()
 		defer gate.mu.Unlock()
@@ -1658,4 +1735,62 @@ func TestStressFailoverOwnerCutOff(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestStressFailoverStartWhileLeaseStale: a group is moved to a node whose
+// own lease renewals are not approved in its eyes (its manager does not
+// see the lease group's approvals for a while; it stays a member of
+// everything). Its manager holds the start back, its lease runs out while
+// the engine counts the start as running there, so it fences itself;
+// once its lease is renewed again the start must still run, and the
+// group come online there.
+func TestStressFailoverStartWhileLeaseStale(t *testing.T) {
+	base := foStateBase(t)
+	synctest.Test(t, func(t *testing.T) {
+		s := newFoRun(t, 1, rand.New(rand.NewSource(1)), base, 3)
+		s.waitAllUp("start")
+		s.groups = []*foGroup{{name: "grp1", resources: []string{"res1"}}}
+		s.groupOf["res1"] = "grp1"
+		s.must("group grp1", "exists", engine.Request{Op: engine.OpCreateGroup, Group: "grp1"}, failover.CodeSuccess)
+		s.must("resource res1", "exists", engine.Request{Op: engine.OpCreateResource, Resource: "res1", Group: "grp1",
+			Agent: "exec", Props: s.resourceProps(true)}, failover.CodeSuccess)
+		s.must("state grp1", "online", engine.Request{Op: engine.OpOnlineGroup, Group: "grp1"},
+			failover.CodeSuccess, failover.CodeIOPending)
+		owner := -1
+		require.Empty(t, foEventually(time.Minute, func() string {
+			why := "no view"
+			s.anyView(func(e *engine.Engine) {
+				g, _ := e.Group("grp1")
+				if r, _ := e.Resource("res1"); r.State != failover.ResourceOnline {
+					why = "res1 is " + r.State.String()
+					return
+				}
+				owner, why = slices.Index(s.names, g.Owner), ""
+			})
+			return why
+		}), "res1 comes online")
+		x := (owner + 1) % 3
+		// Node x's manager again, its connection relayed.
+		s.killManager(x)
+		s.nodes[x].hold = &foHold{}
+		s.startManager(x)
+		s.waitAllUp("node x's manager is back")
+		s.nodes[x].hold.hold()
+		s.logf("%s's manager no longer sees its lease renewed", s.names[x])
+		// Simulated time (synctest): let its lease run out.
+		time.Sleep(2 * time.Second)
+		s.must("state grp1", "", engine.Request{Op: engine.OpMoveGroup, Group: "grp1", Node: s.names[x]},
+			failover.CodeSuccess, failover.CodeIOPending)
+		// Simulated time (synctest): the start reaches node x and waits.
+		time.Sleep(2 * time.Second)
+		s.nodes[x].hold.release()
+		s.logf("%s's manager sees its lease renewed again", s.names[x])
+		unsettled := s.quiet()
+		_, vs := s.overlaps()
+		require.Empty(t, vs, "grp1 never runs on two nodes\n%s", s.report())
+		require.Empty(t, unsettled, "grp1 comes online after all\n%s", s.report())
+		for i := range s.nodes {
+			s.killManager(i)
+		}
+	})
 }

@@ -129,13 +129,15 @@ func (m *Manager) leaseNotification(n *gsapi.Notification) {
 
 // selfFence stops everything this node runs. sessionLost: the hagsd
 // session is gone, so nothing can be reported now; otherwise the stop is
-// reported once the lease is valid again.
+// reported once the lease is valid again. Starts held for a valid lease
+// stay held: the engine waits for their results, and they run once the
+// lease is valid again (a new session forgets them, as the engine does
+// when this node's manager leaves).
 func (m *Manager) selfFence(sessionLost bool) {
 	if m.fenced {
 		return
 	}
 	m.fenced, m.fencing = true, true
-	m.lease.held = nil
 	ctx := context.WithoutCancel(m.ctx)
 	timeouts := m.stopTimeouts()
 	go func() {
