@@ -45,11 +45,15 @@ type event struct {
 // next approval is known when its phase notification arrives).
 func (e *event) ordered() bool { return e.Kind == evJoin || e.Kind == evLeave || e.Kind == evMessage }
 
-// memberInfo is what the log knows of one member of the group.
+// memberInfo is what the log knows of one member of the group. Run is
+// the run of the member's core (core.inc), from its announcement; a state
+// transfer is made only for members whose run is known, and only for that
+// run.
 type memberInfo struct {
 	Node    engine.NodeID `msgpack:"n"`
 	JoinPos uint64        `msgpack:"j"`
 	Synced  bool          `msgpack:"s"`
+	Run     uint64        `msgpack:"r,omitempty"`
 }
 
 // partial is a batch or state transfer whose chunks are arriving.
@@ -60,6 +64,7 @@ type partial struct {
 	Next   uint32          `msgpack:"x"`
 	Data   []byte          `msgpack:"d"`
 	For    []engine.NodeID `msgpack:"for,omitempty"`
+	ForRun []uint64        `msgpack:"forrun,omitempty"`
 }
 
 // book is the log's agreed bookkeeping: every synced member holds the same
@@ -131,7 +136,7 @@ type effects interface {
 // the manager's run loop calls it.
 type core struct {
 	self engine.NodeID
-	inc  uint64 // this manager's run, for the IDs of its transfers
+	inc  uint64 // this run of the core (a new one per session), for the IDs of its messages
 	log  *slog.Logger
 	fx   effects
 
@@ -172,6 +177,9 @@ func newCore(self engine.NodeID, inc uint64, eng machine, disk position, restore
 // longer a member, and what it held when synced becomes what it
 // announces; what it buffered in the last session is dropped.
 func (c *core) restart(self engine.NodeID) {
+	// A new run: what was meant for the last session's member is not for
+	// this one.
+	c.inc++
 	if c.synced {
 		// Every input stepped up to bk.At is in the write-ahead log: the
 		// engine is the durable state at that position.
@@ -284,8 +292,16 @@ func (c *core) apply(id batchID, ins []engine.Input, live bool) {
 
 // message handles an approved message (synced members).
 func (c *core) message(m *message, live bool) {
-	if m == nil || m.Kind == msgAnnounce {
-		return // synced members need no announcements
+	if m == nil {
+		return
+	}
+	if m.Kind == msgAnnounce {
+		// A member waiting for the state says which run of its core it
+		// is: a transfer is made for that run.
+		if mi := c.bk.member(m.ID.Node); mi != nil && !mi.Synced {
+			mi.Run = m.ID.Inc
+		}
+		return
 	}
 	p, done := c.gather(m)
 	if !done {
@@ -299,9 +315,10 @@ func (c *core) message(m *message, live bool) {
 			break // a formation is for members without state; ours stands
 		}
 		// The members it was for hold the state from now on; members that
-		// joined while it was sent wait for the next one.
-		for _, n := range p.For {
-			if mi := c.bk.member(n); mi != nil {
+		// joined while it was sent (a later run of one of those nodes
+		// included) wait for the next one.
+		for i, n := range p.For {
+			if mi := c.bk.member(n); mi != nil && i < len(p.ForRun) && mi.Run == p.ForRun[i] {
 				mi.Synced = true
 			}
 		}
@@ -320,7 +337,7 @@ func (c *core) gather(m *message) (*partial, bool) {
 		if i >= 0 {
 			c.bk.dropPartial(i)
 		}
-		p = &partial{Kind: m.Kind, ID: m.ID, Chunks: m.Chunks, For: m.For}
+		p = &partial{Kind: m.Kind, ID: m.ID, Chunks: m.Chunks, For: m.For, ForRun: m.ForRun}
 		c.bk.Partial = append(c.bk.Partial, p)
 		i = len(c.bk.Partial) - 1
 	}
@@ -381,7 +398,7 @@ func (c *core) maybeSendState() {
 		if m.Synced && m.Node < c.self {
 			return // a lower member sends
 		}
-		if !m.Synced {
+		if !m.Synced && m.Run != 0 {
 			waiting = append(waiting, m.Node)
 		}
 	}
@@ -397,11 +414,17 @@ func (c *core) sendState(forNodes []engine.NodeID, formation bool) {
 		c.log.Error("cannot encode a state transfer", "err", err)
 		return
 	}
+	var runs []uint64
+	if !formation {
+		for _, n := range forNodes {
+			runs = append(runs, c.bk.member(n).Run)
+		}
+	}
 	c.sending = true
 	c.transfer++
 	ms := chunks(msgState, batchID{Node: c.self, Inc: c.inc, Seq: c.transfer}, body)
 	for _, m := range ms {
-		m.For, m.Form = forNodes, formation
+		m.For, m.ForRun, m.Form = forNodes, runs, formation
 		c.fx.propose(m, false)
 	}
 	c.log.Info("sending the state", "to", forNodes, "at", c.bk.At, "bytes", len(body), "chunks", len(ms), "formation", formation)
@@ -451,8 +474,10 @@ func (c *core) unsynced(e *event) error {
 			// A formation for others starts a new epoch at this message
 			// (position 0; formed gives this member JoinPos 0): what this
 			// member buffered before it is of the old epoch, and its
-			// transfer will be replayed from here.
+			// transfer will be replayed from here. The formed members
+			// know nothing of it yet: it announces itself to them.
 			c.buffer = c.buffer[len(c.buffer)-1:]
+			c.announce()
 		}
 		// It completed for others: they hold the state now.
 		for _, n := range m.For {
@@ -539,8 +564,9 @@ func (c *core) tryInstall(last *message) (bool, error) {
 			data = append(data, ev.Msg.Data...)
 		}
 	}
-	if start < 0 || !slices.Contains(last.For, c.self) {
-		return false, nil // joined after it began, or not for us: wait for the next
+	i := slices.Index(last.For, c.self)
+	if start < 0 || i < 0 || !last.Form && (i >= len(last.ForRun) || last.ForRun[i] != c.inc) {
+		return false, nil // joined after it began, or not for this run of ours: wait for the next
 	}
 	forNodes := last.For
 	var t transfer

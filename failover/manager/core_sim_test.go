@@ -356,6 +356,12 @@ func TestLogJoinerDuringFormationAgrees(t *testing.T) {
 		b.runUntil(func(p proposal) bool { return p.m.Kind == msgState && p.m.Form })
 		require.NotEmpty(t, b.queue, "seed %d: two of three managers form the cluster", seed)
 		b.start(3, dirs[3], 2)
+		if seed%2 == 1 {
+			// Its announcement is approved before the formation: the
+			// formed members never saw it.
+			mine := slices.DeleteFunc(slices.Clone(b.queue), func(p proposal) bool { return p.from != 3 })
+			b.queue = append(mine, slices.DeleteFunc(b.queue, func(p proposal) bool { return p.from == 3 })...)
+		}
 		b.run()
 		b.nodes[3].submit("after")
 		b.run()
@@ -438,5 +444,42 @@ func TestLogDiskHoldsTheLiveState(t *testing.T) {
 		}
 		b.run()
 		b.agreed()
+	}
+}
+
+// TestLogTransferForAnEarlierRunIsNotInstalled: a state transfer is
+// created for a joiner; before it is approved, that joiner leaves and its
+// node's manager joins again (a new process, or a new session of the same
+// one). The transfer describes the state as of the earlier join, before
+// the leave and the new join: the new joiner must not install it (its
+// buffer does not hold the leave), but wait for one made after its join.
+func TestLogTransferForAnEarlierRunIsNotInstalled(t *testing.T) {
+	for _, how := range []string{"restart", "reconnect"} {
+		t.Run(how, func(t *testing.T) {
+			b := newBus(t, 1)
+			dirs := map[engine.NodeID]string{1: t.TempDir(), 2: t.TempDir(), 3: t.TempDir()}
+			b.start(1, dirs[1], 1)
+			b.run()
+			b.start(2, dirs[2], 1)
+			b.run()
+			b.nodes[1].submit("before")
+			b.run()
+			b.start(3, dirs[3], 1)
+			// Node 1 proposes node 3's transfer (once node 3 announced);
+			// let it wait.
+			b.runUntil(func(p proposal) bool { return p.m.Kind == msgState })
+			require.NotEmpty(t, b.queue, "a transfer is proposed for node 3")
+			if how == "restart" {
+				b.crash(3)
+				b.start(3, dirs[3], 2)
+			} else {
+				b.reconnect(3)
+			}
+			b.run()
+			b.nodes[3].submit("after")
+			b.run()
+			s := steps(t, b.agreed())
+			require.Contains(t, s, "4/3/after")
+		})
 	}
 }

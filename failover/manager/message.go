@@ -56,9 +56,13 @@ type message struct {
 	Data   []byte  `msgpack:"d,omitempty"`
 
 	// State: the members the transfer is for, in every chunk, and whether
-	// it forms the cluster anew (from the newest member's disk).
-	For  []engine.NodeID `msgpack:"for,omitempty"`
-	Form bool            `msgpack:"form,omitempty"`
+	// it forms the cluster anew (from the newest member's disk). ForRun
+	// names the run of each member's core (memberInfo.Run) that the
+	// transfer is for: a later run of the same node (the manager joined
+	// again meanwhile) must not take it.
+	For    []engine.NodeID `msgpack:"for,omitempty"`
+	ForRun []uint64        `msgpack:"forrun,omitempty"`
+	Form   bool            `msgpack:"form,omitempty"`
 
 	// Announce: the sender's durable position and the nodes its state
 	// knows (the quorum of a forming cluster is a majority of them).
