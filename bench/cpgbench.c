@@ -37,6 +37,8 @@
 
 #include <corosync/cpg.h>
 
+#include "benchio.h"
+
 #define MAX_MEMBERS 1024
 #define LINE_MAX_LEN 65536
 
@@ -60,23 +62,6 @@ static int64_t loop_deadline, loop_start, loop_count;
 static int loop_active;
 
 static char loop_msg[] = "hagsbench-loop-1";
-
-static int64_t mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void emit(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
 
 static const char *group_of(const struct member *m)
 {

@@ -31,6 +31,8 @@
 
 #include "ha_gs.h"
 
+#include "benchio.h"
+
 #define MAX_GROUPS 256
 
 /* membership is one token of our session. */
@@ -43,23 +45,6 @@ struct membership {
 
 static struct membership groups[MAX_GROUPS];
 static int my_node;
-
-static int64_t mono(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void emit(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-}
 
 static struct membership *by_token(ha_gs_token_t tok)
 {

@@ -65,11 +65,7 @@ func hagsgo_init(desc *C.ha_gs_descriptor_t, opts C.ha_gs_socket_ctrl_t, resp *C
 	// environment lookup (os.Getenv) would miss a setenv by the program.
 	sock := goString(socket, 4096)
 	if sock == "" {
-		d := goString(domain, 4096)
-		if d == "" {
-			d = gsapi.DefaultDomain
-		}
-		sock = gsapi.SocketPath(d)
+		sock = gsapi.SocketPath(goString(domain, 4096))
 	}
 	options = append(options, gsapi.WithDialer(dialSession(sock)))
 
@@ -135,159 +131,55 @@ func responsiveness(r *C.ha_gs_responsiveness_t) (gsapi.Responsiveness, gsapi.Co
 //export hagsgo_join
 func hagsgo_join(tok *C.ha_gs_token_t, info *C.ha_gs_proposal_info_t) (out C.int) {
 	defer recoverRC(&out)
-	s, code := current()
-	if s == nil {
-		return code
-	}
-	if tok == nil || info == nil {
-		return rc(wire.BadParameter)
-	}
-	j := joinRequest(info)
-	if j.gs_group_attributes == nil || j.gs_provider_instance < 0 {
-		return rc(wire.BadParameter)
-	}
-	attrs, c := attributes(j.gs_group_attributes)
-	if c != wire.OK {
-		return rc(c)
-	}
-	t, err := s.cl.Join(gsapi.JoinRequest{
-		Attributes: attrs,
-		Instance:   int32(j.gs_provider_instance),
-		LocalName:  goString(j.gs_provider_local_name, wire.MaxLocalNameLength),
-		Callbacks:  providerCallbacks(j),
-	})
-	if err != nil {
-		return s.result(err)
-	}
-	issued(t)
-	*tok = C.ha_gs_token_t(t)
-	return rc(wire.OK)
+	return open(tok, info, readJoin, (*gsapi.Client).Join)
+}
+
+//export hagsgo_subscribe
+func hagsgo_subscribe(tok *C.ha_gs_token_t, info *C.ha_gs_proposal_info_t) (out C.int) {
+	defer recoverRC(&out)
+	return open(tok, info, readSubscribe, (*gsapi.Client).Subscribe)
 }
 
 //export hagsgo_leave
 func hagsgo_leave(tok C.ha_gs_token_t, info *C.ha_gs_proposal_info_t) (out C.int) {
 	defer recoverRC(&out)
-	s, t, code := provider(tok)
-	if s == nil {
-		return code
-	}
-	if info == nil {
-		return rc(wire.BadParameter)
-	}
-	l := leaveRequest(info)
-	return s.result(s.cl.Leave(t, gsapi.LeaveRequest{
-		NumPhases: gsapi.NumPhases(l.gs_num_phases),
-		TimeLimit: uint32(l.gs_time_limit),
-		LeaveCode: uint32(l.gs_leave_code),
-	}))
-}
-
-//export hagsgo_goodbye
-func hagsgo_goodbye(tok C.ha_gs_token_t) (out C.int) {
-	defer recoverRC(&out)
-	s, t, code := provider(tok)
-	if s == nil {
-		return code
-	}
-	return s.result(s.cl.Goodbye(t))
+	return propose(tok, info, readLeave, (*gsapi.Client).Leave)
 }
 
 //export hagsgo_expel
 func hagsgo_expel(tok C.ha_gs_token_t, info *C.ha_gs_proposal_info_t) (out C.int) {
 	defer recoverRC(&out)
-	s, t, code := provider(tok)
-	if s == nil {
-		return code
-	}
-	if info == nil {
-		return rc(wire.BadParameter)
-	}
-	e := expelRequest(info)
-	list, c := expelList(&e.gs_expel_list)
-	if c != wire.OK {
-		return rc(c)
-	}
-	req := gsapi.ExpelRequest{
-		NumPhases:       gsapi.NumPhases(e.gs_num_phases),
-		TimeLimit:       uint32(e.gs_time_limit),
-		List:            list,
-		DeactivatePhase: uint32(e.gs_deactivate_phase),
-	}
-	if e.gs_deactivate_flag != nil {
-		// Truncated to HA_GS_MAX_DEACTIVATE_FLAG_LENGTH - 1 bytes.
-		f := goString(e.gs_deactivate_flag, wire.MaxDeactivateFlagLength-2)
-		req.Flag = &f
-	}
-	return s.result(s.cl.Expel(t, req))
+	return propose(tok, info, readExpel, (*gsapi.Client).Expel)
 }
 
 //export hagsgo_change_state_value
 func hagsgo_change_state_value(tok C.ha_gs_token_t, info *C.ha_gs_proposal_info_t) (out C.int) {
 	defer recoverRC(&out)
-	s, t, code := provider(tok)
-	if s == nil {
-		return code
-	}
-	if info == nil {
-		return rc(wire.BadParameter)
-	}
-	r := stateRequest(info)
-	if r.gs_new_state == nil {
-		return rc(wire.BadParameter)
-	}
-	state, c := opaque(r.gs_new_state.gs_state, r.gs_new_state.gs_length, wire.MaxStateValueLength, wire.StateValueTooLong)
-	if c != wire.OK {
-		return rc(c)
-	}
-	return s.result(s.cl.ChangeStateValue(t, gsapi.StateChangeRequest{
-		NumPhases: gsapi.NumPhases(r.gs_num_phases), TimeLimit: uint32(r.gs_time_limit), State: state,
-	}))
+	return propose(tok, info, readStateChange, (*gsapi.Client).ChangeStateValue)
 }
 
 //export hagsgo_send_message
 func hagsgo_send_message(tok C.ha_gs_token_t, info *C.ha_gs_proposal_info_t) (out C.int) {
 	defer recoverRC(&out)
-	s, t, code := provider(tok)
-	if s == nil {
-		return code
-	}
-	if info == nil {
-		return rc(wire.BadParameter)
-	}
-	r := messageRequest(info)
-	if r.gs_message == nil {
-		return rc(wire.BadParameter)
-	}
-	msg, c := opaque(r.gs_message.gs_message, r.gs_message.gs_length, wire.MaxProviderMessageLength, wire.MessageTooLong)
-	if c != wire.OK {
-		return rc(c)
-	}
-	return s.result(s.cl.SendMessage(t, gsapi.MessageRequest{
-		NumPhases: gsapi.NumPhases(r.gs_num_phases), TimeLimit: uint32(r.gs_time_limit), Message: msg,
-	}))
+	return propose(tok, info, readMessage, (*gsapi.Client).SendMessage)
 }
 
 //export hagsgo_change_attributes
 func hagsgo_change_attributes(tok C.ha_gs_token_t, info *C.ha_gs_proposal_info_t) (out C.int) {
 	defer recoverRC(&out)
-	s, t, code := provider(tok)
-	if s == nil {
-		return code
-	}
-	if info == nil {
-		return rc(wire.BadParameter)
-	}
-	r := attributesRequest(info)
-	if r.gs_group_attributes == nil {
-		return rc(wire.BadParameter)
-	}
-	attrs, c := attributes(r.gs_group_attributes)
-	if c != wire.OK {
-		return rc(c)
-	}
-	return s.result(s.cl.ChangeAttributes(t, gsapi.AttributesRequest{
-		NumPhases: gsapi.NumPhases(r.gs_num_phases), TimeLimit: uint32(r.gs_time_limit), Attributes: attrs,
-	}))
+	return propose(tok, info, readAttributesChange, (*gsapi.Client).ChangeAttributes)
+}
+
+//export hagsgo_goodbye
+func hagsgo_goodbye(tok C.ha_gs_token_t) (out C.int) {
+	defer recoverRC(&out)
+	return onToken(tok, (*gsapi.Client).Goodbye)
+}
+
+//export hagsgo_unsubscribe
+func hagsgo_unsubscribe(tok C.ha_gs_token_t) (out C.int) {
+	defer recoverRC(&out)
+	return onToken(tok, (*gsapi.Client).Unsubscribe)
 }
 
 //export hagsgo_vote
@@ -312,9 +204,16 @@ func hagsgo_vote(tok C.ha_gs_token_t, vote C.int, state *C.ha_gs_state_value_t, 
 	return s.result(s.cl.Vote(t, req))
 }
 
-//export hagsgo_subscribe
-func hagsgo_subscribe(tok *C.ha_gs_token_t, info *C.ha_gs_proposal_info_t) (out C.int) {
-	defer recoverRC(&out)
+// The skeletons of the exports. Each is the whole of its exports' work
+// but the reading of their request block, so that every function judges
+// its arguments in the same order: the session (HA_GS_NO_INIT), the token
+// (HA_GS_BAD_CLIENT_TOKEN), the pointers (HA_GS_BAD_PARAMETER), the block
+// (its reader's code), then gsapi.
+
+// open is ha_gs_join and ha_gs_subscribe: a request that makes a token,
+// stored for the program when gsapi accepts the request.
+func open[R any](tok *C.ha_gs_token_t, info *C.ha_gs_proposal_info_t,
+	read func(*C.ha_gs_proposal_info_t) (R, gsapi.Code), send func(*gsapi.Client, R) (gsapi.Token, error)) C.int {
 	s, code := current()
 	if s == nil {
 		return code
@@ -322,15 +221,11 @@ func hagsgo_subscribe(tok *C.ha_gs_token_t, info *C.ha_gs_proposal_info_t) (out 
 	if tok == nil || info == nil {
 		return rc(wire.BadParameter)
 	}
-	r := subscribeRequest(info)
-	if r.gs_subscription_group == nil {
-		return rc(wire.BadParameter)
+	req, c := read(info)
+	if c != wire.OK {
+		return rc(c)
 	}
-	t, err := s.cl.Subscribe(gsapi.SubscribeRequest{
-		Group:    goString(r.gs_subscription_group, wire.MaxGroupNameLength),
-		Control:  gsapi.SubscriptionControl(r.gs_subscription_control),
-		Callback: subscriberCallback(r.gs_subscription_callback),
-	})
+	t, err := send(s.cl, req)
 	if err != nil {
 		return s.result(err)
 	}
@@ -339,14 +234,32 @@ func hagsgo_subscribe(tok *C.ha_gs_token_t, info *C.ha_gs_proposal_info_t) (out 
 	return rc(wire.OK)
 }
 
-//export hagsgo_unsubscribe
-func hagsgo_unsubscribe(tok C.ha_gs_token_t) (out C.int) {
-	defer recoverRC(&out)
+// propose is the proposals of a provider: leave, expel, state value,
+// message and attributes.
+func propose[R any](tok C.ha_gs_token_t, info *C.ha_gs_proposal_info_t,
+	read func(*C.ha_gs_proposal_info_t) (R, gsapi.Code), send func(*gsapi.Client, gsapi.Token, R) error) C.int {
 	s, t, code := provider(tok)
 	if s == nil {
 		return code
 	}
-	return s.result(s.cl.Unsubscribe(t))
+	if info == nil {
+		return rc(wire.BadParameter)
+	}
+	req, c := read(info)
+	if c != wire.OK {
+		return rc(c)
+	}
+	return s.result(send(s.cl, t, req))
+}
+
+// onToken is the requests that name nothing but their token: goodbye and
+// unsubscribe.
+func onToken(tok C.ha_gs_token_t, send func(*gsapi.Client, gsapi.Token) error) C.int {
+	s, t, code := provider(tok)
+	if s == nil {
+		return code
+	}
+	return s.result(send(s.cl, t))
 }
 
 // provider returns the session and the token for a request on an issued

@@ -73,34 +73,103 @@ func attributes(a *C.ha_gs_group_attributes_t) (gsapi.Attributes, gsapi.Code) {
 	}, wire.OK
 }
 
-// The members of the ha_gs_proposal_info_t union, which cgo sees as bytes.
+// member returns the member of the ha_gs_proposal_info_t union that a
+// function reads (cgo sees the union as bytes).
+func member[T any](info *C.ha_gs_proposal_info_t) *T { return (*T)(unsafe.Pointer(info)) }
 
-func joinRequest(info *C.ha_gs_proposal_info_t) *C.ha_gs_join_request_t {
-	return (*C.ha_gs_join_request_t)(unsafe.Pointer(info))
+// The readers of the request blocks: each copies its member of the union
+// into the gsapi request, or returns the code that refuses it. The exports
+// have checked that info is not NULL.
+
+func readJoin(info *C.ha_gs_proposal_info_t) (gsapi.JoinRequest, gsapi.Code) {
+	j := member[C.ha_gs_join_request_t](info)
+	if j.gs_group_attributes == nil || j.gs_provider_instance < 0 {
+		return gsapi.JoinRequest{}, wire.BadParameter
+	}
+	attrs, c := attributes(j.gs_group_attributes)
+	if c != wire.OK {
+		return gsapi.JoinRequest{}, c
+	}
+	return gsapi.JoinRequest{
+		Attributes: attrs,
+		Instance:   int32(j.gs_provider_instance),
+		LocalName:  goString(j.gs_provider_local_name, wire.MaxLocalNameLength),
+		Callbacks:  providerCallbacks(j),
+	}, wire.OK
 }
 
-func leaveRequest(info *C.ha_gs_proposal_info_t) *C.ha_gs_leave_request_t {
-	return (*C.ha_gs_leave_request_t)(unsafe.Pointer(info))
+func readSubscribe(info *C.ha_gs_proposal_info_t) (gsapi.SubscribeRequest, gsapi.Code) {
+	r := member[C.ha_gs_subscribe_request_t](info)
+	if r.gs_subscription_group == nil {
+		return gsapi.SubscribeRequest{}, wire.BadParameter
+	}
+	return gsapi.SubscribeRequest{
+		Group:    goString(r.gs_subscription_group, wire.MaxGroupNameLength),
+		Control:  gsapi.SubscriptionControl(r.gs_subscription_control),
+		Callback: subscriberCallback(r.gs_subscription_callback),
+	}, wire.OK
 }
 
-func expelRequest(info *C.ha_gs_proposal_info_t) *C.ha_gs_expel_request_t {
-	return (*C.ha_gs_expel_request_t)(unsafe.Pointer(info))
+func readLeave(info *C.ha_gs_proposal_info_t) (gsapi.LeaveRequest, gsapi.Code) {
+	l := member[C.ha_gs_leave_request_t](info)
+	return gsapi.LeaveRequest{
+		NumPhases: gsapi.NumPhases(l.gs_num_phases),
+		TimeLimit: uint32(l.gs_time_limit),
+		LeaveCode: uint32(l.gs_leave_code),
+	}, wire.OK
 }
 
-func stateRequest(info *C.ha_gs_proposal_info_t) *C.ha_gs_state_change_request_t {
-	return (*C.ha_gs_state_change_request_t)(unsafe.Pointer(info))
+func readExpel(info *C.ha_gs_proposal_info_t) (gsapi.ExpelRequest, gsapi.Code) {
+	e := member[C.ha_gs_expel_request_t](info)
+	list, c := expelList(&e.gs_expel_list)
+	if c != wire.OK {
+		return gsapi.ExpelRequest{}, c
+	}
+	req := gsapi.ExpelRequest{
+		NumPhases:       gsapi.NumPhases(e.gs_num_phases),
+		TimeLimit:       uint32(e.gs_time_limit),
+		List:            list,
+		DeactivatePhase: uint32(e.gs_deactivate_phase),
+	}
+	if e.gs_deactivate_flag != nil {
+		// Truncated to HA_GS_MAX_DEACTIVATE_FLAG_LENGTH - 1 bytes.
+		f := goString(e.gs_deactivate_flag, wire.MaxDeactivateFlagLength-2)
+		req.Flag = &f
+	}
+	return req, wire.OK
 }
 
-func messageRequest(info *C.ha_gs_proposal_info_t) *C.ha_gs_message_request_t {
-	return (*C.ha_gs_message_request_t)(unsafe.Pointer(info))
+func readStateChange(info *C.ha_gs_proposal_info_t) (gsapi.StateChangeRequest, gsapi.Code) {
+	r := member[C.ha_gs_state_change_request_t](info)
+	if r.gs_new_state == nil {
+		return gsapi.StateChangeRequest{}, wire.BadParameter
+	}
+	state, c := opaque(r.gs_new_state.gs_state, r.gs_new_state.gs_length, wire.MaxStateValueLength, wire.StateValueTooLong)
+	return gsapi.StateChangeRequest{
+		NumPhases: gsapi.NumPhases(r.gs_num_phases), TimeLimit: uint32(r.gs_time_limit), State: state,
+	}, c
 }
 
-func attributesRequest(info *C.ha_gs_proposal_info_t) *C.ha_gs_change_attributes_t {
-	return (*C.ha_gs_change_attributes_t)(unsafe.Pointer(info))
+func readMessage(info *C.ha_gs_proposal_info_t) (gsapi.MessageRequest, gsapi.Code) {
+	r := member[C.ha_gs_message_request_t](info)
+	if r.gs_message == nil {
+		return gsapi.MessageRequest{}, wire.BadParameter
+	}
+	msg, c := opaque(r.gs_message.gs_message, r.gs_message.gs_length, wire.MaxProviderMessageLength, wire.MessageTooLong)
+	return gsapi.MessageRequest{
+		NumPhases: gsapi.NumPhases(r.gs_num_phases), TimeLimit: uint32(r.gs_time_limit), Message: msg,
+	}, c
 }
 
-func subscribeRequest(info *C.ha_gs_proposal_info_t) *C.ha_gs_subscribe_request_t {
-	return (*C.ha_gs_subscribe_request_t)(unsafe.Pointer(info))
+func readAttributesChange(info *C.ha_gs_proposal_info_t) (gsapi.AttributesRequest, gsapi.Code) {
+	r := member[C.ha_gs_change_attributes_t](info)
+	if r.gs_group_attributes == nil {
+		return gsapi.AttributesRequest{}, wire.BadParameter
+	}
+	attrs, c := attributes(r.gs_group_attributes)
+	return gsapi.AttributesRequest{
+		NumPhases: gsapi.NumPhases(r.gs_num_phases), TimeLimit: uint32(r.gs_time_limit), Attributes: attrs,
+	}, c
 }
 
 // expelList copies an expel list: BadParameter when it is empty, NULL, or

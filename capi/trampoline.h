@@ -15,56 +15,46 @@
 /* Callbacks running on this thread (defined in ha_gs.c). */
 extern __thread int hags_callback_depth;
 
-static inline void hags_call_n_phase(ha_gs_n_phase_cb_t *f, const ha_gs_n_phase_notification_t *n)
+/* A function pointer of any callback type, for hags_call_protocol. */
+typedef void (*hags_callback_fn)(void);
+
+/* hags_call_protocol delivers an n-phase, approved or rejected notification
+ * (kind says which) to f, a callback of the matching type. The three blocks
+ * share their first four fields and gs_proposal; only the n-phase block
+ * carries gs_time_limit. The block lives on this stack until f returns;
+ * what gs_proposal points to belongs to the caller. */
+static inline void hags_call_protocol(hags_callback_fn f, ha_gs_notification_type_t kind, ha_gs_token_t token,
+                                      ha_gs_request_t protocol, ha_gs_summary_code_t summary,
+                                      ha_gs_time_limit_t limit, ha_gs_proposal_t *proposal)
 {
     hags_callback_depth++;
-    f(n);
+    if (kind == HA_GS_N_PHASE_NOTIFICATION) {
+        ha_gs_n_phase_notification_t n = {kind, token, protocol, summary, limit, proposal};
+        ((ha_gs_n_phase_cb_t *)f)(&n);
+    } else if (kind == HA_GS_APPROVED_NOTIFICATION) {
+        ha_gs_approved_notification_t n = {kind, token, protocol, summary, proposal};
+        ((ha_gs_approved_cb_t *)f)(&n);
+    } else {
+        ha_gs_rejected_notification_t n = {kind, token, protocol, summary, proposal};
+        ((ha_gs_rejected_cb_t *)f)(&n);
+    }
     hags_callback_depth--;
 }
 
-static inline void hags_call_approved(ha_gs_approved_cb_t *f, const ha_gs_approved_notification_t *n)
-{
-    hags_callback_depth++;
-    f(n);
-    hags_callback_depth--;
-}
+/* HAGS_TRAMPOLINE defines hags_call_NAME, the caller of one callback type
+ * whose block the Go side builds. */
+#define HAGS_TRAMPOLINE(name, cb_t, block_t)                              \
+    static inline void hags_call_##name(cb_t *f, const block_t *n)       \
+    {                                                                     \
+        hags_callback_depth++;                                            \
+        f(n);                                                             \
+        hags_callback_depth--;                                            \
+    }
 
-static inline void hags_call_rejected(ha_gs_rejected_cb_t *f, const ha_gs_rejected_notification_t *n)
-{
-    hags_callback_depth++;
-    f(n);
-    hags_callback_depth--;
-}
-
-static inline void hags_call_announcement(ha_gs_announcement_cb_t *f,
-                                          const ha_gs_announcement_notification_t *n)
-{
-    hags_callback_depth++;
-    f(n);
-    hags_callback_depth--;
-}
-
-static inline void hags_call_merge(ha_gs_merge_cb_t *f, const ha_gs_merge_notification_t *n)
-{
-    hags_callback_depth++;
-    f(n);
-    hags_callback_depth--;
-}
-
-static inline void hags_call_subscriber(ha_gs_subscriber_cb_t *f, const ha_gs_subscription_notification_t *n)
-{
-    hags_callback_depth++;
-    f(n);
-    hags_callback_depth--;
-}
-
-static inline void hags_call_delayed_error(ha_gs_delayed_error_cb_t *f,
-                                           const ha_gs_delayed_error_notification_t *n)
-{
-    hags_callback_depth++;
-    f(n);
-    hags_callback_depth--;
-}
+HAGS_TRAMPOLINE(announcement, ha_gs_announcement_cb_t, ha_gs_announcement_notification_t)
+HAGS_TRAMPOLINE(merge, ha_gs_merge_cb_t, ha_gs_merge_notification_t)
+HAGS_TRAMPOLINE(subscriber, ha_gs_subscriber_cb_t, ha_gs_subscription_notification_t)
+HAGS_TRAMPOLINE(delayed_error, ha_gs_delayed_error_cb_t, ha_gs_delayed_error_notification_t)
 
 static inline int hags_call_responsiveness(ha_gs_responsiveness_cb_t *f,
                                            const ha_gs_responsiveness_notification_t *n)

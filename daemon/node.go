@@ -16,7 +16,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,9 +27,11 @@ import (
 
 	"github.com/openhags/hags/daemon/access"
 	"github.com/openhags/hags/daemon/agreement"
+	"github.com/openhags/hags/daemon/domain"
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/daemon/membership"
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/accept"
 	"github.com/openhags/hags/internal/unixsock"
 	"github.com/openhags/hags/internal/wire"
 )
@@ -41,11 +42,11 @@ var Version = "dev"
 
 // Defaults used when a Config field is empty.
 const (
-	DefaultDomain      = "hags"
+	DefaultDomain      = wire.DefaultDomain
 	DefaultClientGroup = "hagsuser"
 	// SocketDir is the directory under which DefaultSocketPath places each
 	// domain's socket.
-	SocketDir = "/run/hags"
+	SocketDir = wire.SocketDir
 )
 
 // Session bounds; docs/design/daemon.md explains them.
@@ -63,15 +64,15 @@ const (
 	HelloTimeout = 10 * time.Second
 )
 
+// DefaultReplaceAfter is how long a voter must have been gone before the
+// leader puts a healthy follower in its place (Cluster.ReplaceAfter); the
+// domain's Keeper owns the rule.
+const DefaultReplaceAfter = domain.DefaultReplaceAfter
+
 // DefaultSocketPath returns the socket a domain's daemon serves when no path
 // is configured: /run/hags/<domain>/hagsd.sock. Clients derive the same path
 // from HA_DOMAIN_NAME unless HA_GS_SOCKET overrides it.
-func DefaultSocketPath(domain string) string {
-	if domain == "" {
-		domain = DefaultDomain
-	}
-	return filepath.Join(SocketDir, domain, "hagsd.sock")
-}
+func DefaultSocketPath(domain string) string { return wire.SocketPath(domain) }
 
 // ScriptRunner runs deactivate scripts for the daemon. Run must not block
 // on the script: it starts it and calls done exactly once, from any
@@ -124,6 +125,10 @@ type Config struct {
 	// Cluster joins a domain of several nodes. nil: a one-node domain
 	// (the daemon is its only raft voter, in memory).
 	Cluster *Cluster
+
+	// Operations (daemon/operations.go): metrics, a heartbeat and word of
+	// admission for a service manager.
+	Operations
 }
 
 // Cluster is a daemon's place in a domain of several nodes.
@@ -194,38 +199,45 @@ const (
 	stateDown                 // out of the domain: sessions are refused with NotOK
 )
 
-// Node is one daemon: it owns every client session, and its place in the
-// domain (the agreement), which owns the engine. Its methods are safe for
-// concurrent use.
+// Node is one daemon. It keeps the client sessions, the run loop and the
+// effects; each job has its files:
+//
+//   - sessions: accepting (Listen, Serve, Close here), admission and Hello
+//     (session.go, admission.go), reading and judging requests
+//     (session.go), responsiveness checks (responsiveness.go);
+//   - the run loop, the only goroutine that touches the session table
+//     (loop.go);
+//   - the effects the log asks of this node: notifications and deactivate
+//     scripts (effects.go, localscripts.go);
+//   - admin queries (admin.go).
+//
+// Its place in the domain belongs to others: the agreement (the log, which
+// owns the engine) and, in a domain of several nodes, the domain's Keeper,
+// which decides who belongs and tells the Node when it is cut off. Its
+// methods are safe for concurrent use.
 type Node struct {
 	cfg     Config
 	log     *slog.Logger
-	eng     engine // stepped by the agreement's FSM; read only under agr.View
-	agr     *agreement.Agreement
 	started time.Time
 	now     func() time.Time
-	state   atomic.Int32
 
-	ctx    context.Context
-	cancel context.CancelFunc
-	g      errgroup.Group
+	// Its place in the domain.
+	eng   engine // stepped by the agreement's FSM; read only under agr.View
+	agr   *agreement.Agreement
+	dom   *domain.Keeper // nil in a one-node domain
+	state atomic.Int32   // stateJoining, stateUp, stateDown
 
-	in         chan loopMsg // sessions → run loop
-	scriptMu   sync.Mutex
-	scriptDone []protocol.ScriptResult // script runner → run loop
-	scriptWake chan struct{}
-	appMu      sync.Mutex
-	appQueue   []agreement.Applied // FSM → run loop, in log order
-	appWake    chan struct{}
-	idleAfter  time.Duration // the run loop calls onIdle once it has been idle this long after work
-	onIdle     func()
-
+	// Its goroutines, and what Close closes.
+	ctx       context.Context
+	cancel    context.CancelFunc
+	g         errgroup.Group
 	mu        sync.Mutex
-	closed    bool
+	closing   chan struct{} // closed by Close, under mu, before it closes the listeners
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]struct{}
 	closeOnce sync.Once
 
+	// Sessions: their numbering, bounds and refusals.
 	nextConn   atomic.Uint32
 	maxClients int32         // wire.MaxClientsPerDaemon; tests lower it
 	respUnit   time.Duration // a second of responsiveness settings; tests shorten it
@@ -238,14 +250,20 @@ type Node struct {
 	reqRate    float64     // each session's token bucket: RequestBytesPerSecond, RequestBurst; tests lower them
 	reqBurst   int
 
-	// Run loop only.
+	// The run loop's inputs.
+	in        chan loopMsg                    // sessions and the Keeper → run loop
+	scriptsQ  *handoff[protocol.ScriptResult] // script runner → run loop
+	appliedQ  *handoff[agreement.Applied]     // FSM → run loop, in log order
+	idleAfter time.Duration                   // the run loop calls onIdle once it has been idle this long after work
+	onIdle    func()
+
+	// The run loop's own.
 	sessions map[uint64]*session // by ClientID.Conn
 	scripts  *scriptBook         // deactivate scripts local sessions registered
 	epoch    uint64              // this daemon's admission epoch; 0: not admitted
 
-	// Domains of several nodes only.
-	mem        atomic.Pointer[membership.Membership]
-	domainWake chan struct{}
+	// What the service manager asked for (Config.Operations).
+	met *nodeMetrics // nil without Config.Metrics
 }
 
 // New validates cfg, fills in defaults and starts the Node's run loop. The
@@ -293,9 +311,9 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		ctx:        ctx,
 		cancel:     cancel,
 		in:         make(chan loopMsg, 1024),
-		scriptWake: make(chan struct{}, 1),
-		appWake:    make(chan struct{}, 1),
-		domainWake: make(chan struct{}, 1),
+		scriptsQ:   newHandoff[protocol.ScriptResult](),
+		appliedQ:   newHandoff[agreement.Applied](),
+		closing:    make(chan struct{}),
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[net.Conn]struct{}),
 		sessions:   make(map[uint64]*session),
@@ -326,9 +344,8 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		acfg.Voters, acfg.Addr, acfg.DataDir, acfg.Store = c.Voters, c.Addr, c.DataDir, c.Store
 		acfg.Stream, acfg.Transport, acfg.Timing = c.Stream, c.Transport, c.Timing
 		acfg.Snapshots, acfg.Snapshot = c.Snapshots, c.Snapshot
-		acfg.AdmitCheck = n.admitCheck
-		acfg.OnLeadership = func(bool) { n.wakeDomain() }
-		acfg.OnPeers = n.wakeDomain
+		n.dom = domain.New(n.domainConfig())
+		acfg.AdmitCheck = n.dom.Admissible
 	}
 	agr, err := agreement.New(acfg)
 	if err != nil {
@@ -337,11 +354,16 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 	}
 	n.agr = agr
 	n.cfg.Incarnation = uint32(agr.Incarnation())
-	if cfg.Cluster != nil {
-		if err := n.startMembership(); err != nil {
+	if err := n.startOperations(); err != nil {
+		cancel()
+		agr.Close()
+		return nil, err
+	}
+	if n.dom != nil {
+		if err := n.dom.Start(agr); err != nil {
 			cancel()
 			agr.Close()
-			return nil, err
+			return nil, fmt.Errorf("daemon: %w", err)
 		}
 	}
 	n.g.Go(n.run)
@@ -350,16 +372,38 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 	return n, nil
 }
 
+// domainConfig configures the Keeper of a domain of several nodes: its
+// failure detector, and its two hooks into this Node.
+func (n *Node) domainConfig() domain.Config {
+	c := n.cfg.Cluster
+	name := c.Name
+	if name == "" {
+		name = fmt.Sprintf("node%d", n.cfg.Node)
+	}
+	return domain.Config{
+		Detector: membership.Config{
+			Node:      n.cfg.Node,
+			Name:      name,
+			RaftAddr:  c.Addr,
+			Bind:      c.Gossip,
+			Join:      c.Join,
+			Keys:      c.GossipKeys,
+			Transport: c.GossipTransport,
+			Timing:    c.GossipTiming,
+			Logger:    n.log,
+			LibLogger: agreement.StdLogger(n.log, "memberlist"),
+		},
+		ReplaceAfter: c.ReplaceAfter,
+		Logger:       n.log,
+		Serving:      n.Admitted,
+		CutOff:       func() { n.send(loopMsg{kind: loopCutOff}) },
+	}
+}
+
 // delivered is the agreement's Deliver: it queues what an applied entry
 // means for this daemon for the run loop, without blocking raft.
 func (n *Node) delivered(app agreement.Applied) {
-	n.appMu.Lock()
-	n.appQueue = append(n.appQueue, app)
-	n.appMu.Unlock()
-	select {
-	case n.appWake <- struct{}{}:
-	default:
-	}
+	n.appliedQ.put(app)
 }
 
 func checkDomain(d string) error {
@@ -391,7 +435,7 @@ func (n *Node) Listen() (net.Listener, error) {
 func (n *Node) track(ln net.Listener) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed {
+	if n.isClosed() {
 		return false
 	}
 	n.listeners[ln] = struct{}{}
@@ -406,28 +450,14 @@ func (n *Node) Serve(ln net.Listener) error {
 		ln.Close()
 		return nil
 	}
-	var backoff time.Duration
 	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if n.isClosed() {
-				return nil
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("daemon: listener closed: %w", err)
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			n.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
-			t := time.NewTimer(backoff)
-			select {
-			case <-t.C:
-			case <-n.ctx.Done():
-				t.Stop()
-				return nil
-			}
-			continue
+		c, err := accept.Next(ln, n.closing, n.log)
+		switch {
+		case errors.Is(err, accept.ErrStopped):
+			return nil
+		case err != nil:
+			return fmt.Errorf("daemon: listener closed: %w", err)
 		}
-		backoff = 0
 		if !n.startConn(c) {
 			c.Close()
 			return nil
@@ -435,16 +465,20 @@ func (n *Node) Serve(ln net.Listener) error {
 	}
 }
 
+// isClosed reports whether Close has begun.
 func (n *Node) isClosed() bool {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.closed
+	select {
+	case <-n.closing:
+		return true
+	default:
+		return false
+	}
 }
 
 func (n *Node) startConn(c net.Conn) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed {
+	if n.isClosed() {
 		return false
 	}
 	n.conns[c] = struct{}{}
@@ -465,9 +499,11 @@ func (n *Node) startConn(c net.Conn) bool {
 func (n *Node) Close() error {
 	var err error
 	n.closeOnce.Do(func() {
-		n.leaveDomain()
+		if n.dom != nil {
+			n.dom.Leave()
+		}
 		n.mu.Lock()
-		n.closed = true
+		close(n.closing)
 		for ln := range n.listeners {
 			ln.Close()
 		}
@@ -477,10 +513,11 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 		n.cancel()
 		err = n.g.Wait()
-		err = errors.Join(err, n.agr.Close())
-		if m := n.mem.Load(); m != nil {
-			err = errors.Join(err, m.Close())
+		n.met.close()
+		if n.dom != nil {
+			err = errors.Join(err, n.dom.Close())
 		}
+		err = errors.Join(err, n.agr.Close())
 		n.refusals.close()
 		n.log.Info("node stopped")
 	})
@@ -497,21 +534,4 @@ func (n *Node) Name() string {
 		return n.cfg.Name
 	}
 	return fmt.Sprintf("node%d", n.cfg.Node)
-}
-
-// domainNodes lists the domain's nodes by number and name, this one
-// named even in a one-node domain, for clients' Welcome.
-func (n *Node) domainNodes() []wire.NodeName {
-	var out []wire.NodeName
-	for _, ns := range n.nodes() {
-		name := ns.Name
-		if ns.Node == n.cfg.Node {
-			name = n.Name()
-		}
-		out = append(out, wire.NodeName{Node: ns.Node, Name: name})
-	}
-	if len(out) == 0 {
-		out = append(out, wire.NodeName{Node: n.cfg.Node, Name: n.Name()})
-	}
-	return out
 }

@@ -248,6 +248,7 @@ func (n *Node) serveConn(c net.Conn) {
 		err = net.ErrClosed
 	}
 	s.close(err)
+	n.met.sessionEnded(s)
 	if !s.admin {
 		n.send(loopMsg{kind: loopDisconnect, sess: s})
 	}
@@ -327,16 +328,19 @@ func refuse(c net.Conn, code wire.Code, reason, ffdc string) {
 	refuseWithin(c, refuseTimeout, code, reason, ffdc)
 }
 
-// refuseWithin is refuse with linger as the bound of the write and of the
-// reading that follows.
+// refuseWithin is refuse with linger as the bound of the reading that
+// follows the refusal. The refusal itself gets refuseTimeout: a daemon
+// descheduled for longer than a short linger between arming the deadline
+// and writing would otherwise close without telling the peer why.
 func refuseWithin(c net.Conn, linger time.Duration, code wire.Code, reason, ffdc string) {
-	c.SetDeadline(time.Now().Add(linger))
+	c.SetWriteDeadline(time.Now().Add(refuseTimeout))
 	if err := wire.WriteFrame(c, wire.MsgRefused, &wire.Refused{Code: code, Reason: reason, FFDC: ffdc}); err != nil {
 		return
 	}
 	if cw, ok := c.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
+	c.SetReadDeadline(time.Now().Add(linger))
 	_, _ = io.CopyN(io.Discard, c, 2*wire.MaxFrameSize)
 }
 
@@ -451,6 +455,7 @@ func (s *session) pace(ctx context.Context, cost int) error {
 func (n *Node) request(s *session, req *wire.Request) error {
 	if req.Op != wire.OpQuit {
 		if code := s.screen(req); code != wire.OK {
+			n.met.request(s, req, code)
 			n.refuseRequest(s, req, code)
 			return nil
 		}
@@ -465,6 +470,7 @@ func (n *Node) request(s *session, req *wire.Request) error {
 	}
 	ev := protocol.Event{Kind: protocol.EventRequest, Client: s.id, Request: req}
 	n.grantJoin(s, &ev)
+	n.met.request(s, req, wire.OK) // before it is ordered: its end may be delivered at once
 	if err := n.agr.SubmitWait(n.ctx, ev); err != nil {
 		return net.ErrClosed
 	}

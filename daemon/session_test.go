@@ -224,6 +224,7 @@ func TestAdminQueries(t *testing.T) {
 	assert.Equal(t, Version, rep.Status.Version, "status carries the version")
 	assert.Equal(t, 2, rep.Status.Groups, "status counts the engine's groups")
 	require.Len(t, rep.Status.Nodes, 1, "a one-node domain lists one node")
+	assert.Equal(t, "node2", rep.Status.Nodes[0].Name, "named as hagsd --name's default says, though no failure detector runs")
 
 	rep, err = a.Query(ctx, wire.AdminQuery{What: "groups"})
 	require.NoError(t, err, "groups succeeds")
@@ -462,4 +463,28 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	assert.Error(t, err, "a negative node number is refused")
 	assert.Equal(t, "/run/hags/hags/hagsd.sock", DefaultSocketPath(""), "the default domain's socket")
 	assert.Equal(t, "/run/hags/prod/hagsd.sock", DefaultSocketPath("prod"), "a domain's socket")
+}
+
+// TestCloseOrdersNoDisconnect: Close ends every session without failing
+// its client in the engine (the domain fails the node's providers when it
+// leaves): no session's end is ordered as a disconnect, however quickly
+// its reader sees its connection closed.
+func TestCloseOrdersNoDisconnect(t *testing.T) {
+	tn := startNode(t, Config{}, nil)
+	const clients = 20
+	for range clients {
+		dialRaw(t, tn.socket).hello(false)
+	}
+	for range clients {
+		tn.eng.next(t, protocol.EventConnect)
+	}
+	require.NoError(t, tn.Close(), "Close succeeds")
+	for {
+		select {
+		case ev := <-tn.eng.events:
+			assert.NotEqual(t, protocol.EventDisconnect, ev.Kind, "no session's end is ordered after Close (client %d)", ev.Client.Conn)
+		default:
+			return
+		}
+	}
 }

@@ -32,9 +32,6 @@ var (
 	ErrWatchEnded = errors.New("failover: the change stream ended")
 )
 
-// DefaultDomain is the domain name used when $HA_DOMAIN_NAME is unset.
-const DefaultDomain = "hags"
-
 // DefaultSocket returns the management socket Dial uses without
 // WithSocket: $HAGSRM_SOCKET, else /run/hags/<domain>/hagsrmd.sock with
 // the domain from $HA_DOMAIN_NAME (default "hags").
@@ -42,16 +39,13 @@ func DefaultSocket() string {
 	if s := os.Getenv("HAGSRM_SOCKET"); s != "" {
 		return s
 	}
-	domain := os.Getenv("HA_DOMAIN_NAME")
-	if domain == "" {
-		domain = DefaultDomain
-	}
-	return SocketPath(domain)
+	return SocketPath(os.Getenv(wire.DomainEnv))
 }
 
 // SocketPath returns the management socket of hagsrmd in domain:
-// /run/hags/<domain>/hagsrmd.sock, beside that domain's hagsd socket.
-func SocketPath(domain string) string { return filepath.Join("/run/hags", domain, "hagsrmd.sock") }
+// /run/hags/<domain>/hagsrmd.sock, beside that domain's hagsd socket (the
+// default domain for the empty name).
+func SocketPath(domain string) string { return filepath.Join(wire.DomainDir(domain), "hagsrmd.sock") }
 
 // Option configures Dial.
 type Option func(*dialOptions)
@@ -326,4 +320,13 @@ func (c *Client) ApplyConfig(ctx context.Context, cfg *Config) error {
 	}
 	_, err = c.call(ctx, &mgmtwire.Request{Op: mgmtwire.OpApplyConfig, Config: body})
 	return err
+}
+
+// Console returns the address of hagsrmd's web console and the token that
+// lets its holder act through it (hagsrm console). It needs access All
+// (else ERROR_ACCESS_DENIED); a hagsrmd started without --http answers
+// ERROR_INVALID_STATE.
+func (c *Client) Console(ctx context.Context) (ConsoleInfo, error) {
+	var out ConsoleInfo
+	return out, c.get(ctx, &mgmtwire.Request{Op: mgmtwire.OpConsole}, &out)
 }

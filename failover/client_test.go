@@ -77,10 +77,10 @@ func codeOf(t *testing.T, err error) failover.Code {
 	return c
 }
 
-// TestSeed000MoveGroup plays "Moving a Group": open the group, read its
+// TestMovingAGroup plays "Moving a Group": open the group, read its
 // owner, open NodeB, move the group there, get ERROR_IO_PENDING, poll its
 // state until it is no longer Pending, find it Online on NodeB.
-func TestSeed000MoveGroup(t *testing.T) {
+func TestMovingAGroup(t *testing.T) {
 	_, c, _ := server(t)
 	ctx := ctxT(t)
 	g, err := c.CreateGroup(ctx, "Application Group", nil)
@@ -540,4 +540,26 @@ func TestLargeConfiguration(t *testing.T) {
 	rs, err := c.Resources(ctx)
 	require.NoError(t, err)
 	assert.Len(t, rs, 2000, "every resource is listed")
+}
+
+// TestConsoleTokenNeedsAccessAll: the console's token goes only to a
+// connection with access All; a Read connection is refused and told why,
+// and a manager without a console says so.
+func TestConsoleTokenNeedsAccessAll(t *testing.T) {
+	fake, admin, sock := server(t)
+	ctx := ctxT(t)
+	_, err := admin.Console(ctx)
+	assert.ErrorIs(t, err, failover.ErrInvalidState, "a manager without a console answers ERROR_INVALID_STATE")
+
+	want := failover.ConsoleInfo{URL: "http://127.0.0.1:8123/?token=abc", Address: "127.0.0.1:8123", Token: "abc"}
+	fake.SetConsole(&want)
+	got, err := admin.Console(ctx)
+	require.NoError(t, err, "access All gets the console")
+	assert.Equal(t, want, got, "the URL, address and token travel as the manager gave them")
+
+	ro := dialRead(t, fake, sock)
+	got, err = ro.Console(ctx)
+	assert.ErrorIs(t, err, failover.ErrAccessDenied, "access Read does not get the token")
+	assert.Contains(t, err.Error(), "needs access All", "the refusal says what access it takes")
+	assert.Empty(t, got.Token, "no token reaches a Read connection")
 }

@@ -215,4 +215,14 @@ func CheckName(name string) error {
 	return nil
 }
 
+// CheckNodeName judges a node name as a name that may exist: 1 to
+// MaxNameLength bytes without a control character. A name that cannot
+// exist names no node: ERROR_CLUSTER_NODE_NOT_FOUND.
+func CheckNodeName(name string) error {
+	if name == "" || len(name) > MaxNameLength || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return Errorf(CodeClusterNodeNotFound, "there is no node %q", name)
+	}
+	return nil
+}
+
 var _ fmt.Stringer = Dependency{}

@@ -91,7 +91,7 @@ func ExampleGroup_Wait() {
 	fmt.Println(info.State, "on", info.Owner)
 }
 
-// Creating seed 000's group: a Dummy OCF resource and an exec resource that
+// Creating the group of "Moving a Group": a Dummy OCF resource and an exec resource that
 // depends on it, brought online together.
 func ExampleClient_CreateResource() {
 	ctx := context.Background()

@@ -88,3 +88,12 @@ type Change struct {
 	// Deleted is set when the object was deleted; the object is as it was.
 	Deleted bool `json:"deleted,omitempty"`
 }
+
+// ConsoleInfo says where hagsrmd's web console listens and how to open it
+// with the right to act (docs/console.md): URL is the page's address with
+// the token in its query, as `hagsrm console` prints it.
+type ConsoleInfo struct {
+	URL     string `json:"url"`
+	Address string `json:"address"`
+	Token   string `json:"token"`
+}

@@ -94,9 +94,6 @@ func (o *options) socketPath() string {
 	if domain == "" {
 		domain = os.Getenv(DomainEnv)
 	}
-	if domain == "" {
-		domain = DefaultDomain
-	}
 	return SocketPath(domain)
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhags/hags/internal/harness"
-	"github.com/openhags/hags/internal/wire"
 )
 
 // multi is a domain of several real hagsd processes on loopback, each with
@@ -60,6 +59,13 @@ func startMulti(t *testing.T, n int, extra ...string) *multi {
 // --pki-dir among them, the daemons run with --insecure.
 func startDomain(t *testing.T, n, nvoters int, extra ...string) *multi {
 	t.Helper()
+	return startNamedDomain(t, n, nvoters, nil, extra...)
+}
+
+// startNamedDomain is startDomain with node i named names[i] (hagsd
+// --name); nil names keep hagsd's default names.
+func startNamedDomain(t *testing.T, n, nvoters int, names []string, extra ...string) *multi {
+	t.Helper()
 	if !slices.Contains(extra, "--pki-dir") {
 		extra = append([]string{"--insecure"}, extra...)
 	}
@@ -78,6 +84,9 @@ func startDomain(t *testing.T, n, nvoters int, extra ...string) *multi {
 			"--addr", fmt.Sprintf("127.0.0.1:%d", ports[2*i]),
 			"--gossip", gossip[i], "--join", strings.Join(gossip, ","),
 			"--data-dir", filepath.Join(m.dir, fmt.Sprintf("data%d", i+1))}
+		if i < len(names) {
+			args = append(args, "--name", names[i])
+		}
 		m.args = append(m.args, append(args, extra...))
 		m.sockets = append(m.sockets, filepath.Join(m.dir, fmt.Sprintf("n%d.sock", i+1)))
 		m.daemons = append(m.daemons, nil)
@@ -165,6 +174,15 @@ func requireSameHistory(t *testing.T, ref []string, clients ...*harness.Client) 
 	}
 }
 
+// ctlStatus is what hagsctl --json status prints, in part (docs/cli.md).
+type ctlStatus struct {
+	Nodes []struct {
+		Node int32  `json:"node"`
+		Name string `json:"name"`
+		Role string `json:"role"`
+	} `json:"nodes"`
+}
+
 // leader returns the index of the node whose daemon leads now, as hagsctl
 // status on node 0 reports it.
 func (m *multi) leader() int {
@@ -175,8 +193,8 @@ func (m *multi) leader() int {
 		}
 		out, err := exec.Command(filepath.Join(bin, "hagsctl"), "--socket", m.sockets[i], "--json", "status").CombinedOutput()
 		require.NoError(m.t, err, "hagsctl status on node %d: %s", i+1, out)
-		var st wire.Status
-		require.NoError(m.t, json.Unmarshal(out, &st), "hagsctl --json status prints a Status")
+		var st ctlStatus
+		require.NoError(m.t, json.Unmarshal(out, &st), "hagsctl --json status prints a status")
 		for _, ns := range st.Nodes {
 			if ns.Role == "leader" {
 				return int(ns.Node) - 1

@@ -1,12 +1,9 @@
 package integration
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +16,6 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/openhags/hags/daemon/agreement"
 	"github.com/openhags/hags/daemon/ipc"
@@ -87,31 +83,34 @@ type forwardReply struct {
 	Err    string `msgpack:"err,omitempty"`
 }
 
+// Forwarded entries travel in internal/wire's frames with message types of
+// their own and a larger bound (daemon/agreement/forward.go).
+const (
+	forwardEntry    wire.MsgType = 1
+	forwardReplyMsg wire.MsgType = 2
+	forwardMaxFrame              = 16 << 20
+)
+
 // forward sends one entry on a new forwarding connection, framed as a
-// follower frames it (a 4-byte big-endian length, then msgpack), and reads
-// the answer.
+// follower frames it, and reads the answer.
 func (f *forger) forward(addr string, e *agreement.Entry) (forwardReply, error) {
 	c, err := f.dial(addr, kindForward)
 	if err != nil {
 		return forwardReply{}, err
 	}
 	defer c.Close()
-	body, err := msgpack.Marshal(e)
+	frame, err := wire.AppendFrameWithin(nil, forwardEntry, e, forwardMaxFrame)
 	require.NoError(f.t, err)
-	if _, err := c.Write(append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)); err != nil {
+	if _, err := c.Write(frame); err != nil {
 		return forwardReply{}, err
 	}
-	r := bufio.NewReader(c)
-	var h [4]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return forwardReply{}, err
-	}
-	reply := make([]byte, binary.BigEndian.Uint32(h[:]))
-	if _, err := io.ReadFull(r, reply); err != nil {
+	r := wire.NewReaderWithin(c, func(t wire.MsgType) bool { return t == forwardReplyMsg }, forwardMaxFrame)
+	_, body, err := r.Next()
+	if err != nil {
 		return forwardReply{}, err
 	}
 	var rep forwardReply
-	require.NoError(f.t, msgpack.Unmarshal(reply, &rep), "the answer decodes")
+	require.NoError(f.t, wire.Decode(body, &rep), "the answer decodes")
 	return rep, nil
 }
 

@@ -96,6 +96,13 @@ func (n *netns) wrapper(dir string, i int) string {
 // and waits until each is admitted.
 func startNetnsMulti(t *testing.T, count int) (*multi, *netns) {
 	t.Helper()
+	return startNamedNetnsMulti(t, count, nil)
+}
+
+// startNamedNetnsMulti is startNetnsMulti with node i named names[i]
+// (hagsd --name); nil names keep hagsd's default names.
+func startNamedNetnsMulti(t *testing.T, count int, names []string) (*multi, *netns) {
+	t.Helper()
 	nn := newNetns(t, count)
 	m := &multi{t: t, dir: socketDir(t), clients: map[string]*harness.Client{}}
 	var voters, gossip []string
@@ -108,6 +115,9 @@ func startNetnsMulti(t *testing.T, count int) (*multi, *netns) {
 		m.args = append(m.args, []string{"--domain", "netns", "--node", fmt.Sprint(i + 1),
 			"--voters", strings.Join(voters, ","), "--gossip", gossip[i], "--join", strings.Join(gossip, ","),
 			"--data-dir", filepath.Join(m.dir, fmt.Sprintf("data%d", i+1)), "--insecure"})
+		if i < len(names) {
+			m.args[i] = append(m.args[i], "--name", names[i])
+		}
 		m.sockets = append(m.sockets, filepath.Join(m.dir, fmt.Sprintf("n%d.sock", i+1)))
 		m.daemons = append(m.daemons, nil)
 		m.start(i)

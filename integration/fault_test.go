@@ -31,6 +31,56 @@ func midPhase(t *testing.T, r *faultRun, p *faultProc, marks map[*faultProc]int)
 	require.NoError(t, err, "%s is in phase 1 of the protocol; %s", p.name, r.report())
 }
 
+// stalled is an n-phase state change that waits for the vote of a
+// provider on one node of a three-node domain, proposed from another node.
+type stalled struct {
+	state string             // the proposed state value
+	marks map[*faultProc]int // every provider's output before the proposal
+	lost  []*faultProc       // the providers on the node, which must leave with NODE_DIED
+}
+
+// stallOn has a provider on node victim withhold its vote and a provider on
+// another node propose the state value "v<round>", and waits until the
+// protocol waits in phase 1 for the withheld vote.
+func stallOn(t *testing.T, r *faultRun, victim, round int) stalled {
+	t.Helper()
+	var holder, proposer *faultProc
+	for _, p := range r.members() {
+		if p.node == victim && holder == nil {
+			holder = p
+		}
+		if p.node != victim && proposer == nil {
+			proposer = p
+		}
+	}
+	require.NotNil(t, holder, "a provider lives on node %d; %s", victim+1, r.report())
+	require.NotNil(t, proposer, "a provider lives off node %d; %s", victim+1, r.report())
+	hold(t, r, holder)
+	st := stalled{state: fmt.Sprintf("v%d", round)}
+	st.marks = r.propose(proposer, st.state, "phases=n limit=20")
+	midPhase(t, r, holder, st.marks)
+	for _, p := range r.procs {
+		if p.node == victim && p.fate == history.Running {
+			st.lost = append(st.lost, p)
+		}
+	}
+	return st
+}
+
+// finish waits, once the stalled node is gone, until the others approve
+// the state change and see the node's providers leave with NODE_DIED.
+func (st stalled) finish(r *faultRun) {
+	r.t.Helper()
+	r.await(`^APPROVED .*proto=STATE_VALUE_CHANGE .*state="`+st.state+`"`, st.marks)
+	for _, p := range st.lost {
+		leaves(r, p, "NODE_DIED", st.marks)
+	}
+}
+
+// aFollower picks one of the two nodes of a three-node domain that do not
+// lead.
+func aFollower(r *faultRun, leader int) int { return (leader + 1 + r.rng.Intn(2)) % 3 }
+
 // leaves waits until every running member has seen p leave with reason.
 func leaves(r *faultRun, p *faultProc, reason string, marks map[*faultProc]int) {
 	r.t.Helper()
@@ -123,31 +173,11 @@ func TestFaultDaemonsKilledMidPhase(t *testing.T) {
 				victim := leader
 				switch how {
 				case "follower":
-					victim = (leader + 1 + r.rng.Intn(2)) % 3
+					victim = aFollower(r, leader)
 				case "restart-at-once":
 					victim = r.rng.Intn(3)
 				}
-				var holder, proposer *faultProc
-				for _, p := range r.members() {
-					if p.node == victim && holder == nil {
-						holder = p
-					}
-					if p.node != victim && proposer == nil {
-						proposer = p
-					}
-				}
-				require.NotNil(t, holder, "a provider lives on node %d; %s", victim+1, r.report())
-				require.NotNil(t, proposer, "a provider lives off node %d; %s", victim+1, r.report())
-				hold(t, r, holder)
-				v := fmt.Sprintf("v%d", round)
-				marks := r.propose(proposer, v, "phases=n limit=20")
-				midPhase(t, r, holder, marks)
-				var lost []*faultProc
-				for _, p := range r.procs {
-					if p.node == victim && p.fate == history.Running {
-						lost = append(lost, p)
-					}
-				}
+				st := stallOn(t, r, victim, round)
 				m.kill(victim)
 				r.logf("daemon %d (%s) killed", victim+1, how)
 				if how == "restart-at-once" {
@@ -155,10 +185,7 @@ func TestFaultDaemonsKilledMidPhase(t *testing.T) {
 					r.daemonStarted(victim, m.daemons[victim])
 				}
 				r.nodeLost(victim)
-				r.await(`^APPROVED .*proto=STATE_VALUE_CHANGE .*state="`+v+`"`, marks)
-				for _, p := range lost {
-					leaves(r, p, "NODE_DIED", marks)
-				}
+				st.finish(r)
 				if how != "restart-at-once" {
 					m.start(victim)
 					r.daemonStarted(victim, m.daemons[victim])
@@ -197,37 +224,14 @@ func TestFaultLinksCutMidPhase(t *testing.T) {
 				leader := m.leader()
 				victim := leader
 				if how == "follower" {
-					victim = (leader + 1 + r.rng.Intn(2)) % 3
+					victim = aFollower(r, leader)
 				}
-				var holder, proposer *faultProc
-				for _, p := range r.members() {
-					if p.node == victim && holder == nil {
-						holder = p
-					}
-					if p.node != victim && proposer == nil {
-						proposer = p
-					}
-				}
-				require.NotNil(t, holder, "a provider lives on node %d; %s", victim+1, r.report())
-				require.NotNil(t, proposer, "a provider lives off node %d; %s", victim+1, r.report())
-				hold(t, r, holder)
-				v := fmt.Sprintf("v%d", round)
-				marks := r.propose(proposer, v, "phases=n limit=20")
-				midPhase(t, r, holder, marks)
-				var lost []*faultProc
-				for _, p := range r.procs {
-					if p.node == victim && p.fate == history.Running {
-						lost = append(lost, p)
-					}
-				}
+				st := stallOn(t, r, victim, round)
 				logMark := len(m.daemons[victim].Log.All())
 				nn.cut(victim)
 				r.logf("node %d (%s) cut off", victim+1, how)
 				r.nodeLost(victim)
-				r.await(`^APPROVED .*proto=STATE_VALUE_CHANGE .*state="`+v+`"`, marks)
-				for _, p := range lost {
-					leaves(r, p, "NODE_DIED", marks)
-				}
+				st.finish(r)
 				nn.heal(victim)
 				m.waitAdmitted(victim, logMark)
 				r.logf("node %d healed", victim+1)

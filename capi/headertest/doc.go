@@ -1,5 +1,5 @@
 // Package headertest pins down include/ha_gs.h, the hand-written C contract
-// of libha_gs, against HEADER-CONTRACT.md and internal/wire.
+// of libha_gs, against docs/c-contract.md and internal/wire.
 //
 // It has no cgo. Its tests shell out to the system's cc and c++: they
 // compile the header alone in several language modes, compile

@@ -335,7 +335,7 @@ func TestReturnCodesMatchWire(t *testing.T) {
 }
 
 // TestEnumerationsMatchContract checks the member lists of every named
-// enumeration against HEADER-CONTRACT.md.
+// enumeration against docs/c-contract.md.
 func TestEnumerationsMatchContract(t *testing.T) {
 	scan, err := scanHeader(readHeader(t))
 	require.NoError(t, err)
@@ -450,8 +450,8 @@ func TestMacrosArePrefixed(t *testing.T) {
 	}
 }
 
-// documentedNames are the names IBM's manual publishes (gsapi-reference.md
-// §2–§5 and the ha_gs_expel page). Every other name ha_gs.h declares is
+// documentedNames are the names IBM's manual publishes (docs/c-contract.md
+// lists them; the ha_gs_expel page adds the expel errors). Every other name ha_gs.h declares is
 // ours and must say "project-defined" on the line that declares it.
 var documentedNames = []string{
 	// Functions.

@@ -12,6 +12,12 @@
  * capi_test.go checks that every code listed in include/ha_gs.h has its
  * case, and runs them all as subprocesses against a real hagsd whose socket
  * is in $HA_GS_SOCKET.
+ *
+ * The table at the end lists the cases. Most are a situation every
+ * function meets (no session, a lost connection, a forked child, a token
+ * never issued, ...) or a common set-up (a session, a provider), written
+ * once as a family and applied to one function's call; the rest, which
+ * check more than one call's code, are functions of their own.
  */
 #define _GNU_SOURCE
 
@@ -77,19 +83,25 @@ static long now_ms(void)
 
 static ha_gs_descriptor_t gs_fd = -1;
 
+/* Waits at most ms milliseconds for the descriptor to become readable. */
+static void wait_readable(int ms)
+{
+    struct pollfd p;
+    p.fd = gs_fd;
+    p.events = POLLIN;
+    p.revents = 0;
+    poll(&p, 1, ms);
+}
+
 /* Dispatches until dispatch reports the connection lost (HA_GS_NOT_OK). */
 static int wait_lost(void)
 {
     long deadline = now_ms() + WAIT_MS;
     for (;;) {
-        struct pollfd p;
         ha_gs_rc_t rc;
-        p.fd = gs_fd;
-        p.events = POLLIN;
-        p.revents = 0;
         if (now_ms() > deadline)
             return fail("the library never reported the lost connection");
-        poll(&p, 1, 100);
+        wait_readable(100);
         rc = ha_gs_dispatch(HA_GS_NON_BLOCKING);
         if (rc == HA_GS_NOT_OK)
             return 0;
@@ -213,32 +225,50 @@ static void on_error(const ha_gs_delayed_error_notification_t *n)
     n_errors++;
 }
 
+/* Dispatches until done(arg) holds, or fails the case after WAIT_MS with
+ * the message fmt names (what it waited for). Every dispatch must return
+ * HA_GS_OK. */
+static int pump(int (*done)(const void *), const void *arg, const char *fmt, ...)
+{
+    long deadline = now_ms() + WAIT_MS;
+    while (!done(arg)) {
+        ha_gs_rc_t rc;
+        if (now_ms() > deadline) {
+            char what[256];
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(what, sizeof what, fmt, ap);
+            va_end(ap);
+            return fail("%s (delayed errors so far: %d, the last code %d)", what, n_errors, (int)last_error.code);
+        }
+        wait_readable(200);
+        rc = ha_gs_dispatch(HA_GS_NON_BLOCKING);
+        if (rc != HA_GS_OK)
+            return fail("ha_gs_dispatch returned %d, want HA_GS_OK", (int)rc);
+    }
+    return 0;
+}
+
+/* A counter and its value before a request: pump waits for it to move. */
+struct since {
+    const volatile int *counter;
+    int before;
+};
+
+static int moved(const void *arg)
+{
+    const struct since *s = arg;
+    return *s->counter != s->before;
+}
+
 /* Waits for the delayed error of token and checks its code and kind. */
 static int expect_delayed(ha_gs_token_t tok, ha_gs_rc_t code, ha_gs_request_t proto)
 {
-    int before = n_errors;
-    volatile int got = 0;
-    long deadline = now_ms() + WAIT_MS;
-    while (!got) {
-        struct pollfd p;
-        p.fd = gs_fd;
-        p.events = POLLIN;
-        p.revents = 0;
-        if (now_ms() > deadline)
-            return fail("no delayed error arrived for token %d", tok);
-        poll(&p, 1, 200);
-        {
-            ha_gs_rc_t rc = ha_gs_dispatch(HA_GS_NON_BLOCKING);
-            if (rc != HA_GS_OK)
-                return fail("dispatch returned %d while waiting for a delayed error", (int)rc);
-        }
-        if (n_errors != before) {
-            if (last_error.token != tok)
-                return fail("delayed error for token %d (code %d), want token %d", last_error.token,
-                            (int)last_error.code, tok);
-            got = 1;
-        }
-    }
+    struct since s = {&n_errors, n_errors};
+    if (pump(moved, &s, "no delayed error arrived for token %d", tok) != 0)
+        return 1;
+    if (last_error.token != tok)
+        return fail("delayed error for token %d (code %d), want token %d", last_error.token, (int)last_error.code, tok);
     if (last_error.code != code)
         return fail("delayed error code %d, want %d", (int)last_error.code, (int)code);
     if ((int)proto >= 0 && last_error.proto != proto)
@@ -275,6 +305,8 @@ static int init(void)
     return init_with(HA_GS_SOCKET_NO_SIGNAL | HA_GS_ENABLE_ADAPTER_INFO);
 }
 
+/* The request blocks, as the cases fill them. */
+
 static void fill_join(ha_gs_proposal_info_t *info, ha_gs_group_attributes_t *a, short instance)
 {
     memset(info, 0, sizeof *info);
@@ -287,95 +319,24 @@ static void fill_join(ha_gs_proposal_info_t *info, ha_gs_group_attributes_t *a, 
     info->gs_join_request.gs_announcement_callback = on_announcement;
 }
 
-static int approved_since(int from, ha_gs_token_t tok, ha_gs_request_t proto)
-{
-    int i;
-    for (i = from; i < n_approved && i < 1024; i++)
-        if (approvals[i].token == tok && approvals[i].proto == proto)
-            return 1;
-    return 0;
-}
-
-/* Joins and waits for this token's approval. */
-static int join_ok(ha_gs_group_attributes_t *a, short instance, ha_gs_token_t *tok)
-{
-    ha_gs_proposal_info_t info;
-    long deadline = now_ms() + WAIT_MS;
-    fill_join(&info, a, instance);
-    EXPECT_RC(ha_gs_join(tok, &info), HA_GS_OK);
-    int before = n_approved;
-    while (!approved_since(before, *tok, HA_GS_JOIN)) {
-        struct pollfd p;
-        p.fd = gs_fd;
-        p.events = POLLIN;
-        p.revents = 0;
-        if (now_ms() > deadline)
-            return fail("join of %s (instance %d) was not approved", a->gs_group_name, instance);
-        poll(&p, 1, 200);
-        EXPECT_RC(ha_gs_dispatch(HA_GS_NON_BLOCKING), HA_GS_OK);
-    }
-    return 0;
-}
-
-/* Waits for an n-phase notification for tok. */
-static int wait_nphase(ha_gs_token_t tok)
-{
-    long deadline = now_ms() + WAIT_MS;
-    while (!(n_nphase > 0 && last_nphase_token == tok)) {
-        struct pollfd p;
-        p.fd = gs_fd;
-        p.events = POLLIN;
-        p.revents = 0;
-        if (now_ms() > deadline)
-            return fail("no n-phase notification for token %d", tok);
-        poll(&p, 1, 200);
-        EXPECT_RC(ha_gs_dispatch(HA_GS_NON_BLOCKING), HA_GS_OK);
-    }
-    return 0;
-}
-
-/* Waits for the approval of a protocol of kind proto seen by tok. */
-static int wait_approved(ha_gs_token_t tok, ha_gs_request_t proto)
-{
-    long deadline = now_ms() + WAIT_MS;
-    int before = n_approved;
-    while (!approved_since(before, tok, proto)) {
-        struct pollfd p;
-        p.fd = gs_fd;
-        p.events = POLLIN;
-        p.revents = 0;
-        if (now_ms() > deadline)
-            return fail("no approval of protocol %d for token %d (delayed errors so far: %d, the last code %d)",
-                        (int)proto, tok, n_errors, (int)last_error.code);
-        poll(&p, 1, 200);
-        EXPECT_RC(ha_gs_dispatch(HA_GS_NON_BLOCKING), HA_GS_OK);
-    }
-    return 0;
-}
-
-/* Drains what has arrived so far (a short quiet period). */
-static void settle(void)
-{
-    int i;
-    for (i = 0; i < 5; i++) {
-        struct pollfd p;
-        p.fd = gs_fd;
-        p.events = POLLIN;
-        p.revents = 0;
-        poll(&p, 1, 20);
-        ha_gs_dispatch(HA_GS_NON_BLOCKING);
-    }
-}
-
-static int subscribe_ok(const char *group, ha_gs_token_t *tok)
+static ha_gs_proposal_info_t leave_info(ha_gs_num_phases_t phases, unsigned int code)
 {
     ha_gs_proposal_info_t info;
     memset(&info, 0, sizeof info);
-    info.gs_subscribe_request.gs_subscription_control = HA_GS_SUBSCRIBE_STATE_VALUE | HA_GS_SUBSCRIBE_ALL_MEMBERSHIP;
-    info.gs_subscribe_request.gs_subscription_group = (char *)group;
-    info.gs_subscribe_request.gs_subscription_callback = on_sub;
-    EXPECT_RC(ha_gs_subscribe(tok, &info), HA_GS_OK);
-    return 0;
+    info.gs_leave_request.gs_num_phases = phases;
+    info.gs_leave_request.gs_leave_code = code;
+    return info;
+}
+
+/* A one-phase expel of count providers. */
+static ha_gs_proposal_info_t expel_info(ha_gs_provider_t *list, unsigned int count)
+{
+    ha_gs_proposal_info_t info;
+    memset(&info, 0, sizeof info);
+    info.gs_expel_request.gs_num_phases = HA_GS_1_PHASE;
+    info.gs_expel_request.gs_expel_list.gs_count = count;
+    info.gs_expel_request.gs_expel_list.gs_providers = list;
+    return info;
 }
 
 static ha_gs_proposal_info_t state_info(ha_gs_num_phases_t phases, ha_gs_state_value_t *v)
@@ -386,6 +347,106 @@ static ha_gs_proposal_info_t state_info(ha_gs_num_phases_t phases, ha_gs_state_v
     info.gs_state_change_request.gs_time_limit = 0;
     info.gs_state_change_request.gs_new_state = v;
     return info;
+}
+
+static ha_gs_proposal_info_t message_info(ha_gs_num_phases_t phases, ha_gs_provider_message_t *m)
+{
+    ha_gs_proposal_info_t info;
+    memset(&info, 0, sizeof info);
+    info.gs_message_request.gs_num_phases = phases;
+    info.gs_message_request.gs_message = m;
+    return info;
+}
+
+/* A one-phase change to attributes a. */
+static ha_gs_proposal_info_t attributes_info(ha_gs_group_attributes_t *a)
+{
+    ha_gs_proposal_info_t info;
+    memset(&info, 0, sizeof info);
+    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
+    info.gs_change_attributes_request.gs_group_attributes = a;
+    return info;
+}
+
+static ha_gs_proposal_info_t subscribe_info(ha_gs_subscription_ctrl_t ctl, const char *group)
+{
+    ha_gs_proposal_info_t info;
+    memset(&info, 0, sizeof info);
+    info.gs_subscribe_request.gs_subscription_control = ctl;
+    info.gs_subscribe_request.gs_subscription_group = (char *)group;
+    info.gs_subscribe_request.gs_subscription_callback = on_sub;
+    return info;
+}
+
+/* The approval pump waits for: of proto, seen by tok, after from. */
+struct approval {
+    int from;
+    ha_gs_token_t tok;
+    ha_gs_request_t proto;
+};
+
+static int approved_since(const void *arg)
+{
+    const struct approval *w = arg;
+    int i;
+    for (i = w->from; i < n_approved && i < 1024; i++)
+        if (approvals[i].token == w->tok && approvals[i].proto == w->proto)
+            return 1;
+    return 0;
+}
+
+/* Waits for the approval of a protocol of kind proto seen by tok. */
+static int wait_approved(ha_gs_token_t tok, ha_gs_request_t proto)
+{
+    struct approval w = {n_approved, tok, proto};
+    return pump(approved_since, &w, "no approval of protocol %d for token %d", (int)proto, tok);
+}
+
+/* Joins and waits for this token's approval. */
+static int join_ok(ha_gs_group_attributes_t *a, short instance, ha_gs_token_t *tok)
+{
+    ha_gs_proposal_info_t info;
+    fill_join(&info, a, instance);
+    EXPECT_RC(ha_gs_join(tok, &info), HA_GS_OK);
+    return wait_approved(*tok, HA_GS_JOIN);
+}
+
+static int nphase_for(const void *tok)
+{
+    return n_nphase > 0 && last_nphase_token == *(const ha_gs_token_t *)tok;
+}
+
+/* Waits for an n-phase notification for tok. */
+static int wait_nphase(ha_gs_token_t tok)
+{
+    return pump(nphase_for, &tok, "no n-phase notification for token %d", tok);
+}
+
+/* Drains what has arrived so far (a short quiet period). */
+static void settle(void)
+{
+    int i;
+    for (i = 0; i < 5; i++) {
+        wait_readable(20);
+        ha_gs_dispatch(HA_GS_NON_BLOCKING);
+    }
+}
+
+static int subscribe_ok(const char *group, ha_gs_token_t *tok)
+{
+    ha_gs_proposal_info_t info = subscribe_info(HA_GS_SUBSCRIBE_STATE_VALUE | HA_GS_SUBSCRIBE_ALL_MEMBERSHIP, group);
+    EXPECT_RC(ha_gs_subscribe(tok, &info), HA_GS_OK);
+    return 0;
+}
+
+static ha_gs_token_t ptok = 1, stok = 2; /* a provider and a subscriber token */
+
+/* A session with one provider of group a: the set-up most cases start from. */
+static int a_provider(void)
+{
+    if (init() != 0)
+        return 1;
+    return join_ok(&attrs_a, 1, &ptok);
 }
 
 static ha_gs_state_value_t sv_hello = {5, (char *)"hello"};
@@ -509,8 +570,6 @@ static int cut_proxy(void)
 
 /* ---- calling each function with plausible arguments ----------------------- */
 
-static ha_gs_token_t ptok = 1, stok = 2; /* a provider and a subscriber token */
-
 typedef ha_gs_rc_t (*call_fn)(void);
 
 static ha_gs_rc_t call_init(void)
@@ -529,9 +588,7 @@ static ha_gs_rc_t call_join(void)
 
 static ha_gs_rc_t call_leave(void)
 {
-    ha_gs_proposal_info_t info;
-    memset(&info, 0, sizeof info);
-    info.gs_leave_request.gs_num_phases = HA_GS_1_PHASE;
+    ha_gs_proposal_info_t info = leave_info(HA_GS_1_PHASE, 0);
     return ha_gs_leave(ptok, &info);
 }
 
@@ -541,11 +598,7 @@ static ha_gs_provider_t expel_target = {99, 1};
 
 static ha_gs_rc_t call_expel(void)
 {
-    ha_gs_proposal_info_t info;
-    memset(&info, 0, sizeof info);
-    info.gs_expel_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_expel_request.gs_expel_list.gs_count = 1;
-    info.gs_expel_request.gs_expel_list.gs_providers = &expel_target;
+    ha_gs_proposal_info_t info = expel_info(&expel_target, 1);
     return ha_gs_expel(ptok, &info);
 }
 
@@ -557,19 +610,13 @@ static ha_gs_rc_t call_state(void)
 
 static ha_gs_rc_t call_message(void)
 {
-    ha_gs_proposal_info_t info;
-    memset(&info, 0, sizeof info);
-    info.gs_message_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_message_request.gs_message = &pm_hi;
+    ha_gs_proposal_info_t info = message_info(HA_GS_1_PHASE, &pm_hi);
     return ha_gs_send_message(ptok, &info);
 }
 
 static ha_gs_rc_t call_attributes(void)
 {
-    ha_gs_proposal_info_t info;
-    memset(&info, 0, sizeof info);
-    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_change_attributes_request.gs_group_attributes = &attrs_a;
+    ha_gs_proposal_info_t info = attributes_info(&attrs_a);
     return ha_gs_change_attributes(ptok, &info);
 }
 
@@ -580,12 +627,8 @@ static ha_gs_rc_t call_vote(void)
 
 static ha_gs_rc_t call_subscribe(void)
 {
-    ha_gs_proposal_info_t info;
+    ha_gs_proposal_info_t info = subscribe_info(HA_GS_SUBSCRIBE_STATE_VALUE, group_a);
     ha_gs_token_t t;
-    memset(&info, 0, sizeof info);
-    info.gs_subscribe_request.gs_subscription_control = HA_GS_SUBSCRIBE_STATE_VALUE;
-    info.gs_subscribe_request.gs_subscription_group = group_a;
-    info.gs_subscribe_request.gs_subscription_callback = on_sub;
     return ha_gs_subscribe(&t, &info);
 }
 
@@ -618,9 +661,18 @@ static ha_gs_rc_t call_quit(void)
     return HA_GS_OK;
 }
 
+/* ---- the situations every function meets -----------------------------------
+ *
+ * Each family sets up one situation and makes one call f in it; the table
+ * at the end pairs every function with the families that apply to it. arg
+ * is the code the call must return (forked) or the kind of protocol its
+ * delayed error must name (pending_not_a_member, async_collide); the other
+ * families ignore it. */
+
 /* The calls before ha_gs_init and after ha_gs_quit. */
-static int no_init(call_fn f)
+static int no_init(call_fn f, int arg)
 {
+    (void)arg;
     EXPECT_RC(f(), HA_GS_NO_INIT);
     if (init() != 0)
         return 1;
@@ -631,11 +683,11 @@ static int no_init(call_fn f)
 
 /* A provider and a subscriber, then the call in a child forked after
  * ha_gs_init: HA_GS_FORKED_CHILD, and the parent's connection still works. */
-static int forked(call_fn f, ha_gs_rc_t want)
+static int forked(call_fn f, int want)
 {
     pid_t pid;
     int st;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0 || subscribe_ok(group_a, &stok) != 0)
+    if (a_provider() != 0 || subscribe_ok(group_a, &stok) != 0)
         return 1;
     pid = fork();
     if (pid == 0) {
@@ -646,8 +698,8 @@ static int forked(call_fn f, ha_gs_rc_t want)
         return fail("waitpid: %s", strerror(errno));
     if (!WIFEXITED(st))
         return fail("the child did not exit normally (status %d): it must not hang or crash", st);
-    if (WEXITSTATUS(st) != (int)want)
-        return fail("the child's call returned %d, want %d", WEXITSTATUS(st), (int)want);
+    if (WEXITSTATUS(st) != want)
+        return fail("the child's call returned %d, want %d", WEXITSTATUS(st), want);
     /* The parent is untouched. */
     EXPECT_RC(call_state(), HA_GS_OK);
     if (wait_approved(ptok, HA_GS_STATE_VALUE_CHANGE) != 0)
@@ -658,10 +710,10 @@ static int forked(call_fn f, ha_gs_rc_t want)
 
 /* A provider and a subscriber through the proxy, the connection lost, then
  * the call: HA_GS_NOT_OK. */
-static int not_ok(call_fn f)
+static int not_ok(call_fn f, int arg)
 {
-    if (start_proxy() != 0 || init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0 ||
-        subscribe_ok(group_a, &stok) != 0)
+    (void)arg;
+    if (start_proxy() != 0 || a_provider() != 0 || subscribe_ok(group_a, &stok) != 0)
         return 1;
     settle();
     if (cut_proxy() != 0)
@@ -671,11 +723,12 @@ static int not_ok(call_fn f)
 }
 
 /* A provider with a protocol of its own outstanding: HA_GS_COLLIDE. */
-static int collide_sync(call_fn f)
+static int collide_sync(call_fn f, int arg)
 {
     ha_gs_proposal_info_t info;
+    (void)arg;
     make_attrs(&attrs_a, group_a, HA_GS_N_PHASE);
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     info = state_info(HA_GS_N_PHASE, &sv_hello);
     EXPECT_RC(ha_gs_change_state_value(ptok, &info), HA_GS_OK);
@@ -684,9 +737,10 @@ static int collide_sync(call_fn f)
 }
 
 /* The membership ended: HA_GS_NOT_A_MEMBER. */
-static int not_a_member(call_fn f)
+static int not_a_member(call_fn f, int arg)
 {
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    (void)arg;
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(ha_gs_goodbye(ptok), HA_GS_OK);
     EXPECT_RC(f(), HA_GS_NOT_A_MEMBER);
@@ -694,9 +748,10 @@ static int not_a_member(call_fn f)
 }
 
 /* A token never issued: HA_GS_BAD_MEMBER_TOKEN. */
-static int bad_token(call_fn f)
+static int bad_token(call_fn f, int arg)
 {
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    (void)arg;
+    if (a_provider() != 0)
         return 1;
     ptok = 1 << 30;
     stok = 1 << 30;
@@ -704,19 +759,10 @@ static int bad_token(call_fn f)
     return 0;
 }
 
-/* An ordinary success, the group made first. */
-static int ok_with_member(call_fn f)
-{
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
-        return 1;
-    EXPECT_RC(f(), HA_GS_OK);
-    return 0;
-}
-
 /* A join pending in an n-phase group whose other provider does not vote:
  * the library lets the pending token propose, the daemon refuses it as not
  * (yet) a member. */
-static int pending_not_a_member(call_fn f, ha_gs_request_t proto)
+static int pending_not_a_member(call_fn f, int proto)
 {
     ha_gs_token_t first;
     ha_gs_proposal_info_t info;
@@ -728,7 +774,7 @@ static int pending_not_a_member(call_fn f, ha_gs_request_t proto)
     if (wait_nphase(first) != 0) /* the join protocol runs; first does not vote */
         return 1;
     EXPECT_RC(f(), HA_GS_OK);
-    return expect_delayed(ptok, HA_GS_NOT_A_MEMBER, proto);
+    return expect_delayed(ptok, HA_GS_NOT_A_MEMBER, (ha_gs_request_t)proto);
 }
 
 /* Two providers of one n-phase group: the first proposes, the second
@@ -736,7 +782,7 @@ static int pending_not_a_member(call_fn f, ha_gs_request_t proto)
  * the daemon refuses it. The library may have seen the protocol already
  * (HA_GS_COLLIDE at once); then the protocol is finished and it is tried
  * again. */
-static int async_collide(call_fn f, ha_gs_request_t proto)
+static int async_collide(call_fn f, int proto)
 {
     ha_gs_token_t first;
     int attempt;
@@ -760,7 +806,7 @@ static int async_collide(call_fn f, ha_gs_request_t proto)
         EXPECT_RC(ha_gs_change_state_value(first, &info), HA_GS_OK);
         rc = f();
         if (rc == HA_GS_OK)
-            return expect_delayed(ptok, HA_GS_COLLIDE, proto);
+            return expect_delayed(ptok, HA_GS_COLLIDE, (ha_gs_request_t)proto);
         if (rc != HA_GS_COLLIDE)
             return fail("the second proposal returned %d", (int)rc);
         /* Finish the protocol and try again. */
@@ -777,57 +823,6 @@ static int async_collide(call_fn f, ha_gs_request_t proto)
 
 /* ---- the cases ------------------------------------------------------------- */
 
-#define NO_INIT_CASE(fn, call) \
-    static int fn##_no_init(void) { return no_init(call); }
-#define FORKED_CASE(fn, call, want) \
-    static int fn##_forked(void) { return forked(call, want); }
-#define NOT_OK_CASE(fn, call) \
-    static int fn##_not_ok(void) { return not_ok(call); }
-
-NO_INIT_CASE(join, call_join)
-NO_INIT_CASE(leave, call_leave)
-NO_INIT_CASE(goodbye, call_goodbye)
-NO_INIT_CASE(expel, call_expel)
-NO_INIT_CASE(state, call_state)
-NO_INIT_CASE(message, call_message)
-NO_INIT_CASE(attributes, call_attributes)
-NO_INIT_CASE(vote, call_vote)
-NO_INIT_CASE(subscribe, call_subscribe)
-NO_INIT_CASE(unsubscribe, call_unsubscribe)
-NO_INIT_CASE(dispatch, call_dispatch)
-NO_INIT_CASE(node, call_node)
-NO_INIT_CASE(adapter, call_adapter)
-NO_INIT_CASE(ffdc, call_ffdc)
-
-FORKED_CASE(init, call_init, HA_GS_FORKED_CHILD)
-FORKED_CASE(join, call_join, HA_GS_FORKED_CHILD)
-FORKED_CASE(leave, call_leave, HA_GS_FORKED_CHILD)
-FORKED_CASE(goodbye, call_goodbye, HA_GS_FORKED_CHILD)
-FORKED_CASE(expel, call_expel, HA_GS_FORKED_CHILD)
-FORKED_CASE(state, call_state, HA_GS_FORKED_CHILD)
-FORKED_CASE(message, call_message, HA_GS_FORKED_CHILD)
-FORKED_CASE(attributes, call_attributes, HA_GS_FORKED_CHILD)
-FORKED_CASE(vote, call_vote, HA_GS_FORKED_CHILD)
-FORKED_CASE(subscribe, call_subscribe, HA_GS_FORKED_CHILD)
-FORKED_CASE(unsubscribe, call_unsubscribe, HA_GS_FORKED_CHILD)
-FORKED_CASE(dispatch, call_dispatch, HA_GS_FORKED_CHILD)
-FORKED_CASE(node, call_node, HA_GS_FORKED_CHILD)
-FORKED_CASE(adapter, call_adapter, HA_GS_FORKED_CHILD)
-FORKED_CASE(ffdc, call_ffdc, HA_GS_FORKED_CHILD)
-FORKED_CASE(quit, call_quit, HA_GS_OK)
-
-NOT_OK_CASE(join, call_join)
-NOT_OK_CASE(leave, call_leave)
-NOT_OK_CASE(goodbye, call_goodbye)
-NOT_OK_CASE(expel, call_expel)
-NOT_OK_CASE(state, call_state)
-NOT_OK_CASE(message, call_message)
-NOT_OK_CASE(attributes, call_attributes)
-NOT_OK_CASE(vote, call_vote)
-NOT_OK_CASE(subscribe, call_subscribe)
-NOT_OK_CASE(unsubscribe, call_unsubscribe)
-NOT_OK_CASE(dispatch, call_dispatch)
-
 /* ha_gs_init */
 
 static int init_ok(void)
@@ -840,7 +835,7 @@ static int init_ok(void)
     CHECK(node >= 0);
     ha_gs_quit();
     /* Init again after quit works, and tokens keep counting. */
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     return 0;
 }
@@ -977,14 +972,6 @@ static int init_permission_denied(void)
     return 0;
 }
 
-static int init_no_memory(void)
-{
-    /* capi_test.go fills the daemon with HA_GS_MAX_CLIENTS_PER_DAEMON
-     * sessions before it runs this case. */
-    EXPECT_RC(call_init(), HA_GS_NO_MEMORY);
-    return 0;
-}
-
 /* ha_gs_join */
 
 /* ACCESS_UID is the user the access-control cases run as: not root, and
@@ -1046,8 +1033,9 @@ static int join_async_permission_denied(void)
 
 /* Every request with the token of a join refused for permission is
  * refused the same way, at once once the library has the refusal. */
-static int permission_denied(call_fn f)
+static int permission_denied(call_fn f, int arg)
 {
+    (void)arg;
     if (denied_join(&ptok) != 0)
         return 1;
     EXPECT_RC(f(), HA_GS_PERMISSION_DENIED);
@@ -1147,27 +1135,12 @@ static int join_bad_group_attributes(void)
     return 0;
 }
 
-static int join_invalid_source_group(void)
-{
-    ha_gs_proposal_info_t info;
-    ha_gs_group_attributes_t a;
-    ha_gs_token_t t;
-    if (init() != 0)
-        return 1;
-    a = attrs_a;
-    a.gs_source_group_name = group_a;
-    a.gs_source_reflection_num_phases = HA_GS_1_PHASE;
-    fill_join(&info, &a, 1);
-    EXPECT_RC(ha_gs_join(&t, &info), HA_GS_INVALID_SOURCE_GROUP);
-    return 0;
-}
-
 static int join_async_bad_group_attributes(void)
 {
     ha_gs_proposal_info_t info;
     ha_gs_group_attributes_t other;
     ha_gs_token_t t;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     other = attrs_a;
     other.gs_num_phases = HA_GS_N_PHASE;
@@ -1202,7 +1175,7 @@ static int join_async_invalid_source_group(void)
     ha_gs_proposal_info_t info;
     ha_gs_token_t t, u;
     char chained_name[32];
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     target = attrs_b;
     target.gs_source_group_name = group_a;
@@ -1251,11 +1224,9 @@ static int join_async_invalid_group(void)
 static int leave_ok(void)
 {
     ha_gs_proposal_info_t info;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
-    memset(&info, 0, sizeof info);
-    info.gs_leave_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_leave_request.gs_leave_code = 42;
+    info = leave_info(HA_GS_1_PHASE, 42);
     EXPECT_RC(ha_gs_leave(ptok, &info), HA_GS_OK);
     if (wait_approved(ptok, HA_GS_LEAVE) != 0)
         return 1;
@@ -1267,11 +1238,10 @@ static int leave_ok(void)
 static int leave_bad_parameter(void)
 {
     ha_gs_proposal_info_t info;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(ha_gs_leave(ptok, NULL), HA_GS_BAD_PARAMETER);
-    memset(&info, 0, sizeof info);
-    info.gs_leave_request.gs_num_phases = (ha_gs_num_phases_t)0;
+    info = leave_info((ha_gs_num_phases_t)0, 0);
     EXPECT_RC(ha_gs_leave(ptok, &info), HA_GS_BAD_PARAMETER);
     return 0;
 }
@@ -1289,10 +1259,7 @@ static int expel_ok(void)
     ha_gs_get_node_number(&node);
     who.gs_instance_number = 2;
     who.gs_node_number = node;
-    memset(&info, 0, sizeof info);
-    info.gs_expel_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_expel_request.gs_expel_list.gs_count = 1;
-    info.gs_expel_request.gs_expel_list.gs_providers = &who;
+    info = expel_info(&who, 1);
     EXPECT_RC(ha_gs_expel(ptok, &info), HA_GS_OK);
     if (wait_approved(victim, HA_GS_EXPEL) != 0)
         return 1;
@@ -1304,11 +1271,10 @@ static int expel_ok(void)
 static int expel_bad_parameter(void)
 {
     ha_gs_proposal_info_t info;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(ha_gs_expel(ptok, NULL), HA_GS_BAD_PARAMETER);
-    memset(&info, 0, sizeof info);
-    info.gs_expel_request.gs_num_phases = HA_GS_1_PHASE;
+    info = expel_info(NULL, 0);
     EXPECT_RC(ha_gs_expel(ptok, &info), HA_GS_BAD_PARAMETER); /* empty list */
     info.gs_expel_request.gs_expel_list.gs_count = 1;
     EXPECT_RC(ha_gs_expel(ptok, &info), HA_GS_BAD_PARAMETER); /* NULL gs_providers */
@@ -1318,37 +1284,9 @@ static int expel_bad_parameter(void)
     return 0;
 }
 
-static int expel_appears_twice(void)
-{
-    ha_gs_proposal_info_t info;
-    ha_gs_provider_t list[2] = {{5, 1}, {5, 1}};
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
-        return 1;
-    memset(&info, 0, sizeof info);
-    info.gs_expel_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_expel_request.gs_expel_list.gs_count = 2;
-    info.gs_expel_request.gs_expel_list.gs_providers = list;
-    EXPECT_RC(ha_gs_expel(ptok, &info), HA_GS_PROVIDER_APPEARS_TWICE);
-    return 0;
-}
-
-static int expel_invalid_deactivate_phase(void)
-{
-    ha_gs_proposal_info_t info;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
-        return 1;
-    memset(&info, 0, sizeof info);
-    info.gs_expel_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_expel_request.gs_expel_list.gs_count = 1;
-    info.gs_expel_request.gs_expel_list.gs_providers = &expel_target;
-    info.gs_expel_request.gs_deactivate_phase = 2;
-    EXPECT_RC(ha_gs_expel(ptok, &info), HA_GS_INVALID_DEACTIVATE_PHASE);
-    return 0;
-}
-
 static int expel_async_unknown_provider(void)
 {
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(call_expel(), HA_GS_OK);
     if (expect_delayed(ptok, HA_GS_UNKNOWN_PROVIDER, HA_GS_EXPEL) != 0)
@@ -1362,7 +1300,7 @@ static int expel_async_unknown_provider(void)
 
 static int state_ok(void)
 {
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(call_state(), HA_GS_OK);
     if (wait_approved(ptok, HA_GS_STATE_VALUE_CHANGE) != 0)
@@ -1375,7 +1313,7 @@ static int state_bad_parameter(void)
 {
     ha_gs_proposal_info_t info;
     ha_gs_state_value_t v;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(ha_gs_change_state_value(ptok, NULL), HA_GS_BAD_PARAMETER);
     info = state_info(HA_GS_1_PHASE, NULL);
@@ -1398,7 +1336,7 @@ static int state_too_long(void)
 {
     ha_gs_proposal_info_t info;
     ha_gs_state_value_t v;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     v.gs_length = HA_GS_MAX_STATE_VALUE_LENGTH + 1;
     v.gs_state = big;
@@ -1413,7 +1351,7 @@ static int state_too_long(void)
 
 static int message_ok(void)
 {
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(call_message(), HA_GS_OK);
     return wait_approved(ptok, HA_GS_PROVIDER_MESSAGE);
@@ -1423,11 +1361,10 @@ static int message_bad_parameter(void)
 {
     ha_gs_proposal_info_t info;
     ha_gs_provider_message_t m;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(ha_gs_send_message(ptok, NULL), HA_GS_BAD_PARAMETER);
-    memset(&info, 0, sizeof info);
-    info.gs_message_request.gs_num_phases = HA_GS_1_PHASE;
+    info = message_info(HA_GS_1_PHASE, NULL);
     EXPECT_RC(ha_gs_send_message(ptok, &info), HA_GS_BAD_PARAMETER);
     m.gs_length = -2;
     m.gs_message = (char *)"x";
@@ -1439,34 +1376,17 @@ static int message_bad_parameter(void)
     return 0;
 }
 
-static int message_too_long(void)
-{
-    ha_gs_proposal_info_t info;
-    ha_gs_provider_message_t m;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
-        return 1;
-    m.gs_length = HA_GS_MAX_PROVIDER_MESSAGE_LENGTH + 1;
-    m.gs_message = big;
-    memset(&info, 0, sizeof info);
-    info.gs_message_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_message_request.gs_message = &m;
-    EXPECT_RC(ha_gs_send_message(ptok, &info), HA_GS_MESSAGE_TOO_LONG);
-    return 0;
-}
-
 /* ha_gs_change_attributes */
 
 static int attributes_ok(void)
 {
     ha_gs_proposal_info_t info;
     ha_gs_group_attributes_t a;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     a = attrs_a;
     a.gs_time_limit = 9;
-    memset(&info, 0, sizeof info);
-    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_change_attributes_request.gs_group_attributes = &a;
+    info = attributes_info(&a);
     EXPECT_RC(ha_gs_change_attributes(ptok, &info), HA_GS_OK);
     if (wait_approved(ptok, HA_GS_GROUP_ATTRIBUTE_CHANGE) != 0)
         return 1;
@@ -1477,11 +1397,10 @@ static int attributes_ok(void)
 static int attributes_bad_parameter(void)
 {
     ha_gs_proposal_info_t info;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(ha_gs_change_attributes(ptok, NULL), HA_GS_BAD_PARAMETER);
-    memset(&info, 0, sizeof info);
-    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
+    info = attributes_info(NULL);
     EXPECT_RC(ha_gs_change_attributes(ptok, &info), HA_GS_BAD_PARAMETER);
     info.gs_change_attributes_request.gs_group_attributes = &attrs_a;
     info.gs_change_attributes_request.gs_num_phases = (ha_gs_num_phases_t)0;
@@ -1493,13 +1412,11 @@ static int attributes_bad_group_attributes(void)
 {
     ha_gs_proposal_info_t info;
     ha_gs_group_attributes_t a;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     a = attrs_a;
     a.gs_sizeof_group_attributes = 1;
-    memset(&info, 0, sizeof info);
-    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_change_attributes_request.gs_group_attributes = &a;
+    info = attributes_info(&a);
     EXPECT_RC(ha_gs_change_attributes(ptok, &info), HA_GS_BAD_GROUP_ATTRIBUTES);
     a = attrs_a;
     a.gs_batch_control = (ha_gs_batch_ctrl_t)12;
@@ -1507,31 +1424,12 @@ static int attributes_bad_group_attributes(void)
     return 0;
 }
 
-static int attributes_name_too_long(void)
-{
-    char name[HA_GS_MAX_GROUP_NAME_LENGTH + 2];
-    ha_gs_proposal_info_t info;
-    ha_gs_group_attributes_t a;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
-        return 1;
-    memset(name, 'n', sizeof name - 1);
-    name[sizeof name - 1] = 0;
-    make_attrs(&a, name, HA_GS_1_PHASE);
-    memset(&info, 0, sizeof info);
-    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_change_attributes_request.gs_group_attributes = &a;
-    EXPECT_RC(ha_gs_change_attributes(ptok, &info), HA_GS_NAME_TOO_LONG);
-    return 0;
-}
-
 static int attributes_async_bad_group_attributes(void)
 {
     ha_gs_proposal_info_t info;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
-    memset(&info, 0, sizeof info);
-    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_change_attributes_request.gs_group_attributes = &attrs_b; /* another name */
+    info = attributes_info(&attrs_b); /* another name */
     EXPECT_RC(ha_gs_change_attributes(ptok, &info), HA_GS_OK);
     if (expect_delayed(ptok, HA_GS_BAD_GROUP_ATTRIBUTES, HA_GS_GROUP_ATTRIBUTE_CHANGE) != 0)
         return 1;
@@ -1545,7 +1443,7 @@ static int attributes_async_invalid_source_group(void)
     ha_gs_group_attributes_t target, a;
     ha_gs_proposal_info_t info;
     ha_gs_token_t t;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     target = attrs_b;
     target.gs_source_group_name = group_a;
@@ -1555,9 +1453,7 @@ static int attributes_async_invalid_source_group(void)
     a = attrs_a;
     a.gs_source_group_name = group_b;
     a.gs_source_reflection_num_phases = HA_GS_1_PHASE;
-    memset(&info, 0, sizeof info);
-    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_change_attributes_request.gs_group_attributes = &a;
+    info = attributes_info(&a);
     EXPECT_RC(ha_gs_change_attributes(ptok, &info), HA_GS_OK);
     return expect_delayed(ptok, HA_GS_INVALID_SOURCE_GROUP, HA_GS_GROUP_ATTRIBUTE_CHANGE);
 }
@@ -1566,12 +1462,10 @@ static int attributes_async_invalid_group(void)
 {
     ha_gs_proposal_info_t info;
     ha_gs_group_attributes_t a;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     make_attrs(&a, (char *)HA_GS_HOST_MEMBERSHIP_GROUP, HA_GS_1_PHASE);
-    memset(&info, 0, sizeof info);
-    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_change_attributes_request.gs_group_attributes = &a;
+    info = attributes_info(&a);
     EXPECT_RC(ha_gs_change_attributes(ptok, &info), HA_GS_OK);
     return expect_delayed(ptok, HA_GS_INVALID_GROUP, HA_GS_GROUP_ATTRIBUTE_CHANGE);
 }
@@ -1583,7 +1477,7 @@ static int vote_due(void)
 {
     ha_gs_proposal_info_t info;
     make_attrs(&attrs_a, group_a, HA_GS_N_PHASE);
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     info = state_info(HA_GS_N_PHASE, &sv_hello);
     EXPECT_RC(ha_gs_change_state_value(ptok, &info), HA_GS_OK);
@@ -1624,36 +1518,6 @@ static int vote_bad_parameter(void)
     return 0;
 }
 
-static int vote_state_too_long(void)
-{
-    ha_gs_state_value_t v;
-    if (vote_due() != 0)
-        return 1;
-    v.gs_length = HA_GS_MAX_STATE_VALUE_LENGTH + 1;
-    v.gs_state = big;
-    EXPECT_RC(ha_gs_vote(ptok, HA_GS_VOTE_APPROVE, &v, NULL, HA_GS_NULL_VOTE), HA_GS_STATE_VALUE_TOO_LONG);
-    return 0;
-}
-
-static int vote_message_too_long(void)
-{
-    ha_gs_provider_message_t m;
-    if (vote_due() != 0)
-        return 1;
-    m.gs_length = HA_GS_MAX_PROVIDER_MESSAGE_LENGTH + 1;
-    m.gs_message = big;
-    EXPECT_RC(ha_gs_vote(ptok, HA_GS_VOTE_APPROVE, NULL, &m, HA_GS_NULL_VOTE), HA_GS_MESSAGE_TOO_LONG);
-    return 0;
-}
-
-static int vote_not_expected(void)
-{
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
-        return 1;
-    EXPECT_RC(call_vote(), HA_GS_VOTE_NOT_EXPECTED);
-    return 0;
-}
-
 static int vote_async_not_expected(void)
 {
     /* The phase ends at its time limit while what the daemon sends is held
@@ -1685,25 +1549,17 @@ static int vote_async_not_expected(void)
 
 /* ha_gs_subscribe */
 
+static int subscription_for(const void *tok)
+{
+    return n_sub > 0 && last_sub_token == *(const ha_gs_token_t *)tok;
+}
+
 static int subscribe_ok_case(void)
 {
-    volatile int dummy = 0;
-    (void)dummy;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0 || subscribe_ok(group_a, &stok) != 0)
+    if (a_provider() != 0 || subscribe_ok(group_a, &stok) != 0)
         return 1;
-    {
-        long deadline = now_ms() + WAIT_MS;
-        while (!(n_sub > 0 && last_sub_token == stok)) {
-            struct pollfd p;
-            p.fd = gs_fd;
-            p.events = POLLIN;
-            p.revents = 0;
-            if (now_ms() > deadline)
-                return fail("no subscription notification");
-            poll(&p, 1, 200);
-            EXPECT_RC(ha_gs_dispatch(HA_GS_NON_BLOCKING), HA_GS_OK);
-        }
-    }
+    if (pump(subscription_for, &stok, "no subscription notification") != 0)
+        return 1;
     CHECK(stok > ptok);
     return 0;
 }
@@ -1714,9 +1570,7 @@ static int subscribe_bad_parameter(void)
     ha_gs_token_t t;
     if (init() != 0)
         return 1;
-    memset(&info, 0, sizeof info);
-    info.gs_subscribe_request.gs_subscription_control = HA_GS_SUBSCRIBE_STATE_VALUE;
-    info.gs_subscribe_request.gs_subscription_group = group_a;
+    info = subscribe_info(HA_GS_SUBSCRIBE_STATE_VALUE, group_a);
     EXPECT_RC(ha_gs_subscribe(NULL, &info), HA_GS_BAD_PARAMETER);
     EXPECT_RC(ha_gs_subscribe(&t, NULL), HA_GS_BAD_PARAMETER);
     info.gs_subscribe_request.gs_subscription_group = NULL;
@@ -1730,22 +1584,6 @@ static int subscribe_bad_parameter(void)
     EXPECT_RC(ha_gs_subscribe(&t, &info), HA_GS_BAD_PARAMETER);
     info.gs_subscribe_request.gs_subscription_control = HA_GS_SUBSCRIBE_DELTAS_ONLY;
     EXPECT_RC(ha_gs_subscribe(&t, &info), HA_GS_BAD_PARAMETER);
-    return 0;
-}
-
-static int subscribe_name_too_long(void)
-{
-    char name[HA_GS_MAX_GROUP_NAME_LENGTH + 2];
-    ha_gs_proposal_info_t info;
-    ha_gs_token_t t;
-    if (init() != 0)
-        return 1;
-    memset(name, 's', sizeof name - 1);
-    name[sizeof name - 1] = 0;
-    memset(&info, 0, sizeof info);
-    info.gs_subscribe_request.gs_subscription_control = HA_GS_SUBSCRIBE_STATE_VALUE;
-    info.gs_subscribe_request.gs_subscription_group = name;
-    EXPECT_RC(ha_gs_subscribe(&t, &info), HA_GS_NAME_TOO_LONG);
     return 0;
 }
 
@@ -1824,7 +1662,7 @@ static int unsubscribe_bad_member_token(void)
 
 static int goodbye_ok(void)
 {
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(ha_gs_goodbye(ptok), HA_GS_OK);
     EXPECT_RC(ha_gs_goodbye(ptok), HA_GS_NOT_A_MEMBER);
@@ -1841,6 +1679,12 @@ static void dispatch_from_callback(const ha_gs_approved_notification_t *n)
     nested_rc = (int)ha_gs_dispatch(HA_GS_NON_BLOCKING);
 }
 
+static int nested_dispatch_ran(const void *unused)
+{
+    (void)unused;
+    return nested_rc >= 0;
+}
+
 static int dispatch_ok(void)
 {
     if (init() != 0)
@@ -1853,7 +1697,6 @@ static int dispatch_bad_parameter(void)
 {
     ha_gs_proposal_info_t info;
     ha_gs_token_t t;
-    long deadline = now_ms() + WAIT_MS;
     if (init() != 0)
         return 1;
     EXPECT_RC(ha_gs_dispatch((ha_gs_dispatch_flag_t)0), HA_GS_BAD_PARAMETER);
@@ -1861,16 +1704,8 @@ static int dispatch_bad_parameter(void)
     fill_join(&info, &attrs_a, 1);
     info.gs_join_request.gs_protocol_approved_callback = dispatch_from_callback;
     EXPECT_RC(ha_gs_join(&t, &info), HA_GS_OK);
-    while (nested_rc < 0) {
-        struct pollfd p;
-        p.fd = gs_fd;
-        p.events = POLLIN;
-        p.revents = 0;
-        if (now_ms() > deadline)
-            return fail("no approval arrived");
-        poll(&p, 1, 200);
-        EXPECT_RC(ha_gs_dispatch(HA_GS_NON_BLOCKING), HA_GS_OK);
-    }
+    if (pump(nested_dispatch_ran, NULL, "no approval arrived") != 0)
+        return 1;
     CHECK(nested_rc == HA_GS_BAD_PARAMETER);
     return 0;
 }
@@ -1880,20 +1715,12 @@ static int dispatch_bad_parameter(void)
 static int node_ok(void)
 {
     int node = -5;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (a_provider() != 0)
         return 1;
     EXPECT_RC(ha_gs_get_node_number(&node), HA_GS_OK);
     CHECK(last_approved_current.gs_count == 1);
     CHECK(last_approved_members[0].gs_node_number == node); /* the node of our provider */
     printf("node=%d\n", node);
-    return 0;
-}
-
-static int node_bad_parameter(void)
-{
-    if (init() != 0)
-        return 1;
-    EXPECT_RC(ha_gs_get_node_number(NULL), HA_GS_BAD_PARAMETER);
     return 0;
 }
 
@@ -1909,14 +1736,6 @@ static int adapter_ok(void)
     EXPECT_RC(ha_gs_get_adapter_info(&a), HA_GS_OK);
     CHECK(a.node_number == node);
     CHECK(a.interface_name != NULL && strcmp(a.interface_name, "lo") == 0);
-    return 0;
-}
-
-static int adapter_bad_parameter(void)
-{
-    if (init() != 0)
-        return 1;
-    EXPECT_RC(ha_gs_get_adapter_info(NULL), HA_GS_BAD_PARAMETER);
     return 0;
 }
 
@@ -1956,65 +1775,6 @@ static int ffdc_ok(void)
     EXPECT_RC(ha_gs_get_ffdc_id(id), HA_GS_NOT_OK);
     return 0;
 }
-
-static int ffdc_not_ok(void)
-{
-    fc_eid_t id;
-    if (init() != 0)
-        return 1;
-    EXPECT_RC(ha_gs_get_ffdc_id(id), HA_GS_NOT_OK);
-    return 0;
-}
-
-static int ffdc_bad_parameter(void)
-{
-    if (init() != 0)
-        return 1;
-    EXPECT_RC(ha_gs_get_ffdc_id(NULL), HA_GS_BAD_PARAMETER);
-    return 0;
-}
-
-/* Cases with shared shapes. */
-static int leave_bad_member_token(void) { return bad_token(call_leave); }
-static int goodbye_bad_member_token(void) { return bad_token(call_goodbye); }
-static int expel_bad_member_token(void) { return bad_token(call_expel); }
-static int state_bad_member_token(void) { return bad_token(call_state); }
-static int message_bad_member_token(void) { return bad_token(call_message); }
-static int attributes_bad_member_token(void) { return bad_token(call_attributes); }
-static int vote_bad_member_token(void) { return bad_token(call_vote); }
-static int leave_permission_denied(void) { return permission_denied(call_leave); }
-static int goodbye_permission_denied(void) { return permission_denied(call_goodbye); }
-static int expel_permission_denied(void) { return permission_denied(call_expel); }
-static int state_permission_denied(void) { return permission_denied(call_state); }
-static int message_permission_denied(void) { return permission_denied(call_message); }
-static int attributes_permission_denied(void) { return permission_denied(call_attributes); }
-static int vote_permission_denied(void) { return permission_denied(call_vote); }
-static int leave_not_a_member(void) { return not_a_member(call_leave); }
-static int goodbye_not_a_member(void) { return not_a_member(call_goodbye); }
-static int expel_not_a_member(void) { return not_a_member(call_expel); }
-static int state_not_a_member(void) { return not_a_member(call_state); }
-static int message_not_a_member(void) { return not_a_member(call_message); }
-static int attributes_not_a_member(void) { return not_a_member(call_attributes); }
-static int vote_not_a_member(void) { return not_a_member(call_vote); }
-static int leave_collide(void) { return collide_sync(call_leave); }
-static int expel_collide(void) { return collide_sync(call_expel); }
-static int state_collide(void) { return collide_sync(call_state); }
-static int message_collide(void) { return collide_sync(call_message); }
-static int attributes_collide(void) { return collide_sync(call_attributes); }
-static int leave_async_collide(void) { return async_collide(call_leave, HA_GS_LEAVE); }
-static int expel_async_collide(void) { return async_collide(call_expel, HA_GS_EXPEL); }
-static int state_async_collide(void) { return async_collide(call_state, HA_GS_STATE_VALUE_CHANGE); }
-static int message_async_collide(void) { return async_collide(call_message, HA_GS_PROVIDER_MESSAGE); }
-static int attributes_async_collide(void) { return async_collide(call_attributes, HA_GS_GROUP_ATTRIBUTE_CHANGE); }
-static int leave_async_not_a_member(void) { return pending_not_a_member(call_leave, HA_GS_LEAVE); }
-static int expel_async_not_a_member(void) { return pending_not_a_member(call_expel, HA_GS_EXPEL); }
-static int state_async_not_a_member(void) { return pending_not_a_member(call_state, HA_GS_STATE_VALUE_CHANGE); }
-static int message_async_not_a_member(void) { return pending_not_a_member(call_message, HA_GS_PROVIDER_MESSAGE); }
-static int attributes_async_not_a_member(void) { return pending_not_a_member(call_attributes, HA_GS_GROUP_ATTRIBUTE_CHANGE); }
-static int expel_ok_case(void) { return expel_ok(); }
-static int goodbye_ok_case(void) { return goodbye_ok(); }
-static int unsubscribe_ok_case(void) { return unsubscribe_ok(); }
-static int quit_ok(void) { return ok_with_member(call_quit); }
 
 /* ---- behaviour ---------------------------------------------------------- */
 
@@ -2074,7 +1834,7 @@ static int sigpipe_common(int install)
         sigemptyset(&sa.sa_mask);
         sigaction(SIGPIPE, &sa, NULL);
     }
-    if (start_proxy() != 0 || init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0)
+    if (start_proxy() != 0 || a_provider() != 0)
         return 1;
     kill(proxy_pid, SIGUSR1); /* the relay shuts down its reading side */
     for (i = 0; i < 200 && rc == HA_GS_OK; i++) {
@@ -2106,7 +1866,7 @@ static int behaviour_stale_token(void)
     char real[256];
     ha_gs_token_t old_p, old_s;
     snprintf(real, sizeof real, "%s", getenv(HA_GS_SOCKET_ENV));
-    if (not_ok(call_state) != 0)
+    if (not_ok(call_state, 0) != 0)
         return 1;
     old_p = ptok;
     old_s = stok;
@@ -2265,7 +2025,7 @@ static int behaviour_every_notification(void)
     int node = 0;
     make_attrs(&attrs_a, group_a, HA_GS_N_PHASE);
     attrs_a.gs_time_limit = 1;
-    if (init() != 0 || join_ok(&attrs_a, 1, &ptok) != 0 || subscribe_ok(group_a, &sub) != 0)
+    if (a_provider() != 0 || subscribe_ok(group_a, &sub) != 0)
         return 1;
     ha_gs_get_node_number(&node);
     fill_join(&info, &attrs_a, 2);
@@ -2290,10 +2050,8 @@ static int behaviour_every_notification(void)
         CHECK(n_rejected == 2);
     }
     /* Tardy: nobody votes within the 1 s limit; an announcement names them. */
-    memset(&info, 0, sizeof info);
-    info.gs_message_request.gs_num_phases = HA_GS_N_PHASE;
+    info = message_info(HA_GS_N_PHASE, &pm_hi);
     info.gs_message_request.gs_time_limit = 1;
-    info.gs_message_request.gs_message = &pm_hi;
     EXPECT_RC(ha_gs_send_message(ptok, &info), HA_GS_OK);
     {
         long deadline = now_ms() + WAIT_MS;
@@ -2306,10 +2064,7 @@ static int behaviour_every_notification(void)
     /* An expel, and delayed errors with each request block. */
     who.gs_instance_number = 2;
     who.gs_node_number = node;
-    memset(&info, 0, sizeof info);
-    info.gs_expel_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_expel_request.gs_expel_list.gs_count = 1;
-    info.gs_expel_request.gs_expel_list.gs_providers = &who;
+    info = expel_info(&who, 1);
     info.gs_expel_request.gs_deactivate_flag = (char *)"flag";
     EXPECT_RC(ha_gs_expel(ptok, &info), HA_GS_OK);
     if (wait_approved(ptok, HA_GS_EXPEL) != 0)
@@ -2319,9 +2074,7 @@ static int behaviour_every_notification(void)
     EXPECT_RC(call_expel(), HA_GS_OK);
     if (expect_delayed(ptok, HA_GS_UNKNOWN_PROVIDER, HA_GS_EXPEL) != 0)
         return 1;
-    memset(&info, 0, sizeof info);
-    info.gs_change_attributes_request.gs_num_phases = HA_GS_1_PHASE;
-    info.gs_change_attributes_request.gs_group_attributes = &attrs_b;
+    info = attributes_info(&attrs_b);
     EXPECT_RC(ha_gs_change_attributes(ptok, &info), HA_GS_OK);
     if (expect_delayed(ptok, HA_GS_BAD_GROUP_ATTRIBUTES, HA_GS_GROUP_ATTRIBUTE_CHANGE) != 0)
         return 1;
@@ -2342,9 +2095,7 @@ static int behaviour_every_notification(void)
         EXPECT_RC(ha_gs_get_adapter_info(&a), HA_GS_OK);
         EXPECT_RC(ha_gs_get_ffdc_id(id), HA_GS_OK);
     }
-    memset(&info, 0, sizeof info);
-    info.gs_leave_request.gs_num_phases = HA_GS_N_PHASE;
-    info.gs_leave_request.gs_leave_code = 3;
+    info = leave_info(HA_GS_N_PHASE, 3);
     EXPECT_RC(ha_gs_leave(ptok, &info), HA_GS_OK);
     if (wait_nphase(ptok) != 0)
         return 1;
@@ -2398,9 +2149,7 @@ static void *bad_calls(void *arg)
         wrong_rc("oversized state value", ha_gs_change_state_value(threads_ptok, &info), HA_GS_STATE_VALUE_TOO_LONG);
         info = state_info((ha_gs_num_phases_t)7, &sv_hello);
         wrong_rc("bad phase count", ha_gs_change_state_value(threads_ptok, &info), HA_GS_BAD_PARAMETER);
-        memset(&info, 0, sizeof info);
-        info.gs_message_request.gs_num_phases = HA_GS_1_PHASE;
-        info.gs_message_request.gs_message = &big_pm;
+        info = message_info(HA_GS_1_PHASE, &big_pm);
         wrong_rc("oversized message", ha_gs_send_message(threads_ptok, &info), HA_GS_MESSAGE_TOO_LONG);
         wrong_rc("vote with nothing to vote on", ha_gs_vote(threads_ptok, HA_GS_VOTE_APPROVE, NULL, NULL, HA_GS_NULL_VOTE),
                  HA_GS_VOTE_NOT_EXPECTED);
@@ -2446,206 +2195,294 @@ static ha_gs_callback_rc_t on_ping(const ha_gs_responsiveness_notification_t *n)
     return HA_GS_CALLBACK_OK;
 }
 
+static int two_pings(const void *unused)
+{
+    (void)unused;
+    return pings >= 2;
+}
+
 static int behaviour_responsiveness(void)
 {
     ha_gs_responsiveness_t r;
-    long deadline = now_ms() + WAIT_MS;
     memset(&r, 0, sizeof r);
     r.gs_responsiveness_type = HA_GS_PING_RESPONSIVENESS;
     r.gs_responsiveness_interval = 1;
     r.gs_responsiveness_response_time_limit = 2;
     EXPECT_RC(ha_gs_init(&gs_fd, HA_GS_SOCKET_NO_SIGNAL, &r, NULL, on_ping, on_error, NULL), HA_GS_OK);
-    while (pings < 2 && now_ms() < deadline) {
-        struct pollfd p;
-        p.fd = gs_fd;
-        p.events = POLLIN;
-        p.revents = 0;
-        poll(&p, 1, 200);
-        EXPECT_RC(ha_gs_dispatch(HA_GS_NON_BLOCKING), HA_GS_OK);
-    }
+    if (pump(two_pings, NULL, "fewer than two pings arrived") != 0)
+        return 1;
     CHECK(pings >= 2);
     CHECK(!bad_ping);
     return 0;
 }
 
-/* ---- the table ------------------------------------------------------------ */
+/* ---- one call, one code ----------------------------------------------------
+ *
+ * The cases that are a single call in a common situation: the families
+ * below set the situation up, the table names the call and the code it
+ * must return. */
+
+/* The call alone, before anything (capi_test.go may have prepared the
+ * daemon, as for ha_gs_init/HA_GS_NO_MEMORY). */
+static int alone(call_fn f, int want)
+{
+    EXPECT_RC(f(), want);
+    return 0;
+}
+
+/* The call in a session. */
+static int in_session(call_fn f, int want)
+{
+    if (init() != 0)
+        return 1;
+    EXPECT_RC(f(), want);
+    return 0;
+}
+
+/* The call by a provider of group a. */
+static int as_provider(call_fn f, int want)
+{
+    if (a_provider() != 0)
+        return 1;
+    EXPECT_RC(f(), want);
+    return 0;
+}
+
+/* The call by a provider whose vote is due. */
+static int vote_pending(call_fn f, int want)
+{
+    if (vote_due() != 0)
+        return 1;
+    EXPECT_RC(f(), want);
+    return 0;
+}
+
+/* A name one byte longer than the group names allow. */
+static char *long_name(void)
+{
+    static char name[HA_GS_MAX_GROUP_NAME_LENGTH + 2];
+    memset(name, 'n', sizeof name - 1);
+    name[sizeof name - 1] = 0;
+    return name;
+}
+
+/* A group that names itself as its source. */
+static ha_gs_rc_t call_join_own_source(void)
+{
+    ha_gs_proposal_info_t info;
+    ha_gs_group_attributes_t a = attrs_a;
+    ha_gs_token_t t;
+    a.gs_source_group_name = group_a;
+    a.gs_source_reflection_num_phases = HA_GS_1_PHASE;
+    fill_join(&info, &a, 1);
+    return ha_gs_join(&t, &info);
+}
+
+static ha_gs_rc_t call_expel_twice(void)
+{
+    ha_gs_provider_t list[2] = {{5, 1}, {5, 1}};
+    ha_gs_proposal_info_t info = expel_info(list, 2);
+    return ha_gs_expel(ptok, &info);
+}
+
+/* A deactivate phase beyond a one-phase expel's only phase. */
+static ha_gs_rc_t call_expel_phase_2(void)
+{
+    ha_gs_proposal_info_t info = expel_info(&expel_target, 1);
+    info.gs_expel_request.gs_deactivate_phase = 2;
+    return ha_gs_expel(ptok, &info);
+}
+
+static ha_gs_rc_t call_message_too_long(void)
+{
+    ha_gs_provider_message_t m = {HA_GS_MAX_PROVIDER_MESSAGE_LENGTH + 1, big};
+    ha_gs_proposal_info_t info = message_info(HA_GS_1_PHASE, &m);
+    return ha_gs_send_message(ptok, &info);
+}
+
+static ha_gs_rc_t call_attributes_long_name(void)
+{
+    ha_gs_group_attributes_t a;
+    ha_gs_proposal_info_t info;
+    make_attrs(&a, long_name(), HA_GS_1_PHASE);
+    info = attributes_info(&a);
+    return ha_gs_change_attributes(ptok, &info);
+}
+
+static ha_gs_rc_t call_subscribe_long_name(void)
+{
+    ha_gs_proposal_info_t info = subscribe_info(HA_GS_SUBSCRIBE_STATE_VALUE, long_name());
+    ha_gs_token_t t;
+    return ha_gs_subscribe(&t, &info);
+}
+
+static ha_gs_rc_t call_vote_state_too_long(void)
+{
+    ha_gs_state_value_t v = {HA_GS_MAX_STATE_VALUE_LENGTH + 1, big};
+    return ha_gs_vote(ptok, HA_GS_VOTE_APPROVE, &v, NULL, HA_GS_NULL_VOTE);
+}
+
+static ha_gs_rc_t call_vote_message_too_long(void)
+{
+    ha_gs_provider_message_t m = {HA_GS_MAX_PROVIDER_MESSAGE_LENGTH + 1, big};
+    return ha_gs_vote(ptok, HA_GS_VOTE_APPROVE, NULL, &m, HA_GS_NULL_VOTE);
+}
+
+static ha_gs_rc_t call_node_null(void) { return ha_gs_get_node_number(NULL); }
+static ha_gs_rc_t call_adapter_null(void) { return ha_gs_get_adapter_info(NULL); }
+static ha_gs_rc_t call_ffdc_null(void) { return ha_gs_get_ffdc_id(NULL); }
+
+/* ---- the table ------------------------------------------------------------
+ *
+ * A case is either a function of its own (fn) or a family of the
+ * situations every function meets, applied to one function's call
+ * (family, call, arg). The macros list the families a kind of function
+ * meets: every function (no session, a forked child), every function that
+ * talks to the daemon (a lost connection), every request on a provider
+ * token (a token never issued, a membership ended, a join refused for
+ * permission), every proposal (a collision, seen at once or by the daemon,
+ * and a token whose join is still pending). */
 
 struct tcase {
     const char *name;
     int (*fn)(void);
+    int (*family)(call_fn call, int arg);
+    call_fn call;
+    int arg;
 };
 
+#define CASE(name, fn) {name, fn, NULL, NULL, 0}
+#define FAMILY(name, family, call, arg) {name, NULL, family, call, arg}
+
+#define ANY_CASES(fn, call)                                     \
+    FAMILY(fn "/HA_GS_NO_INIT", no_init, call, 0),              \
+    FAMILY(fn "/HA_GS_FORKED_CHILD", forked, call, HA_GS_FORKED_CHILD)
+
+#define CONNECTED_CASES(fn, call) \
+    ANY_CASES(fn, call), FAMILY(fn "/HA_GS_NOT_OK", not_ok, call, 0)
+
+#define TOKEN_CASES(fn, call)                                        \
+    CONNECTED_CASES(fn, call),                                       \
+    FAMILY(fn "/HA_GS_BAD_MEMBER_TOKEN", bad_token, call, 0),        \
+    FAMILY(fn "/HA_GS_NOT_A_MEMBER", not_a_member, call, 0),         \
+    FAMILY(fn "/HA_GS_PERMISSION_DENIED", permission_denied, call, 0)
+
+#define PROPOSAL_CASES(fn, call, proto)                                     \
+    TOKEN_CASES(fn, call),                                                  \
+    FAMILY(fn "/HA_GS_COLLIDE", collide_sync, call, 0),                     \
+    FAMILY(fn "/async/HA_GS_COLLIDE", async_collide, call, proto),          \
+    FAMILY(fn "/async/HA_GS_NOT_A_MEMBER", pending_not_a_member, call, proto)
+
 static const struct tcase cases[] = {
-    {"ha_gs_init/HA_GS_OK", init_ok},
-    {"ha_gs_init/HA_GS_EXISTS", init_exists},
-    {"ha_gs_init/HA_GS_BAD_PARAMETER", init_bad_parameter},
-    {"ha_gs_init/HA_GS_SOCK_CREATE_FAILED", init_sock_create_failed},
-    {"ha_gs_init/HA_GS_CONNECT_FAILED", init_connect_failed},
-    {"ha_gs_init/HA_GS_SOCK_INIT_FAILED", init_sock_init_failed},
-    {"ha_gs_init/HA_GS_PERMISSION_DENIED", init_permission_denied},
-    {"ha_gs_init/HA_GS_NO_MEMORY", init_no_memory},
-    {"ha_gs_init/HA_GS_FORKED_CHILD", init_forked},
+    CASE("ha_gs_init/HA_GS_OK", init_ok),
+    CASE("ha_gs_init/HA_GS_EXISTS", init_exists),
+    CASE("ha_gs_init/HA_GS_BAD_PARAMETER", init_bad_parameter),
+    CASE("ha_gs_init/HA_GS_SOCK_CREATE_FAILED", init_sock_create_failed),
+    CASE("ha_gs_init/HA_GS_CONNECT_FAILED", init_connect_failed),
+    CASE("ha_gs_init/HA_GS_SOCK_INIT_FAILED", init_sock_init_failed),
+    CASE("ha_gs_init/HA_GS_PERMISSION_DENIED", init_permission_denied),
+    FAMILY("ha_gs_init/HA_GS_NO_MEMORY", alone, call_init, HA_GS_NO_MEMORY),
+    FAMILY("ha_gs_init/HA_GS_FORKED_CHILD", forked, call_init, HA_GS_FORKED_CHILD),
 
-    {"ha_gs_join/HA_GS_OK", join_ok_case},
-    {"ha_gs_join/HA_GS_NO_INIT", join_no_init},
-    {"ha_gs_join/HA_GS_NOT_OK", join_not_ok},
-    {"ha_gs_join/HA_GS_BAD_PARAMETER", join_bad_parameter},
-    {"ha_gs_join/HA_GS_NAME_TOO_LONG", join_name_too_long},
-    {"ha_gs_join/HA_GS_BAD_GROUP_ATTRIBUTES", join_bad_group_attributes},
-    {"ha_gs_join/HA_GS_INVALID_SOURCE_GROUP", join_invalid_source_group},
-    {"ha_gs_join/HA_GS_FORKED_CHILD", join_forked},
-    {"ha_gs_join/HA_GS_PERMISSION_DENIED", join_permission_denied},
-    {"ha_gs_join/async/HA_GS_BAD_GROUP_ATTRIBUTES", join_async_bad_group_attributes},
-    {"ha_gs_join/async/HA_GS_DUPLICATE_INSTANCE_NUMBER", join_async_duplicate_instance},
-    {"ha_gs_join/async/HA_GS_INVALID_SOURCE_GROUP", join_async_invalid_source_group},
-    {"ha_gs_join/async/HA_GS_NO_SOURCE_GROUP_PROVIDER", join_async_no_source_group_provider},
-    {"ha_gs_join/async/HA_GS_INVALID_GROUP", join_async_invalid_group},
-    {"ha_gs_join/async/HA_GS_PERMISSION_DENIED", join_async_permission_denied},
-    {"ha_gs_join/async/HA_GS_NO_MEMORY", join_async_no_memory},
+    CONNECTED_CASES("ha_gs_join", call_join),
+    CASE("ha_gs_join/HA_GS_OK", join_ok_case),
+    CASE("ha_gs_join/HA_GS_BAD_PARAMETER", join_bad_parameter),
+    CASE("ha_gs_join/HA_GS_NAME_TOO_LONG", join_name_too_long),
+    CASE("ha_gs_join/HA_GS_BAD_GROUP_ATTRIBUTES", join_bad_group_attributes),
+    FAMILY("ha_gs_join/HA_GS_INVALID_SOURCE_GROUP", in_session, call_join_own_source, HA_GS_INVALID_SOURCE_GROUP),
+    CASE("ha_gs_join/HA_GS_PERMISSION_DENIED", join_permission_denied),
+    CASE("ha_gs_join/async/HA_GS_BAD_GROUP_ATTRIBUTES", join_async_bad_group_attributes),
+    CASE("ha_gs_join/async/HA_GS_DUPLICATE_INSTANCE_NUMBER", join_async_duplicate_instance),
+    CASE("ha_gs_join/async/HA_GS_INVALID_SOURCE_GROUP", join_async_invalid_source_group),
+    CASE("ha_gs_join/async/HA_GS_NO_SOURCE_GROUP_PROVIDER", join_async_no_source_group_provider),
+    CASE("ha_gs_join/async/HA_GS_INVALID_GROUP", join_async_invalid_group),
+    CASE("ha_gs_join/async/HA_GS_PERMISSION_DENIED", join_async_permission_denied),
+    CASE("ha_gs_join/async/HA_GS_NO_MEMORY", join_async_no_memory),
 
-    {"ha_gs_leave/HA_GS_OK", leave_ok},
-    {"ha_gs_leave/HA_GS_NO_INIT", leave_no_init},
-    {"ha_gs_leave/HA_GS_NOT_OK", leave_not_ok},
-    {"ha_gs_leave/HA_GS_BAD_MEMBER_TOKEN", leave_bad_member_token},
-    {"ha_gs_leave/HA_GS_NOT_A_MEMBER", leave_not_a_member},
-    {"ha_gs_leave/HA_GS_PERMISSION_DENIED", leave_permission_denied},
-    {"ha_gs_leave/HA_GS_BAD_PARAMETER", leave_bad_parameter},
-    {"ha_gs_leave/HA_GS_COLLIDE", leave_collide},
-    {"ha_gs_leave/HA_GS_FORKED_CHILD", leave_forked},
-    {"ha_gs_leave/async/HA_GS_COLLIDE", leave_async_collide},
-    {"ha_gs_leave/async/HA_GS_NOT_A_MEMBER", leave_async_not_a_member},
+    PROPOSAL_CASES("ha_gs_leave", call_leave, HA_GS_LEAVE),
+    CASE("ha_gs_leave/HA_GS_OK", leave_ok),
+    CASE("ha_gs_leave/HA_GS_BAD_PARAMETER", leave_bad_parameter),
 
-    {"ha_gs_goodbye/HA_GS_OK", goodbye_ok_case},
-    {"ha_gs_goodbye/HA_GS_NO_INIT", goodbye_no_init},
-    {"ha_gs_goodbye/HA_GS_NOT_OK", goodbye_not_ok},
-    {"ha_gs_goodbye/HA_GS_BAD_MEMBER_TOKEN", goodbye_bad_member_token},
-    {"ha_gs_goodbye/HA_GS_NOT_A_MEMBER", goodbye_not_a_member},
-    {"ha_gs_goodbye/HA_GS_PERMISSION_DENIED", goodbye_permission_denied},
-    {"ha_gs_goodbye/HA_GS_FORKED_CHILD", goodbye_forked},
+    TOKEN_CASES("ha_gs_goodbye", call_goodbye),
+    CASE("ha_gs_goodbye/HA_GS_OK", goodbye_ok),
 
-    {"ha_gs_expel/HA_GS_OK", expel_ok_case},
-    {"ha_gs_expel/HA_GS_NO_INIT", expel_no_init},
-    {"ha_gs_expel/HA_GS_NOT_OK", expel_not_ok},
-    {"ha_gs_expel/HA_GS_BAD_MEMBER_TOKEN", expel_bad_member_token},
-    {"ha_gs_expel/HA_GS_NOT_A_MEMBER", expel_not_a_member},
-    {"ha_gs_expel/HA_GS_PERMISSION_DENIED", expel_permission_denied},
-    {"ha_gs_expel/HA_GS_BAD_PARAMETER", expel_bad_parameter},
-    {"ha_gs_expel/HA_GS_PROVIDER_APPEARS_TWICE", expel_appears_twice},
-    {"ha_gs_expel/HA_GS_INVALID_DEACTIVATE_PHASE", expel_invalid_deactivate_phase},
-    {"ha_gs_expel/HA_GS_COLLIDE", expel_collide},
-    {"ha_gs_expel/HA_GS_FORKED_CHILD", expel_forked},
-    {"ha_gs_expel/async/HA_GS_UNKNOWN_PROVIDER", expel_async_unknown_provider},
-    {"ha_gs_expel/async/HA_GS_COLLIDE", expel_async_collide},
-    {"ha_gs_expel/async/HA_GS_NOT_A_MEMBER", expel_async_not_a_member},
+    PROPOSAL_CASES("ha_gs_expel", call_expel, HA_GS_EXPEL),
+    CASE("ha_gs_expel/HA_GS_OK", expel_ok),
+    CASE("ha_gs_expel/HA_GS_BAD_PARAMETER", expel_bad_parameter),
+    FAMILY("ha_gs_expel/HA_GS_PROVIDER_APPEARS_TWICE", as_provider, call_expel_twice, HA_GS_PROVIDER_APPEARS_TWICE),
+    FAMILY("ha_gs_expel/HA_GS_INVALID_DEACTIVATE_PHASE", as_provider, call_expel_phase_2, HA_GS_INVALID_DEACTIVATE_PHASE),
+    CASE("ha_gs_expel/async/HA_GS_UNKNOWN_PROVIDER", expel_async_unknown_provider),
 
-    {"ha_gs_change_state_value/HA_GS_OK", state_ok},
-    {"ha_gs_change_state_value/HA_GS_NO_INIT", state_no_init},
-    {"ha_gs_change_state_value/HA_GS_NOT_OK", state_not_ok},
-    {"ha_gs_change_state_value/HA_GS_BAD_MEMBER_TOKEN", state_bad_member_token},
-    {"ha_gs_change_state_value/HA_GS_NOT_A_MEMBER", state_not_a_member},
-    {"ha_gs_change_state_value/HA_GS_PERMISSION_DENIED", state_permission_denied},
-    {"ha_gs_change_state_value/HA_GS_BAD_PARAMETER", state_bad_parameter},
-    {"ha_gs_change_state_value/HA_GS_STATE_VALUE_TOO_LONG", state_too_long},
-    {"ha_gs_change_state_value/HA_GS_COLLIDE", state_collide},
-    {"ha_gs_change_state_value/HA_GS_FORKED_CHILD", state_forked},
-    {"ha_gs_change_state_value/async/HA_GS_COLLIDE", state_async_collide},
-    {"ha_gs_change_state_value/async/HA_GS_NOT_A_MEMBER", state_async_not_a_member},
+    PROPOSAL_CASES("ha_gs_change_state_value", call_state, HA_GS_STATE_VALUE_CHANGE),
+    CASE("ha_gs_change_state_value/HA_GS_OK", state_ok),
+    CASE("ha_gs_change_state_value/HA_GS_BAD_PARAMETER", state_bad_parameter),
+    CASE("ha_gs_change_state_value/HA_GS_STATE_VALUE_TOO_LONG", state_too_long),
 
-    {"ha_gs_send_message/HA_GS_OK", message_ok},
-    {"ha_gs_send_message/HA_GS_NO_INIT", message_no_init},
-    {"ha_gs_send_message/HA_GS_NOT_OK", message_not_ok},
-    {"ha_gs_send_message/HA_GS_BAD_MEMBER_TOKEN", message_bad_member_token},
-    {"ha_gs_send_message/HA_GS_NOT_A_MEMBER", message_not_a_member},
-    {"ha_gs_send_message/HA_GS_PERMISSION_DENIED", message_permission_denied},
-    {"ha_gs_send_message/HA_GS_BAD_PARAMETER", message_bad_parameter},
-    {"ha_gs_send_message/HA_GS_MESSAGE_TOO_LONG", message_too_long},
-    {"ha_gs_send_message/HA_GS_COLLIDE", message_collide},
-    {"ha_gs_send_message/HA_GS_FORKED_CHILD", message_forked},
-    {"ha_gs_send_message/async/HA_GS_COLLIDE", message_async_collide},
-    {"ha_gs_send_message/async/HA_GS_NOT_A_MEMBER", message_async_not_a_member},
+    PROPOSAL_CASES("ha_gs_send_message", call_message, HA_GS_PROVIDER_MESSAGE),
+    CASE("ha_gs_send_message/HA_GS_OK", message_ok),
+    CASE("ha_gs_send_message/HA_GS_BAD_PARAMETER", message_bad_parameter),
+    FAMILY("ha_gs_send_message/HA_GS_MESSAGE_TOO_LONG", as_provider, call_message_too_long, HA_GS_MESSAGE_TOO_LONG),
 
-    {"ha_gs_change_attributes/HA_GS_OK", attributes_ok},
-    {"ha_gs_change_attributes/HA_GS_NO_INIT", attributes_no_init},
-    {"ha_gs_change_attributes/HA_GS_NOT_OK", attributes_not_ok},
-    {"ha_gs_change_attributes/HA_GS_BAD_MEMBER_TOKEN", attributes_bad_member_token},
-    {"ha_gs_change_attributes/HA_GS_NOT_A_MEMBER", attributes_not_a_member},
-    {"ha_gs_change_attributes/HA_GS_PERMISSION_DENIED", attributes_permission_denied},
-    {"ha_gs_change_attributes/HA_GS_BAD_PARAMETER", attributes_bad_parameter},
-    {"ha_gs_change_attributes/HA_GS_BAD_GROUP_ATTRIBUTES", attributes_bad_group_attributes},
-    {"ha_gs_change_attributes/HA_GS_NAME_TOO_LONG", attributes_name_too_long},
-    {"ha_gs_change_attributes/HA_GS_COLLIDE", attributes_collide},
-    {"ha_gs_change_attributes/HA_GS_FORKED_CHILD", attributes_forked},
-    {"ha_gs_change_attributes/async/HA_GS_BAD_GROUP_ATTRIBUTES", attributes_async_bad_group_attributes},
-    {"ha_gs_change_attributes/async/HA_GS_INVALID_SOURCE_GROUP", attributes_async_invalid_source_group},
-    {"ha_gs_change_attributes/async/HA_GS_INVALID_GROUP", attributes_async_invalid_group},
-    {"ha_gs_change_attributes/async/HA_GS_COLLIDE", attributes_async_collide},
-    {"ha_gs_change_attributes/async/HA_GS_NOT_A_MEMBER", attributes_async_not_a_member},
+    PROPOSAL_CASES("ha_gs_change_attributes", call_attributes, HA_GS_GROUP_ATTRIBUTE_CHANGE),
+    CASE("ha_gs_change_attributes/HA_GS_OK", attributes_ok),
+    CASE("ha_gs_change_attributes/HA_GS_BAD_PARAMETER", attributes_bad_parameter),
+    CASE("ha_gs_change_attributes/HA_GS_BAD_GROUP_ATTRIBUTES", attributes_bad_group_attributes),
+    FAMILY("ha_gs_change_attributes/HA_GS_NAME_TOO_LONG", as_provider, call_attributes_long_name, HA_GS_NAME_TOO_LONG),
+    CASE("ha_gs_change_attributes/async/HA_GS_BAD_GROUP_ATTRIBUTES", attributes_async_bad_group_attributes),
+    CASE("ha_gs_change_attributes/async/HA_GS_INVALID_SOURCE_GROUP", attributes_async_invalid_source_group),
+    CASE("ha_gs_change_attributes/async/HA_GS_INVALID_GROUP", attributes_async_invalid_group),
 
-    {"ha_gs_vote/HA_GS_OK", vote_ok},
-    {"ha_gs_vote/HA_GS_NO_INIT", vote_no_init},
-    {"ha_gs_vote/HA_GS_NOT_OK", vote_not_ok},
-    {"ha_gs_vote/HA_GS_BAD_MEMBER_TOKEN", vote_bad_member_token},
-    {"ha_gs_vote/HA_GS_NOT_A_MEMBER", vote_not_a_member},
-    {"ha_gs_vote/HA_GS_PERMISSION_DENIED", vote_permission_denied},
-    {"ha_gs_vote/HA_GS_BAD_PARAMETER", vote_bad_parameter},
-    {"ha_gs_vote/HA_GS_STATE_VALUE_TOO_LONG", vote_state_too_long},
-    {"ha_gs_vote/HA_GS_MESSAGE_TOO_LONG", vote_message_too_long},
-    {"ha_gs_vote/HA_GS_VOTE_NOT_EXPECTED", vote_not_expected},
-    {"ha_gs_vote/HA_GS_FORKED_CHILD", vote_forked},
-    {"ha_gs_vote/async/HA_GS_VOTE_NOT_EXPECTED", vote_async_not_expected},
+    TOKEN_CASES("ha_gs_vote", call_vote),
+    CASE("ha_gs_vote/HA_GS_OK", vote_ok),
+    CASE("ha_gs_vote/HA_GS_BAD_PARAMETER", vote_bad_parameter),
+    FAMILY("ha_gs_vote/HA_GS_STATE_VALUE_TOO_LONG", vote_pending, call_vote_state_too_long, HA_GS_STATE_VALUE_TOO_LONG),
+    FAMILY("ha_gs_vote/HA_GS_MESSAGE_TOO_LONG", vote_pending, call_vote_message_too_long, HA_GS_MESSAGE_TOO_LONG),
+    FAMILY("ha_gs_vote/HA_GS_VOTE_NOT_EXPECTED", as_provider, call_vote, HA_GS_VOTE_NOT_EXPECTED),
+    CASE("ha_gs_vote/async/HA_GS_VOTE_NOT_EXPECTED", vote_async_not_expected),
 
-    {"ha_gs_subscribe/HA_GS_OK", subscribe_ok_case},
-    {"ha_gs_subscribe/HA_GS_NO_INIT", subscribe_no_init},
-    {"ha_gs_subscribe/HA_GS_NOT_OK", subscribe_not_ok},
-    {"ha_gs_subscribe/HA_GS_BAD_PARAMETER", subscribe_bad_parameter},
-    {"ha_gs_subscribe/HA_GS_NAME_TOO_LONG", subscribe_name_too_long},
-    {"ha_gs_subscribe/HA_GS_FORKED_CHILD", subscribe_forked},
-    {"ha_gs_subscribe/async/HA_GS_UNKNOWN_GROUP", subscribe_async_unknown_group},
-    {"ha_gs_subscribe/async/HA_GS_NO_MEMORY", subscribe_async_no_memory},
+    CONNECTED_CASES("ha_gs_subscribe", call_subscribe),
+    CASE("ha_gs_subscribe/HA_GS_OK", subscribe_ok_case),
+    CASE("ha_gs_subscribe/HA_GS_BAD_PARAMETER", subscribe_bad_parameter),
+    FAMILY("ha_gs_subscribe/HA_GS_NAME_TOO_LONG", in_session, call_subscribe_long_name, HA_GS_NAME_TOO_LONG),
+    CASE("ha_gs_subscribe/async/HA_GS_UNKNOWN_GROUP", subscribe_async_unknown_group),
+    CASE("ha_gs_subscribe/async/HA_GS_NO_MEMORY", subscribe_async_no_memory),
 
-    {"ha_gs_unsubscribe/HA_GS_OK", unsubscribe_ok_case},
-    {"ha_gs_unsubscribe/HA_GS_NO_INIT", unsubscribe_no_init},
-    {"ha_gs_unsubscribe/HA_GS_NOT_OK", unsubscribe_not_ok},
-    {"ha_gs_unsubscribe/HA_GS_BAD_MEMBER_TOKEN", unsubscribe_bad_member_token},
-    {"ha_gs_unsubscribe/HA_GS_FORKED_CHILD", unsubscribe_forked},
+    CONNECTED_CASES("ha_gs_unsubscribe", call_unsubscribe),
+    CASE("ha_gs_unsubscribe/HA_GS_OK", unsubscribe_ok),
+    CASE("ha_gs_unsubscribe/HA_GS_BAD_MEMBER_TOKEN", unsubscribe_bad_member_token),
 
-    {"ha_gs_dispatch/HA_GS_OK", dispatch_ok},
-    {"ha_gs_dispatch/HA_GS_NO_INIT", dispatch_no_init},
-    {"ha_gs_dispatch/HA_GS_NOT_OK", dispatch_not_ok},
-    {"ha_gs_dispatch/HA_GS_BAD_PARAMETER", dispatch_bad_parameter},
-    {"ha_gs_dispatch/HA_GS_FORKED_CHILD", dispatch_forked},
+    CONNECTED_CASES("ha_gs_dispatch", call_dispatch),
+    CASE("ha_gs_dispatch/HA_GS_OK", dispatch_ok),
+    CASE("ha_gs_dispatch/HA_GS_BAD_PARAMETER", dispatch_bad_parameter),
 
-    {"ha_gs_quit/HA_GS_OK", quit_ok},
-    {"ha_gs_quit/HA_GS_FORKED_CHILD", quit_forked},
+    FAMILY("ha_gs_quit/HA_GS_OK", as_provider, call_quit, HA_GS_OK),
+    FAMILY("ha_gs_quit/HA_GS_FORKED_CHILD", forked, call_quit, HA_GS_OK),
 
-    {"ha_gs_get_node_number/HA_GS_OK", node_ok},
-    {"ha_gs_get_node_number/HA_GS_NO_INIT", node_no_init},
-    {"ha_gs_get_node_number/HA_GS_BAD_PARAMETER", node_bad_parameter},
-    {"ha_gs_get_node_number/HA_GS_FORKED_CHILD", node_forked},
+    ANY_CASES("ha_gs_get_node_number", call_node),
+    CASE("ha_gs_get_node_number/HA_GS_OK", node_ok),
+    FAMILY("ha_gs_get_node_number/HA_GS_BAD_PARAMETER", in_session, call_node_null, HA_GS_BAD_PARAMETER),
 
-    {"ha_gs_get_adapter_info/HA_GS_OK", adapter_ok},
-    {"ha_gs_get_adapter_info/HA_GS_NO_INIT", adapter_no_init},
-    {"ha_gs_get_adapter_info/HA_GS_BAD_PARAMETER", adapter_bad_parameter},
-    {"ha_gs_get_adapter_info/HA_GS_NO_ADAPTER_INFO", adapter_no_adapter_info},
-    {"ha_gs_get_adapter_info/HA_GS_FORKED_CHILD", adapter_forked},
+    ANY_CASES("ha_gs_get_adapter_info", call_adapter),
+    CASE("ha_gs_get_adapter_info/HA_GS_OK", adapter_ok),
+    FAMILY("ha_gs_get_adapter_info/HA_GS_BAD_PARAMETER", in_session, call_adapter_null, HA_GS_BAD_PARAMETER),
+    CASE("ha_gs_get_adapter_info/HA_GS_NO_ADAPTER_INFO", adapter_no_adapter_info),
 
-    {"ha_gs_get_ffdc_id/HA_GS_OK", ffdc_ok},
-    {"ha_gs_get_ffdc_id/HA_GS_NOT_OK", ffdc_not_ok},
-    {"ha_gs_get_ffdc_id/HA_GS_NO_INIT", ffdc_no_init},
-    {"ha_gs_get_ffdc_id/HA_GS_BAD_PARAMETER", ffdc_bad_parameter},
-    {"ha_gs_get_ffdc_id/HA_GS_FORKED_CHILD", ffdc_forked},
+    ANY_CASES("ha_gs_get_ffdc_id", call_ffdc),
+    CASE("ha_gs_get_ffdc_id/HA_GS_OK", ffdc_ok),
+    FAMILY("ha_gs_get_ffdc_id/HA_GS_NOT_OK", in_session, call_ffdc, HA_GS_NOT_OK),
+    FAMILY("ha_gs_get_ffdc_id/HA_GS_BAD_PARAMETER", in_session, call_ffdc_null, HA_GS_BAD_PARAMETER),
 
-    {"behaviour/setenv", behaviour_setenv},
-    {"behaviour/sigpipe-handler", behaviour_sigpipe_handler},
-    {"behaviour/sigpipe-default", behaviour_sigpipe_default},
-    {"behaviour/stale-token", behaviour_stale_token},
-    {"behaviour/descriptor", behaviour_descriptor},
-    {"behaviour/quit-in-callback", behaviour_quit_in_callback},
-    {"behaviour/blocking-dispatch", behaviour_blocking_dispatch},
-    {"behaviour/fork-before-init", behaviour_fork_before_init},
-    {"behaviour/every-notification", behaviour_every_notification},
-    {"behaviour/responsiveness", behaviour_responsiveness},
-    {"behaviour/threads-bad-input", behaviour_threads_bad_input},
+    CASE("behaviour/setenv", behaviour_setenv),
+    CASE("behaviour/sigpipe-handler", behaviour_sigpipe_handler),
+    CASE("behaviour/sigpipe-default", behaviour_sigpipe_default),
+    CASE("behaviour/stale-token", behaviour_stale_token),
+    CASE("behaviour/descriptor", behaviour_descriptor),
+    CASE("behaviour/quit-in-callback", behaviour_quit_in_callback),
+    CASE("behaviour/blocking-dispatch", behaviour_blocking_dispatch),
+    CASE("behaviour/fork-before-init", behaviour_fork_before_init),
+    CASE("behaviour/every-notification", behaviour_every_notification),
+    CASE("behaviour/responsiveness", behaviour_responsiveness),
+    CASE("behaviour/threads-bad-input", behaviour_threads_bad_input),
 };
 
 int main(int argc, char **argv)
@@ -2669,7 +2506,7 @@ int main(int argc, char **argv)
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         if (strcmp(cases[i].name, argv[1]) == 0) {
             current_case = cases[i].name;
-            if (cases[i].fn() != 0)
+            if ((cases[i].fn != NULL ? cases[i].fn() : cases[i].family(cases[i].call, cases[i].arg)) != 0)
                 return 1;
             printf("PASS\n");
             return 0;

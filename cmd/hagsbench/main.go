@@ -43,6 +43,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/openhags/hags/gsapi"
 )
 
 func main() {
@@ -61,7 +63,7 @@ func main() {
 // clientMain is the client role.
 func clientMain(args []string) int {
 	fs := flag.NewFlagSet("hagsbench client", flag.ContinueOnError)
-	socket := fs.String("socket", os.Getenv("HA_GS_SOCKET"), "the daemon's socket")
+	socket := fs.String("socket", os.Getenv(gsapi.SocketEnv), "the daemon's socket")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -82,11 +84,13 @@ type config struct {
 	cpgbench     string
 	gsbench      string
 	corosyncTmpl string
+	actlogBin    string
 	out          string
 	quick        bool
 	compare      bool
 	rounds       int
 	scenarios    map[string]bool
+	ctx          context.Context // the run's: ends every wait
 	soak         time.Duration
 }
 
@@ -134,11 +138,12 @@ func coordinatorMain(args []string) int {
 	fs.StringVar(&cfg.cpgbench, "cpgbench", "build/bench/cpgbench", "the libcpg client (bench/cpgbench.c)")
 	fs.StringVar(&cfg.gsbench, "gsbench", "build/bench/gsbench", "the libha_gs client (bench/gsbench.c)")
 	fs.StringVar(&cfg.corosyncTmpl, "corosync-conf", "bench/corosync/corosync.conf.tmpl", "corosync.conf template")
+	fs.StringVar(&cfg.actlogBin, "actlog-bin", "build/bench/hagsrm-actlog", "hagsrm-actlog, for the failover scenarios' wrapper agent")
 	fs.StringVar(&cfg.out, "out", "bench/results", "where to write latest.json, latest.txt and the plots")
 	fs.BoolVar(&cfg.quick, "quick", false, "fewer points and samples (make bench)")
 	fs.BoolVar(&cfg.compare, "compare", false, "run every scenario against Corosync too (make bench-compare)")
 	fs.IntVar(&cfg.rounds, "rounds", 2, "alternate hags and Corosync this many times per point")
-	list := fs.String("scenarios", "a,b,c,d,e,f,g,h", "scenarios to run (s, the soak, only when named)")
+	list := fs.String("scenarios", "a,b,c,d,e,f,g,h,rm", "scenarios to run (rm: the failover manager's; s, the soak, only when named)")
 	fs.DurationVar(&cfg.soak, "soak", 10*time.Minute, "how long scenario s runs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -153,7 +158,7 @@ func coordinatorMain(args []string) int {
 	if cfg.rounds < 1 {
 		cfg.rounds = 1
 	}
-	for _, p := range []*string{&cfg.bin, &cfg.cpgbench, &cfg.gsbench, &cfg.corosyncTmpl, &cfg.out, &cfg.root} {
+	for _, p := range []*string{&cfg.bin, &cfg.cpgbench, &cfg.gsbench, &cfg.corosyncTmpl, &cfg.out, &cfg.root, &cfg.actlogBin} {
 		if abs, err := filepath.Abs(*p); err == nil {
 			*p = abs
 		}
@@ -167,6 +172,7 @@ func coordinatorMain(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	cfg.ctx = ctx
 	rep, err := run(ctx, &cfg)
 	if rep != nil {
 		if werr := rep.write(cfg.out); werr != nil {
@@ -360,6 +366,13 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 		try("(f) node death seen by the survivors of a 3-node domain", func() error {
 			return r.runNodeDeath(rep, dir, sz.fSamples, len(systems) > 1)
 		})
+	}
+	if has("rm") {
+		what := "(rm) the failover manager: 3 hagsd + 3 hagsrmd"
+		if cfg.compare {
+			what += ", and Pacemaker: 3 corosync + pacemaker"
+		}
+		try(what, func() error { return r.runFailover(rep, dir, cfg.compare) })
 	}
 	rep.finish()
 	if ctx.Err() != nil {

@@ -85,6 +85,16 @@ func newLoopbackNetns() (string, error) {
 // addr is node i's address.
 func (n *netns) addr(i int) string { return fmt.Sprintf("198.18.%d.%d", n.subnet, i+1) }
 
+// setLink takes node i off the network (up false: its link to the switch
+// goes down, and the node's side loses its carrier) or puts it back.
+func (n *netns) setLink(i int, up bool) error {
+	state := "down"
+	if up {
+		state = "up"
+	}
+	return ipCmd("-n", n.prefix+"-sw", "link", "set", fmt.Sprintf("v%d", i+1), state)
+}
+
 func (n *netns) destroy() {
 	for _, ns := range append(n.nodes, n.prefix+"-sw") {
 		_ = exec.Command("ip", "netns", "del", ns).Run()

@@ -106,8 +106,11 @@ func (r *report) plots(dir string) error {
 			ds = append(ds, series{label: label, pts: pts})
 		}
 	}
-	return drawPlot(filepath.Join(dir, "d_protocols_per_s.png"), fmt.Sprintf("(d) closed-loop throughput, groups of %d", fanOut),
-		"groups", "completed per second (all groups)", ds, false)
+	if err := drawPlot(filepath.Join(dir, "d_protocols_per_s.png"), fmt.Sprintf("(d) closed-loop throughput, groups of %d", fanOut),
+		"groups", "completed per second (all groups)", ds, false); err != nil {
+		return err
+	}
+	return r.rmPlots(dir)
 }
 
 // drawPlot draws series on log-scaled N (and, when logY, log-scaled Y)
@@ -177,4 +180,106 @@ func drawPlot(path, title, xlabel, ylabel string, ss []series, logY bool) error 
 
 func hasDashed(ss []series) bool {
 	return slices.ContainsFunc(ss, func(s series) bool { return s.dashed })
+}
+
+// rmPlots draws the failover scenarios: p50 (filled) and p99 (hollow) of
+// hags and Pacemaker per scenario on a log scale, and the resident set per
+// node. Nothing is drawn without failover rows.
+func (r *report) rmPlots(dir string) error {
+	var lat, mem []*row
+	for _, x := range r.Scenarios {
+		switch {
+		case x.Nodes != rmNodes:
+		case x.Unit == "bytes":
+			mem = append(mem, x)
+		case x.HagsP50 != nil || x.PacemakerP50 != nil:
+			lat = append(lat, x)
+		}
+	}
+	if len(lat) > 0 {
+		p := plot.New()
+		p.Title.Text = "Failover manager, 3 nodes: hags against Pacemaker (filled: p50, hollow: p99)"
+		p.Y.Label.Text = "time (ms)"
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+		var labels []string
+		var legended [2]bool
+		for i, x := range lat {
+			labels = append(labels, x.Name)
+			for k, sys := range []struct {
+				name     string
+				p50, p99 *float64
+			}{{"hags", x.HagsP50, x.HagsP99}, {"pacemaker", x.PacemakerP50, x.PacemakerP99}} {
+				if sys.p50 == nil || *sys.p50 <= 0 {
+					continue
+				}
+				off := float64(i) - 0.15 + 0.3*float64(k)
+				for j, v := range []*float64{sys.p50, sys.p99} {
+					s, err := plotter.NewScatter(plotter.XYs{{X: off, Y: *v / 1e3}})
+					if err != nil {
+						return err
+					}
+					s.Color = plotutil.Color(k)
+					s.Shape = draw.CircleGlyph{}
+					if j == 1 {
+						s.Shape = draw.RingGlyph{}
+					}
+					s.Radius = vg.Points(4)
+					p.Add(s)
+					if j == 0 && !legended[k] {
+						legended[k] = true
+						p.Legend.Add(sys.name, s)
+					}
+				}
+			}
+		}
+		p.NominalX(labels...)
+		p.X.Tick.Label.Rotation = 0.6
+		p.X.Tick.Label.XAlign = draw.XRight
+		p.X.Tick.Label.YAlign = draw.YCenter
+		p.Add(plotter.NewGrid())
+		p.Legend.Top = true
+		p.Legend.Left = true
+		if err := p.Save(9*vg.Inch, 5.5*vg.Inch, filepath.Join(dir, "rm_latency.png")); err != nil {
+			return err
+		}
+	}
+	if len(mem) > 0 {
+		p := plot.New()
+		p.Title.Text = "Failover manager: resident set per node (hags: hagsd + hagsrmd; Pacemaker: corosync + its daemons)"
+		p.Y.Label.Text = "MiB"
+		var hv, pv plotter.Values
+		var labels []string
+		for _, x := range mem {
+			labels = append(labels, x.Name)
+			h, q := 0.0, 0.0
+			if x.HagsBytes != nil {
+				h = *x.HagsBytes / (1 << 20)
+			}
+			if x.PacemakerBytes != nil {
+				q = *x.PacemakerBytes / (1 << 20)
+			}
+			hv, pv = append(hv, h), append(pv, q)
+		}
+		w := vg.Points(18)
+		hb, err := plotter.NewBarChart(hv, w)
+		if err != nil {
+			return err
+		}
+		hb.Color, hb.Offset = plotutil.Color(0), -w/2
+		pb, err := plotter.NewBarChart(pv, w)
+		if err != nil {
+			return err
+		}
+		pb.Color, pb.Offset = plotutil.Color(1), w/2
+		p.Add(hb, pb)
+		p.Legend.Add("hags", hb)
+		p.Legend.Add("pacemaker", pb)
+		p.Legend.Top = true
+		p.NominalX(labels...)
+		if err := p.Save(8*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, "rm_memory.png")); err != nil {
+			return err
+		}
+	}
+	return nil
 }

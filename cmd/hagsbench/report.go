@@ -23,6 +23,7 @@ type machine struct {
 	Kernel     string `json:"kernel"`
 	GoVersion  string `json:"go"`
 	Corosync   string `json:"corosync,omitempty"`
+	Pacemaker  string `json:"pacemaker,omitempty"`
 	LoadBefore string `json:"load_before"`
 	LoadAfter  string `json:"load_after"`
 	Started    string `json:"started"`
@@ -64,6 +65,18 @@ type row struct {
 	RSS           []int64  `json:"rss_bytes,omitempty"`
 	RSSBusy       []int64  `json:"rss_bytes_after_joins,omitempty"`
 
+	// The failover scenarios: three nodes, hags against Pacemaker (ratio_p50
+	// is hags / Pacemaker there); memory rows carry bytes per node.
+	Nodes              int               `json:"nodes,omitempty"`
+	PacemakerSamples   int               `json:"pacemaker_samples,omitempty"`
+	PacemakerP50       *float64          `json:"pacemaker_p50_us,omitempty"`
+	PacemakerP99       *float64          `json:"pacemaker_p99_us,omitempty"`
+	PacemakerBytes     *float64          `json:"pacemaker_bytes,omitempty"`
+	RatioBytes         *float64          `json:"ratio_bytes,omitempty"`
+	HagsTwoOwners      *int              `json:"hags_two_owners,omitempty"`
+	PacemakerTwoOwners *int              `json:"pacemaker_two_owners,omitempty"`
+	Detail             map[string]string `json:"detail,omitempty"`
+
 	// Counts (scenario s) over a period.
 	HagsCount *float64 `json:"hags_count,omitempty"`
 	Over      string   `json:"over,omitempty"`
@@ -100,6 +113,7 @@ func newReport(cfg *config) *report {
 	}
 	if cfg.compare {
 		r.Machine.Corosync = corosyncVersion()
+		r.Machine.Pacemaker = pacemakerVersion()
 	}
 	return r
 }
@@ -134,6 +148,45 @@ func phasesOf(name string, k int) int {
 func (r *report) add(name string, n, phases int, sys string, ns []int64) {
 	x := r.find(name, n, phasesOf(name, phases), "us")
 	x.samples[sys] = append(x.samples[sys], ns...)
+}
+
+// addRM records latency samples (nanoseconds) of a failover scenario.
+func (r *report) addRM(name, sys string, ns []int64) {
+	x := r.find(name, rmNodes, -1, "us")
+	x.Nodes = rmNodes
+	x.samples[sys] = append(x.samples[sys], ns...)
+}
+
+// addRMMemory records the resident set per node of a failover cluster.
+func (r *report) addRMMemory(name, sys string, bytes int64, detail string) {
+	x := r.find(name, rmNodes, -1, "bytes")
+	x.Nodes = rmNodes
+	v := float64(bytes)
+	switch sys {
+	case "hags":
+		x.HagsBytes = &v
+	case "pacemaker":
+		x.PacemakerBytes = &v
+	}
+	if x.Detail == nil {
+		x.Detail = map[string]string{}
+	}
+	x.Detail[sys] = detail
+}
+
+// addPartition records (p): the takeover times and in how many of the
+// samples two nodes ran the group at once.
+func (r *report) addPartition(sys string, ns []int64, twice, samples int) {
+	r.addRM("p.partition_takeover", sys, ns)
+	x := r.find("p.partition_takeover", rmNodes, -1, "us")
+	p := &x.HagsTwoOwners
+	if sys == "pacemaker" {
+		p = &x.PacemakerTwoOwners
+	}
+	if *p == nil {
+		*p = new(int)
+	}
+	**p += twice
 }
 
 // addRate records one throughput measurement of one system.
@@ -179,6 +232,16 @@ func (r *report) finish() {
 		if s := x.samples["hags"]; len(s) > 0 {
 			sum := summarize(s)
 			x.HagsSamples, x.HagsP50, x.HagsP99 = sum.N, round1(sum.P50), round1(sum.P99)
+		}
+		if s := x.samples["pacemaker"]; len(s) > 0 {
+			sum := summarize(s)
+			x.PacemakerSamples, x.PacemakerP50, x.PacemakerP99 = sum.N, round1(sum.P50), round1(sum.P99)
+			if x.HagsP50 != nil && *x.PacemakerP50 > 0 {
+				x.RatioP50 = ptr(math.Round(*x.HagsP50 / *x.PacemakerP50 * 1000) / 1000)
+			}
+		}
+		if x.HagsBytes != nil && x.PacemakerBytes != nil && *x.PacemakerBytes > 0 {
+			x.RatioBytes = ptr(math.Round(*x.HagsBytes / *x.PacemakerBytes * 1000) / 1000)
 		}
 		if s := x.samples["corosync"]; len(s) > 0 {
 			sum := summarize(s)
@@ -264,6 +327,8 @@ func (x *row) judge() {
 		if x.HagsP50 != nil {
 			set("<= 1 s median (hags)", *x.HagsP50 <= 1e6)
 		}
+	case x.Nodes == rmNodes:
+		x.judgeRM()
 	case x.Name == "g.rss_per_provider":
 		if x.HagsBytes != nil {
 			set("<= 1024 bytes", *x.HagsBytes <= 1024)
@@ -271,6 +336,59 @@ func (x *row) judge() {
 	case x.Name == "g.rss_per_group":
 		if x.HagsBytes != nil {
 			set("<= 4096 bytes", *x.HagsBytes <= 4096)
+		}
+	}
+}
+
+// judgeRM sets the failover issues' targets: absolute ones for hags alone
+// (exec resources), ratios to Pacemaker in the same run.
+func (x *row) judgeRM() {
+	set := func(target string, met bool) { x.Target, x.Met = target, &met }
+	abs := func(target string, limitUs float64) {
+		if x.HagsP50 != nil {
+			set(target, *x.HagsP50 <= limitUs)
+		} else {
+			x.Target = target
+		}
+	}
+	ratio := func(target string, limit float64) {
+		if x.RatioP50 != nil {
+			set(target, *x.RatioP50 <= limit)
+		} else {
+			x.Target = target
+		}
+	}
+	const mib = 1 << 20
+	switch x.Name {
+	case "m.exec_move":
+		abs("<= 50 ms p50", 50e3)
+	case "r.exec_kill_after_delay":
+		abs("<= 50 ms p50 after the restart delay", 50e3)
+	case "n.exec_node_death":
+		abs("<= 2 s median", 2e6)
+	case "s.exec.apply_returned":
+		abs("<= 10 s", 10e6)
+	case "s.exec.hagsrmd_rss_max", "s.hagsrmd_rss_max":
+		if x.HagsBytes != nil {
+			set("<= 64 MiB per hagsrmd", *x.HagsBytes <= 64*mib)
+		}
+	case "m.move", "o.online":
+		ratio("<= 0.2x Pacemaker p50", 0.2)
+	case "r.dummy_state_removed":
+		ratio("<= 0.5x Pacemaker p50", 0.5)
+	case "n.node_death":
+		ratio("<= 0.3x Pacemaker p50", 0.3)
+	case "start.cluster_start":
+		ratio("<= 0.1x Pacemaker p50", 0.1)
+	case "s.all_started":
+		ratio("< 1.0x Pacemaker", 0.999)
+	case "idle.rss_per_node":
+		if x.RatioBytes != nil {
+			set("<= 0.25x Pacemaker", *x.RatioBytes <= 0.25)
+		}
+	case "p.partition_takeover":
+		if x.HagsTwoOwners != nil {
+			set("never two owners (hags)", *x.HagsTwoOwners == 0)
 		}
 	}
 }
@@ -312,6 +430,20 @@ func fmtF(v *float64, unit string) string {
 	return fmt.Sprintf("%.0f %s", *v, unit)
 }
 
+func fmtMiB(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f MiB", *v/(1<<20))
+}
+
+func fmtCount(v *int) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprint(*v)
+}
+
 func fmtRatio(v *float64) string {
 	if v == nil {
 		return "-"
@@ -327,6 +459,9 @@ func (r *report) table() string {
 	fmt.Fprintf(&b, "hagsbench (%s): %s, %d cores, %d MiB, Linux %s, %s", m.Mode, m.CPU, m.Cores, m.MemoryMiB, m.Kernel, m.GoVersion)
 	if m.Corosync != "" {
 		fmt.Fprintf(&b, ", %s", m.Corosync)
+	}
+	if m.Pacemaker != "" {
+		fmt.Fprintf(&b, ", %s", m.Pacemaker)
 	}
 	fmt.Fprintf(&b, "\nload average before: %s; after: %s; %d s\n", m.LoadBefore, m.LoadAfter, m.Seconds)
 	met := func(x *row) string {
@@ -349,7 +484,7 @@ func (r *report) table() string {
 		func(w io.Writer) bool {
 			some := false
 			for _, x := range r.Scenarios {
-				if x.Unit != "us" || x.Name == "h.join_self" {
+				if x.Unit != "us" || x.Name == "h.join_self" || x.Nodes == rmNodes {
 					continue
 				}
 				some = true
@@ -395,11 +530,34 @@ func (r *report) table() string {
 		func(w io.Writer) bool {
 			some := false
 			for _, x := range r.Scenarios {
-				if x.Unit != "bytes" {
+				if x.Unit != "bytes" || x.Nodes == rmNodes {
 					continue
 				}
 				some = true
 				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t\n", x.Name, x.N, fmtF(x.HagsBytes, "B"), fmtF(x.HagsBytesBusy, "B"), x.Target, met(x))
+			}
+			return some
+		})
+	section("Failover manager, 3 nodes: p50 and p99 (ratio hags / Pacemaker); memory per node",
+		"scenario\thags p50\thags p99\tpacemaker p50\tpacemaker p99\thags/pacemaker\ttarget\tmet\t",
+		func(w io.Writer) bool {
+			some := false
+			for _, x := range r.Scenarios {
+				if x.Nodes != rmNodes {
+					continue
+				}
+				some = true
+				if x.Unit == "bytes" {
+					fmt.Fprintf(w, "%s\t%s\t\t%s\t\t%s\t%s\t%s\t\n", x.Name, fmtMiB(x.HagsBytes), fmtMiB(x.PacemakerBytes),
+						fmtRatio(x.RatioBytes), x.Target, met(x))
+					continue
+				}
+				name := x.Name
+				if x.HagsTwoOwners != nil || x.PacemakerTwoOwners != nil {
+					name += fmt.Sprintf(" (two owners: hags %s, pacemaker %s)", fmtCount(x.HagsTwoOwners), fmtCount(x.PacemakerTwoOwners))
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name,
+					fmtUs(x.HagsP50), fmtUs(x.HagsP99), fmtUs(x.PacemakerP50), fmtUs(x.PacemakerP99), fmtRatio(x.RatioP50), x.Target, met(x))
 			}
 			return some
 		})

@@ -2,20 +2,20 @@ package main
 
 import (
 	"bufio"
-	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"github.com/openhags/hags/daemon"
+	"github.com/spf13/cobra"
+
+	"github.com/openhags/hags/internal/cli"
 	"github.com/openhags/hags/internal/pki"
+	"github.com/openhags/hags/internal/wire"
 )
 
-const domainUsage = `usage:
+const domainLong = `usage:
   hagsctl domain init --dir DIR [--domain NAME] --node N=NAME[:ADDR,...] ... [--nodes FILE] [--force]
   hagsctl domain add-node --dir DIR --node N=NAME[:ADDR,...] ... [--force]
   hagsctl domain revoke --dir DIR --node N
@@ -33,105 +33,107 @@ key in three steps: without a flag it adds a new key beside the current
 one, --promote makes the new key the one used, --finish drops the old one.
 After revoke and after each rotation step, copy the file to every node and
 restart each daemon: a daemon reads its keys only when it starts.
-docs/design/security.md says which files go to which node.
-`
+docs/design/security.md says which files go to which node.`
 
-// runDomain implements "hagsctl domain ...": creating and extending a
-// domain's keys and certificates. It needs no daemon.
-func runDomain(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 {
-		switch args[0] {
-		case "revoke":
-			return runRevoke(args[1:], stdout, stderr)
-		case "rotate-gossip-key":
-			return runRotateGossipKey(args[1:], stdout, stderr)
-		}
-	}
-	if len(args) == 0 || (args[0] != "init" && args[0] != "add-node") {
-		fmt.Fprint(stderr, domainUsage)
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			return 0
-		}
-		return 2
-	}
-	sub := args[0]
-	fs := flag.NewFlagSet("hagsctl domain "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, domainUsage); fs.PrintDefaults() }
-	dir := fs.String("dir", "", "the domain's key directory (required)")
-	force := fs.Bool("force", false, "replace an existing CA (init) or node certificate (add-node)")
-	var nodes []pki.Node
-	fs.Func("node", "a node: N=NAME[:ADDR,...] (repeatable)", func(s string) error {
-		n, err := pki.ParseNode(s)
-		if err != nil {
-			return err
-		}
-		nodes = append(nodes, n)
-		return nil
-	})
-	var domain, nodesFile *string
-	if sub == "init" {
-		def := os.Getenv("HA_DOMAIN_NAME")
-		if def == "" {
-			def = daemon.DefaultDomain
-		}
-		domain = fs.String("domain", def, "the domain's name (default $HA_DOMAIN_NAME or "+daemon.DefaultDomain+")")
-		nodesFile = fs.String("nodes", "", "a file of nodes, one N=NAME[:ADDR,...] per line")
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "hagsctl domain %s: unexpected argument %q\n", sub, fs.Arg(0))
-		return 2
-	}
-	if *dir == "" {
-		fmt.Fprintf(stderr, "hagsctl domain %s: --dir is required\n", sub)
-		return 2
-	}
-	if nodesFile != nil && *nodesFile != "" {
-		more, err := readNodesFile(*nodesFile)
-		if err != nil {
-			fmt.Fprintln(stderr, "hagsctl:", err)
-			return 2
-		}
-		nodes = append(nodes, more...)
-	}
-	if len(nodes) == 0 {
-		fmt.Fprintf(stderr, "hagsctl domain %s: give at least one --node\n", sub)
-		return 2
-	}
+// nodeList is the repeatable --node N=NAME[:ADDR,...] flag.
+type nodeList []pki.Node
 
-	var wrote []string
-	var err error
-	switch sub {
-	case "init":
-		wrote, err = pki.Init(*dir, *domain, nodes, *force)
-	case "add-node":
-		for _, n := range nodes {
-			var w []string
-			w, err = pki.AddNode(*dir, n, *force)
-			wrote = append(wrote, w...)
-			if err != nil {
-				break
-			}
-		}
+func (l *nodeList) String() string {
+	parts := make([]string, len(*l))
+	for i, n := range *l {
+		parts[i] = n.String()
 	}
-	for _, p := range wrote {
-		mode := "?"
-		if st, serr := os.Stat(p); serr == nil {
-			mode = fmt.Sprintf("%04o", st.Mode().Perm())
-		}
-		fmt.Fprintf(stdout, "wrote %s %s\n", mode, p)
-	}
+	return strings.Join(parts, " ")
+}
+
+func (l *nodeList) Set(s string) error {
+	n, err := pki.ParseNode(s)
 	if err != nil {
-		fmt.Fprintln(stderr, "hagsctl:", err)
-		return 1
+		return err
 	}
-	return 0
+	*l = append(*l, n)
+	return nil
+}
+
+func (l *nodeList) Type() string { return "N=NAME[:ADDR,...]" }
+
+// domainCommand is "hagsctl domain ...": creating and extending a domain's
+// keys and certificates. It needs no daemon.
+func (a *app) domainCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "domain",
+		Short: "create, extend, revoke and rotate the domain's keys (hagsctl domain --help)",
+		Long:  domainLong,
+		Args:  cobra.ArbitraryArgs,
+		RunE:  cli.NeedSubcommand,
+	}
+	cmd.AddCommand(a.issueCommand("init"), a.issueCommand("add-node"), a.revokeCommand(), a.rotateCommand())
+	return cmd
+}
+
+// issueCommand is "domain init" or "domain add-node".
+func (a *app) issueCommand(sub string) *cobra.Command {
+	var (
+		dir, domain, nodesFile string
+		force                  bool
+		nodes                  nodeList
+	)
+	cmd := &cobra.Command{
+		Use:   sub + " --dir DIR --node N=NAME[:ADDR,...] ...",
+		Short: "issue the domain's CA, gossip key and node certificates",
+		Args:  cli.NArgs(0, 0, "none"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return cli.Usagef(cmd, "--dir is required")
+			}
+			if nodesFile != "" {
+				more, err := readNodesFile(nodesFile)
+				if err != nil {
+					return cli.Usagef(cmd, "%v", err)
+				}
+				nodes = append(nodes, more...)
+			}
+			if len(nodes) == 0 {
+				return cli.Usagef(cmd, "give at least one --node")
+			}
+			var wrote []string
+			var err error
+			switch sub {
+			case "init":
+				wrote, err = pki.Init(dir, domain, nodes, force)
+			case "add-node":
+				for _, n := range nodes {
+					var w []string
+					w, err = pki.AddNode(dir, n, force)
+					wrote = append(wrote, w...)
+					if err != nil {
+						break
+					}
+				}
+			}
+			for _, p := range wrote {
+				mode := "?"
+				if st, serr := os.Stat(p); serr == nil {
+					mode = fmt.Sprintf("%04o", st.Mode().Perm())
+				}
+				fmt.Fprintf(a.stdout, "wrote %s %s\n", mode, p)
+			}
+			return err
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "the domain's key directory (required)")
+	f.BoolVar(&force, "force", false, "replace an existing CA (init) or node certificate (add-node)")
+	f.Var(&nodes, "node", "a node: N=NAME[:ADDR,...] (repeatable)")
+	if sub == "init" {
+		def := os.Getenv(wire.DomainEnv)
+		if def == "" {
+			def = wire.DefaultDomain
+		}
+		f.StringVar(&domain, "domain", def, "the domain's name (default $"+wire.DomainEnv+" or "+wire.DefaultDomain+")")
+		f.StringVar(&nodesFile, "nodes", "", "a file of nodes, one N=NAME[:ADDR,...] per line")
+	}
+	return cmd
 }
 
 // readNodesFile reads one node per line; blank lines and lines starting with
@@ -161,88 +163,85 @@ func readNodesFile(path string) ([]pki.Node, error) {
 	return out, nil
 }
 
-// domainFlags parses a domain subcommand's flags, which all need --dir and
-// take no arguments; it returns the exit code to use when parsing stops
-// (ok false).
-func domainFlags(fs *flag.FlagSet, args []string, dir *string, stderr io.Writer) (code int, ok bool) {
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, domainUsage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0, false
-		}
-		return 2, false
+// revokeCommand is "hagsctl domain revoke".
+func (a *app) revokeCommand() *cobra.Command {
+	var (
+		dir  string
+		node int
+	)
+	cmd := &cobra.Command{
+		Use:   "revoke --dir DIR --node N",
+		Short: "put node N's certificate on the domain's revocation list",
+		Args:  cli.NArgs(0, 0, "none"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return cli.Usagef(cmd, "--dir is required")
+			}
+			if node <= 0 || node > math.MaxInt32 {
+				return cli.Usagef(cmd, "--node N is required: a positive node number")
+			}
+			rev, err := pki.Revoke(dir, int32(node))
+			if err != nil {
+				return err
+			}
+			w := a.stdout
+			fmt.Fprintf(w, "revoked the certificate of node %d (%s), serial %s\n", rev.Node.Number, rev.Node.Name, rev.Serial)
+			fmt.Fprintf(w, "wrote 0644 %s\n", rev.Path)
+			fmt.Fprintf(w, "Copy %s to every node and restart each daemon: a daemon reads the list only when it starts,\n", pki.CRLFile)
+			fmt.Fprintln(w, "and until it restarts it still accepts the revoked certificate.")
+			fmt.Fprintf(w, "To let node %d back, issue it a new certificate: hagsctl domain add-node --dir %s --node %s --force\n",
+				rev.Node.Number, dir, rev.Node)
+			return nil
+		},
 	}
-	if fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
-		return 2, false
-	}
-	if *dir == "" {
-		fmt.Fprintf(stderr, "%s: --dir is required\n", fs.Name())
-		return 2, false
-	}
-	return 0, true
+	cmd.Flags().StringVar(&dir, "dir", "", "the domain's key directory, with the CA key (required)")
+	cmd.Flags().IntVar(&node, "node", 0, "the number of the node whose certificate is revoked (required)")
+	return cmd
 }
 
-// runRevoke implements "hagsctl domain revoke".
-func runRevoke(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("hagsctl domain revoke", flag.ContinueOnError)
-	dir := fs.String("dir", "", "the domain's key directory, with the CA key (required)")
-	node := fs.Int("node", 0, "the number of the node whose certificate is revoked (required)")
-	if code, ok := domainFlags(fs, args, dir, stderr); !ok {
-		return code
+// rotateCommand is "hagsctl domain rotate-gossip-key".
+func (a *app) rotateCommand() *cobra.Command {
+	var (
+		dir             string
+		promote, finish bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rotate-gossip-key --dir DIR [--promote | --finish]",
+		Short: "replace the gossip key in three steps",
+		Args:  cli.NArgs(0, 0, "none"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if dir == "" {
+				return cli.Usagef(cmd, "--dir is required")
+			}
+			if promote && finish {
+				return cli.Usagef(cmd, "give --promote or --finish, not both")
+			}
+			step, next := pki.RotateGossipKey, "then: hagsctl domain rotate-gossip-key --dir "+dir+" --promote"
+			switch {
+			case promote:
+				step, next = pki.PromoteGossipKey, "then: hagsctl domain rotate-gossip-key --dir "+dir+" --finish"
+			case finish:
+				step, next = pki.FinishGossipRotation, "the rotation is complete"
+			}
+			keys, err := step(dir)
+			if err != nil {
+				return err
+			}
+			ids := make([]string, len(keys))
+			for i, k := range keys {
+				ids[i] = pki.GossipKeyID(k)
+			}
+			w := a.stdout
+			fmt.Fprintf(w, "wrote 0600 %s\n", filepath.Join(dir, pki.GossipKeyFile))
+			fmt.Fprintf(w, "keys (the first is used, all are accepted): %s\n", strings.Join(ids, ", "))
+			fmt.Fprintf(w, "Copy %s to every node and restart each daemon, one at a time: a daemon reads it only when it starts.\n",
+				pki.GossipKeyFile)
+			fmt.Fprintf(w, "When every daemon has restarted, %s.\n", next)
+			return nil
+		},
 	}
-	if *node <= 0 || *node > math.MaxInt32 {
-		fmt.Fprintln(stderr, "hagsctl domain revoke: --node N is required: a positive node number")
-		return 2
-	}
-	rev, err := pki.Revoke(*dir, int32(*node))
-	if err != nil {
-		fmt.Fprintln(stderr, "hagsctl:", err)
-		return 1
-	}
-	fmt.Fprintf(stdout, "revoked the certificate of node %d (%s), serial %s\n", rev.Node.Number, rev.Node.Name, rev.Serial)
-	fmt.Fprintf(stdout, "wrote 0644 %s\n", rev.Path)
-	fmt.Fprintf(stdout, "Copy %s to every node and restart each daemon: a daemon reads the list only when it starts,\n", pki.CRLFile)
-	fmt.Fprintln(stdout, "and until it restarts it still accepts the revoked certificate.")
-	fmt.Fprintf(stdout, "To let node %d back, issue it a new certificate: hagsctl domain add-node --dir %s --node %s --force\n",
-		rev.Node.Number, *dir, rev.Node)
-	return 0
-}
-
-// runRotateGossipKey implements "hagsctl domain rotate-gossip-key".
-func runRotateGossipKey(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("hagsctl domain rotate-gossip-key", flag.ContinueOnError)
-	dir := fs.String("dir", "", "the domain's key directory (required)")
-	promote := fs.Bool("promote", false, "step 2: gossip with the new key, still accepting the old")
-	finish := fs.Bool("finish", false, "step 3: drop the old key")
-	if code, ok := domainFlags(fs, args, dir, stderr); !ok {
-		return code
-	}
-	if *promote && *finish {
-		fmt.Fprintln(stderr, "hagsctl domain rotate-gossip-key: give --promote or --finish, not both")
-		return 2
-	}
-	step, next := pki.RotateGossipKey, "then: hagsctl domain rotate-gossip-key --dir "+*dir+" --promote"
-	switch {
-	case *promote:
-		step, next = pki.PromoteGossipKey, "then: hagsctl domain rotate-gossip-key --dir "+*dir+" --finish"
-	case *finish:
-		step, next = pki.FinishGossipRotation, "the rotation is complete"
-	}
-	keys, err := step(*dir)
-	if err != nil {
-		fmt.Fprintln(stderr, "hagsctl:", err)
-		return 1
-	}
-	ids := make([]string, len(keys))
-	for i, k := range keys {
-		ids[i] = pki.GossipKeyID(k)
-	}
-	fmt.Fprintf(stdout, "wrote 0600 %s\n", filepath.Join(*dir, pki.GossipKeyFile))
-	fmt.Fprintf(stdout, "keys (the first is used, all are accepted): %s\n", strings.Join(ids, ", "))
-	fmt.Fprintf(stdout, "Copy %s to every node and restart each daemon, one at a time: a daemon reads it only when it starts.\n",
-		pki.GossipKeyFile)
-	fmt.Fprintf(stdout, "When every daemon has restarted, %s.\n", next)
-	return 0
+	cmd.Flags().StringVar(&dir, "dir", "", "the domain's key directory (required)")
+	cmd.Flags().BoolVar(&promote, "promote", false, "step 2: gossip with the new key, still accepting the old")
+	cmd.Flags().BoolVar(&finish, "finish", false, "step 3: drop the old key")
+	return cmd
 }

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -68,7 +70,7 @@ func TestHagsctlText(t *testing.T) {
 	require.Equal(t, 0, code, "status succeeds: %s", errs)
 	assert.Regexp(t, `(?m)^domain\s+ctl$`, out, "status shows the domain")
 	assert.Regexp(t, `(?m)^clients\s+1$`, out, "status counts the client")
-	assert.Regexp(t, `(?m)^1\s+-\s+-\s+leader\s+alive$`, out, "status lists this node")
+	assert.Regexp(t, `(?m)^1\s+node1\s+-\s+leader\s+alive$`, out, "status lists this node by the name --name defaults to")
 
 	code, out, errs = ctl(t, "groups", "--socket", socket)
 	require.Equal(t, 0, code, "groups succeeds with flags after the command: %s", errs)
@@ -85,8 +87,13 @@ func TestHagsctlText(t *testing.T) {
 	assert.Equal(t, 1, code, "an unknown group fails")
 	assert.Contains(t, errs, `unknown group "nope"`, "the error names the group")
 
-	code, _, _ = ctl(t, "--socket", socket, "frobnicate")
+	code, out, errs = ctl(t, "--socket", socket, "frobnicate")
 	assert.Equal(t, 2, code, "an unknown command is a usage error")
+	assert.Empty(t, out, "a usage error prints nothing on stdout")
+	first, rest, _ := strings.Cut(errs, "\n")
+	assert.Equal(t, `hagsctl: unknown command "frobnicate"; the commands are completion, domain, group, groups, nodes, status, watch`, first,
+		"the first line says what was wrong")
+	assert.Contains(t, rest, "Usage:", "then comes the usage")
 	code, _, errs = ctl(t, "--socket", filepath.Join(t.TempDir(), "none.sock"), "status")
 	assert.Equal(t, 1, code, "no daemon is an error")
 	assert.Contains(t, errs, "connect", "the error says the connection failed")
@@ -97,22 +104,123 @@ func TestHagsctlJSON(t *testing.T) {
 	code, out, errs := ctl(t, "--socket", socket, "--json", "group", "svc")
 	require.Equal(t, 0, code, "group --json succeeds: %s", errs)
 	var d struct {
-		Name      string
-		StateText string
-		Providers []wire.ProviderDetail
+		Name      string `json:"name"`
+		StateText string `json:"state_text"`
+		Providers []struct {
+			Instance  int32  `json:"instance"`
+			Node      int32  `json:"node"`
+			Pid       int32  `json:"pid"`
+			LocalName string `json:"local_name"`
+		} `json:"providers"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &d), "the output is JSON: %s", out)
 	assert.Equal(t, "svc", d.Name, "JSON names the group")
 	assert.Equal(t, `"ready"`, d.StateText, "JSON carries the printable state")
 	require.Len(t, d.Providers, 1, "JSON lists the provider")
 	assert.Equal(t, int32(4321), d.Providers[0].Pid, "JSON carries the provider's pid")
+	assert.Equal(t, "web", d.Providers[0].LocalName)
 
 	t.Setenv("HA_GS_SOCKET", socket)
 	code, out, errs = ctl(t, "--json", "groups")
 	require.Equal(t, 0, code, "groups via $HA_GS_SOCKET succeeds: %s", errs)
-	var gs []wire.GroupSummary
+	var gs []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &gs), "the output is a JSON list")
 	assert.NotEmpty(t, gs, "groups are listed")
+}
+
+// snakeKey is a JSON key in the documented style: lower case words
+// joined by underscores.
+var snakeKey = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+
+// keysOf collects every object key in a decoded JSON value.
+func keysOf(v any, into map[string]bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			into[k] = true
+			keysOf(e, into)
+		}
+	case []any:
+		for _, e := range x {
+			keysOf(e, into)
+		}
+	}
+}
+
+// TestEveryJSONKeyIsSnakeCase: status, nodes, groups and group print
+// their keys in snake_case (docs/cli.md), none of Go's field names.
+func TestEveryJSONKeyIsSnakeCase(t *testing.T) {
+	socket := startDaemon(t)
+	want := map[string][]string{
+		"status": {"domain", "node", "version", "pid", "incarnation", "started_unix", "clients", "groups", "nodes", "name", "address", "role", "health"},
+		"nodes":  {"node", "name", "address", "role", "health"},
+		"groups": {"name", "providers", "subscribers", "protocol"},
+		"group": {"name", "owner_uid", "attributes", "group_name", "num_phases", "default_vote", "time_limit", "state",
+			"state_text", "providers", "instance", "node", "pid", "local_name", "subscribers", "protocol", "queued"},
+	}
+	for what, keys := range want {
+		args := []string{"--socket", socket, "--json", what}
+		if what == "group" {
+			args = append(args, "svc")
+		}
+		code, out, errs := ctl(t, args...)
+		require.Equal(t, 0, code, "%s: %s", what, errs)
+		var v any
+		require.NoError(t, json.Unmarshal([]byte(out), &v), "%s prints JSON", what)
+		got := map[string]bool{}
+		keysOf(v, got)
+		for k := range got {
+			assert.Regexp(t, snakeKey, k, "%s: key %q is snake_case", what, k)
+		}
+		for _, k := range keys {
+			assert.True(t, got[k], "%s: prints %q; it printed %s", what, k, out)
+		}
+	}
+}
+
+// TestCompletionScripts: cobra's completion for bash and zsh, and the
+// commands and flags it completes.
+func TestCompletionScripts(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh"} {
+		code, out, errs := ctl(t, "completion", shell)
+		require.Equal(t, 0, code, "%s completion: %s", shell, errs)
+		assert.Contains(t, out, "hagsctl", "the %s script names the command", shell)
+	}
+	code, out, _ := ctl(t, "__complete", "gr")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "group\tone group", "commands complete, with what they do")
+	assert.Contains(t, out, "groups\tevery group")
+	code, out, _ = ctl(t, "__complete", "domain", "rotate-gossip-key", "--p")
+	require.Equal(t, 0, code)
+	assert.Contains(t, out, "--promote", "a subcommand's flags complete")
+}
+
+// TestUsageErrorsSayWhatWasWrong: every usage error's first line names
+// the command and what was wrong, before the usage.
+func TestUsageErrorsSayWhatWasWrong(t *testing.T) {
+	for args, first := range map[string]string{
+		"":                                 "hagsctl: a command is needed: one of completion, domain, group, groups, nodes, status, watch",
+		"bogus":                            `hagsctl: unknown command "bogus"; the commands are completion, domain, group, groups, nodes, status, watch`,
+		"statsu":                           `hagsctl: unknown command "statsu" (did you mean status?); the commands are completion, domain, group, groups, nodes, status, watch`,
+		"group":                            "hagsctl group: needs 1 argument(s) (NAME), got 0",
+		"status extra":                     "hagsctl status: needs 0 argument(s) (none), got 1",
+		"--bogus status":                   "hagsctl: unknown flag: --bogus",
+		"--timeout x status":               `hagsctl status: invalid argument "x" for "--timeout" flag: time: invalid duration "x"`,
+		"--interval 0 watch":               "hagsctl watch: --interval must be positive",
+		"domain":                           "hagsctl domain: a command is needed: one of add-node, init, revoke, rotate-gossip-key",
+		"domain init --node 1=a":           "hagsctl domain init: --dir is required",
+		"domain revoke --dir /nonexistent": "hagsctl domain revoke: --node N is required: a positive node number",
+	} {
+		code, out, errs := ctl(t, strings.Fields(args)...)
+		assert.Equal(t, 2, code, "%q is a usage error", args)
+		assert.Empty(t, out, "%q prints nothing on stdout", args)
+		line, rest, _ := strings.Cut(errs, "\n")
+		assert.Equal(t, first, line, "%q: the first line says what was wrong", args)
+		assert.Contains(t, rest, "Usage:", "%q: the usage follows", args)
+	}
+	code, _, errs := ctl(t, "--help")
+	assert.Equal(t, 0, code, "help is no error")
+	assert.Contains(t, errs, "hagsctl [command]", "help shows the usage")
 }
 
 func TestFormatState(t *testing.T) {

@@ -21,13 +21,15 @@ func TestNodesTextAndJSON(t *testing.T) {
 	code, out, errs := ctl(t, "--socket", socket, "nodes")
 	require.Equal(t, 0, code, "hagsctl nodes succeeds: %s", errs)
 	assert.Regexp(t, `(?m)^NODE\s+NAME\s+ADDRESS\s+ROLE\s+HEALTH$`, out, "nodes prints a header")
-	assert.Regexp(t, `(?m)^1\s+-\s+-\s+leader\s+alive$`, out, "a one-node domain's daemon leads and is alive")
+	assert.Regexp(t, `(?m)^1\s+node1\s+-\s+leader\s+alive$`, out,
+		"a one-node domain's daemon leads, is alive, and is named as --name's default says (it has no address for other daemons)")
 
 	code, out, errs = ctl(t, "--socket", socket, "--json", "nodes")
 	require.Equal(t, 0, code, "hagsctl --json nodes succeeds: %s", errs)
-	var nodes []wire.NodeStatus
+	var nodes []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(out), &nodes), "--json nodes prints a list of nodes")
-	assert.Equal(t, []wire.NodeStatus{{Node: 1, Role: "leader", Health: "alive"}}, nodes, "the one node, as JSON")
+	assert.Equal(t, []map[string]any{{"node": 1.0, "name": "node1", "address": "", "role": "leader", "health": "alive"}}, nodes,
+		"the one node, as JSON")
 }
 
 func TestDiffOfSnapshots(t *testing.T) {
@@ -83,7 +85,7 @@ func TestWatchFollowsChanges(t *testing.T) {
 	go func() { done <- watch(ctx, conn, 10*time.Millisecond, 5*time.Second, &out) }()
 	require.Eventually(t, func() bool { return strings.Contains(out.String(), "group svc providers 1") }, 10*time.Second,
 		10*time.Millisecond, "the first look shows the group and its provider")
-	assert.Contains(t, out.String(), "node 1 role leader", "the first look shows the node")
+	assert.Contains(t, out.String(), "node 1 (node1) role leader", "the first look shows the node by its name")
 
 	// A second provider joins: watch reports the change.
 	c2 := dialProvider(t, socket)

@@ -6,9 +6,10 @@
 //	hagsrm-actlog now
 //	    prints CLOCK_MONOTONIC in nanoseconds
 //	hagsrm-actlog append -node N -resource R -op start|stop -ok=true|false
-//	                     [-file PATH] [-mono NS] [-why WORD] [-agent SPEC]
+//	                     [-file PATH] [-mono NS] [-done NS] [-why WORD] [-agent SPEC]
 //	    appends one record; -file defaults to $HAGSRM_ACTION_LOG, -mono
-//	    to now (give a start the time taken before it began)
+//	    to now (give a start the time taken before it began, and -done
+//	    the time taken after it ended)
 //
 // Exit status: 0 done, 1 the record could not be written, 2 usage.
 package main
@@ -28,7 +29,7 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: hagsrm-actlog now | append -node N -resource R -op start|stop -ok=BOOL [-file PATH] [-mono NS] [-why WORD] [-agent SPEC]")
+		fmt.Fprintln(stderr, "usage: hagsrm-actlog now | append -node N -resource R -op start|stop -ok=BOOL [-file PATH] [-mono NS] [-done NS] [-why WORD] [-agent SPEC]")
 		return 2
 	}
 	switch args[0] {
@@ -55,6 +56,7 @@ func appendRecord(args []string, stderr io.Writer) int {
 	op := fs.String("op", "", "start or stop")
 	ok := fs.Bool("ok", false, "whether the action succeeded")
 	mono := fs.Int64("mono", 0, "CLOCK_MONOTONIC nanoseconds (default now)")
+	done := fs.Int64("done", 0, "a start's end, CLOCK_MONOTONIC nanoseconds (default: not recorded)")
 	why := fs.String("why", "", "why a stop happened")
 	agent := fs.String("agent", "", "the agent spec")
 	if err := fs.Parse(args); err != nil {
@@ -73,12 +75,15 @@ func appendRecord(args []string, stderr io.Writer) int {
 	case actlog.Op(*op) != actlog.OpStart && actlog.Op(*op) != actlog.OpStop:
 		fmt.Fprintf(stderr, "hagsrm-actlog append: -op must be start or stop, not %q\n", *op)
 		return 2
+	case *done < 0 || *done != 0 && actlog.Op(*op) != actlog.OpStart:
+		fmt.Fprintln(stderr, "hagsrm-actlog append: -done is a start's end: a positive time, on start records only")
+		return 2
 	}
 	at := *mono
 	if at == 0 {
 		at = actlog.Now()
 	}
-	rec := actlog.Record{Mono: at, Node: *node, Resource: *resource, Op: actlog.Op(*op), OK: *ok, Why: *why, Agent: *agent}
+	rec := actlog.Record{Mono: at, Node: *node, Resource: *resource, Op: actlog.Op(*op), OK: *ok, Why: *why, Agent: *agent, Done: *done}
 	if err := actlog.Append(*file, rec); err != nil {
 		fmt.Fprintln(stderr, "hagsrm-actlog:", err)
 		return 1

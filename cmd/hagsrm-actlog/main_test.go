@@ -33,6 +33,21 @@ func TestNowAndAppend(t *testing.T) {
 	assert.GreaterOrEqual(t, recs[1].Mono, mono, "without -mono the record is stamped now")
 }
 
+func TestAppendDone(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "log")
+	var out, errOut bytes.Buffer
+	require.Equal(t, 0, run([]string{"append", "-file", path, "-node", "n1", "-resource", "r", "-op", "start", "-ok=true",
+		"-mono", "100", "-done", "250"}, &out, &errOut), errOut.String())
+	require.Equal(t, 0, run([]string{"append", "-file", path, "-node", "n1", "-resource", "r", "-op", "start", "-ok=true",
+		"-mono", "300"}, &out, &errOut), errOut.String())
+	recs, err := actlog.ReadFile(path)
+	require.NoError(t, err)
+	require.Len(t, recs, 2)
+	assert.Equal(t, int64(250), recs[0].Done, "-done is the start's end")
+	assert.Equal(t, int64(250), recs[0].Started(), "Started is the recorded end")
+	assert.Equal(t, int64(300), recs[1].Started(), "without -done, Started falls back to when the start began")
+}
+
 func TestUsageErrors(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "log")
 	for _, args := range [][]string{
@@ -45,6 +60,8 @@ func TestUsageErrors(t *testing.T) {
 		{"append", "-file", path, "-node", "n", "-resource", "r", "-op", "start", "extra"},
 		{"append", "-file", path, "-node", "n", "-resource", "r", "-op", "start", "-mono", "soon"},
 		{"append", "-file", "", "-node", "n", "-resource", "r", "-op", "start"},
+		{"append", "-file", path, "-node", "n", "-resource", "r", "-op", "stop", "-done", "5"},
+		{"append", "-file", path, "-node", "n", "-resource", "r", "-op", "start", "-done", "-5"},
 	} {
 		var out, errOut bytes.Buffer
 		assert.Equal(t, 2, run(args, &out, &errOut), "%q is a usage error", args)

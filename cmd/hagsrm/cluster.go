@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/internal/cli"
 )
 
 func (a *app) configCommand() *cobra.Command {
@@ -18,18 +19,14 @@ func (a *app) configCommand() *cobra.Command {
 		Use:   "config",
 		Short: "The whole configuration as one document: show, apply",
 		Args:  cobra.ArbitraryArgs,
-		RunE:  needSubcommand,
+		RunE:  cli.NeedSubcommand,
 	}
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Print the configuration (YAML; with --json, as JSON)",
-		Args:  nArgs(0, 0, "none"),
+		Args:  cli.NArgs(0, 0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			cfg, err := c.Config(cmd.Context())
+			cfg, err := fetch(a, cmd, (*failover.Client).Config)
 			if err != nil {
 				return err
 			}
@@ -48,7 +45,7 @@ func (a *app) configCommand() *cobra.Command {
 	apply := &cobra.Command{
 		Use:   "apply FILE",
 		Short: "Make the cluster's configuration FILE's (YAML or JSON; - reads stdin), as one agreed change",
-		Args:  nArgs(1, 1, "FILE"),
+		Args:  cli.NArgs(1, 1, "FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var r io.Reader = os.Stdin
 			if args[0] != "-" {
@@ -79,10 +76,10 @@ func (a *app) watchCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "watch",
 		Short: "Print every agreed change of node, group and resource state as it happens, until interrupted",
-		Args:  nArgs(0, 0, "none"),
+		Args:  cli.NArgs(0, 0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if count < 0 {
-				return usagef(cmd, "--count %d is negative", count)
+				return cli.Usagef(cmd, "--count %d is negative", count)
 			}
 			ctx := cmd.Context()
 			c, err := a.connect(ctx)

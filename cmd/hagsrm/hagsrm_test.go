@@ -148,8 +148,8 @@ func ok(t *testing.T, sock string, args ...string) result {
 	return r
 }
 
-// appGroup creates seed 000's "Application Group" with a Dummy resource and
-// an exec resource that depends on it.
+// appGroup creates the "Application Group" of "Moving a Group" with a Dummy
+// resource and an exec resource that depends on it.
 func appGroup(t *testing.T, sock string) {
 	t.Helper()
 	ok(t, sock, "group", "create", "Application Group")
@@ -160,11 +160,11 @@ func appGroup(t *testing.T, sock string) {
 	ok(t, sock, "resource", "depend", "web", "[db]")
 }
 
-// TestSeed000ThroughHagsrm plays "Moving a Group" with hagsrm --json:
+// TestMovingAGroupThroughHagsrm plays "Moving a Group" with hagsrm --json:
 // the group's owner is NodeA; a move to NodeB returns ERROR_IO_PENDING
 // (exit 0); polling group state sees it leave Pending and end Online on
 // NodeB.
-func TestSeed000ThroughHagsrm(t *testing.T) {
+func TestMovingAGroupThroughHagsrm(t *testing.T) {
 	sock := fake(t)
 	appGroup(t, sock)
 	r := ok(t, sock, "--json", "group", "online", "Application Group", "--wait", "10s")
@@ -521,4 +521,37 @@ func TestReadAccessAsNobody(t *testing.T) {
 	r = runAs(t, nobody, sock, "--json", "group", "list")
 	assert.Equal(t, 1, r.code, "outside both groups nobody is refused")
 	assert.Equal(t, "ERROR_ACCESS_DENIED", one(t, r)["error"].(map[string]any)["name"])
+}
+
+// TestConsolePrintsTheURL: hagsrm console prints the URL hagsrmd gives,
+// as a line or as {"console": …}; without a console the code says so,
+// and a Read caller is refused the token.
+func TestConsolePrintsTheURL(t *testing.T) {
+	const url = "http://127.0.0.1:8123/?token=0123abcd"
+	sock := fake(t, "--console", url)
+	r := ok(t, sock, "console")
+	assert.Equal(t, url+"\n", r.stdout, "the URL, alone on its line")
+	c := one(t, ok(t, sock, "--json", "console"))["console"].(map[string]any)
+	assert.Equal(t, url, c["url"])
+	assert.Equal(t, "127.0.0.1:8123", c["address"])
+	assert.Equal(t, "0123abcd", c["token"])
+
+	r = hagsrm(t, fake(t), "--json", "console")
+	assert.Equal(t, 1, r.code, "no console is a failure")
+	assert.Equal(t, "ERROR_INVALID_STATE", one(t, r)["error"].(map[string]any)["name"])
+
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to run hagsrm as another user")
+	}
+	u, err := user.Lookup("nobody")
+	require.NoError(t, err)
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	grp, err := user.LookupGroupId(u.Gid)
+	require.NoError(t, err)
+	sock = fake(t, "--console", url, "--user-group", grp.Name, "--admin-group", "no-such-group-hags")
+	r = runAs(t, &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, sock, "--json", "console")
+	assert.Equal(t, 1, r.code, "a Read caller gets no token")
+	assert.Equal(t, "ERROR_ACCESS_DENIED", one(t, r)["error"].(map[string]any)["name"])
+	assert.NotContains(t, r.stdout+r.stderr, "0123abcd", "the token does not leak into the refusal")
 }

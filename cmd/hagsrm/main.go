@@ -6,7 +6,8 @@
 //	hagsrm [--socket PATH] [--json] resource state|online|offline|fail|owners|depend|create|delete|
 //	                                          lock|unlock|cleanup|list|why|set|params ...
 //	hagsrm [--socket PATH] [--json] node state|pause|resume|list|fence|confirm-fenced ...
-//	hagsrm [--socket PATH] [--json] watch | status | config show | config apply FILE
+//	hagsrm [--socket PATH] [--json] watch | status | console | config show | config apply FILE
+//	hagsrm completion bash|zsh
 //
 // The socket is --socket, else $HAGSRM_SOCKET, else
 // /run/hags/<domain>/hagsrmd.sock with the domain from $HA_DOMAIN_NAME.
@@ -21,39 +22,19 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/internal/cli"
 )
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-}
-
-// Exit statuses.
-const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
-)
-
-// usageError is a command line that cannot be carried out as written.
-type usageError struct {
-	cmd *cobra.Command
-	msg string
-}
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(cmd *cobra.Command, format string, args ...any) error {
-	return &usageError{cmd: cmd, msg: fmt.Sprintf(format, args...)}
 }
 
 // reported is an error that was already printed (with the object that
@@ -100,22 +81,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		a.client.Close()
 	}
 	if err == nil {
-		return exitOK
+		return cli.ExitOK
 	}
-	var ue *usageError
-	if errors.As(err, &ue) {
-		if ue.cmd != nil {
-			cmd = ue.cmd
-		}
-		fmt.Fprintf(stderr, "%s: %s\n", cmd.CommandPath(), ue.msg)
-		fmt.Fprintf(stderr, "\n%s", cmd.UsageString())
-		return exitUsage
+	if cli.ReportUsage(stderr, cmd, err) {
+		return cli.ExitUsage
 	}
 	var rep *reported
 	if !errors.As(err, &rep) {
 		a.printError(err, nil)
 	}
-	return exitFail
+	return cli.ExitFail
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -133,51 +108,12 @@ Exit status: 0 on success and ERROR_IO_PENDING, 1 on failure, 2 on a usage error
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          cobra.ArbitraryArgs,
-		RunE:          needSubcommand,
+		RunE:          cli.NeedSubcommand,
 	}
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usagef(cmd, "%v", err) })
+	root.SetFlagErrorFunc(cli.FlagError)
 	root.PersistentFlags().BoolVar(&a.json, "json", false, "print one JSON object on stdout (watch: one per line)")
 	root.PersistentFlags().StringVar(&a.socket, "socket", "", "hagsrmd's management socket (default $HAGSRM_SOCKET, else /run/hags/<domain>/hagsrmd.sock)")
 	root.AddCommand(a.groupCommand(), a.resourceCommand(), a.nodeCommand(), a.configCommand(),
-		a.watchCommand(), a.statusCommand())
+		a.watchCommand(), a.statusCommand(), a.consoleCommand())
 	return root
-}
-
-// needSubcommand is the RunE of commands that only hold others: with no
-// argument, or an unknown one, the command line is wrong.
-func needSubcommand(cmd *cobra.Command, args []string) error {
-	var names []string
-	for _, c := range cmd.Commands() {
-		if c.IsAvailableCommand() {
-			names = append(names, c.Name())
-		}
-	}
-	if len(args) == 0 {
-		return usagef(cmd, "a command is needed: one of %s", strings.Join(names, ", "))
-	}
-	msg := fmt.Sprintf("unknown command %q", args[0])
-	if cmd.SuggestionsMinimumDistance <= 0 {
-		cmd.SuggestionsMinimumDistance = 2 // cobra's own default, which it sets only on its own path
-	}
-	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
-		msg += fmt.Sprintf(" (did you mean %s?)", strings.Join(s, " or "))
-	}
-	return usagef(cmd, "%s; the commands are %s", msg, strings.Join(names, ", "))
-}
-
-// nArgs accepts between min and max arguments (max < 0: any number),
-// naming them in the error.
-func nArgs(min, max int, names string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < min || max >= 0 && len(args) > max {
-			switch {
-			case min == max:
-				return usagef(cmd, "needs %d argument(s) (%s), got %d", min, names, len(args))
-			case max < 0:
-				return usagef(cmd, "needs at least %d argument(s) (%s), got %d", min, names, len(args))
-			}
-			return usagef(cmd, "needs %d to %d arguments (%s), got %d", min, max, names, len(args))
-		}
-		return nil
-	}
 }

@@ -7,20 +7,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/internal/cli"
 )
 
 // withNode connects, opens the node named name and runs fn with it.
 func (a *app) withNode(cmd *cobra.Command, name string, fn func(context.Context, *failover.Client, *failover.Node) error) error {
-	ctx := cmd.Context()
-	c, err := a.connect(ctx)
-	if err != nil {
-		return err
-	}
-	n, err := c.OpenNode(ctx, name)
-	if err != nil {
-		return err
-	}
-	return fn(ctx, c, n)
+	return with(a, cmd, name, (*failover.Client).OpenNode, fn)
 }
 
 func (a *app) nodeCommand() *cobra.Command {
@@ -28,23 +20,9 @@ func (a *app) nodeCommand() *cobra.Command {
 		Use:   "node",
 		Short: "Nodes: state, pause, resume, list, fence, confirm-fenced",
 		Args:  cobra.ArbitraryArgs,
-		RunE:  needSubcommand,
+		RunE:  cli.NeedSubcommand,
 	}
-	state := &cobra.Command{
-		Use:   "state NODE",
-		Short: "A node's state: Up, Down, Paused or Joining (ApiGetNodeState)",
-		Args:  nArgs(1, 1, "NODE"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withNode(cmd, args[0], func(ctx context.Context, _ *failover.Client, n *failover.Node) error {
-				info, err := n.State(ctx)
-				if err != nil {
-					return err
-				}
-				a.show("", info)
-				return nil
-			})
-		},
-	}
+	state := stateCommand(a, "NODE", "A node's state: Up, Down, Paused or Joining (ApiGetNodeState)", (*failover.Client).OpenNode, (*failover.Node).State)
 	var (
 		drain bool
 		wait  time.Duration
@@ -52,7 +30,7 @@ func (a *app) nodeCommand() *cobra.Command {
 	pause := &cobra.Command{
 		Use:   "pause NODE [--drain]",
 		Short: "Pause a node: no group moves or comes online there on request (ApiPauseNode); --drain moves its groups away",
-		Args:  nArgs(1, 1, "NODE"),
+		Args:  cli.NArgs(1, 1, "NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkWait(cmd, wait); err != nil {
 				return err
@@ -78,38 +56,22 @@ func (a *app) nodeCommand() *cobra.Command {
 	resume := &cobra.Command{
 		Use:   "resume NODE",
 		Short: "End a node's pause (ApiResumeNode)",
-		Args:  nArgs(1, 1, "NODE"),
+		Args:  cli.NArgs(1, 1, "NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withNode(cmd, args[0], func(ctx context.Context, _ *failover.Client, n *failover.Node) error {
 				return a.operation(ctx, n.Resume(ctx), 0, "", nil)
 			})
 		},
 	}
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "Every node",
-		Args:  nArgs(0, 0, "none"),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ns, err := c.Nodes(cmd.Context())
-			if err != nil {
-				return err
-			}
-			a.show("nodes", ns)
-			return nil
-		},
-	}
+	list := listCommand(a, "Every node", "nodes", (*failover.Client).Nodes)
 	var clear bool
 	fence := &cobra.Command{
 		Use:   "fence NODE COMMAND | fence NODE --clear",
 		Short: "Set the command that fences NODE (run with the node's name; exit 0 = fenced), or remove it",
-		Args:  nArgs(1, 2, "NODE [COMMAND]"),
+		Args:  cli.NArgs(1, 2, "NODE [COMMAND]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if clear == (len(args) == 2) {
-				return usagef(cmd, "give either a COMMAND or --clear")
+				return cli.Usagef(cmd, "give either a COMMAND or --clear")
 			}
 			command := ""
 			if len(args) == 2 {
@@ -124,7 +86,7 @@ func (a *app) nodeCommand() *cobra.Command {
 	confirm := &cobra.Command{
 		Use:   "confirm-fenced NODE",
 		Short: "Vouch that a Down node runs nothing, so that its groups are taken over at once",
-		Args:  nArgs(1, 1, "NODE"),
+		Args:  cli.NArgs(1, 1, "NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withNode(cmd, args[0], func(ctx context.Context, _ *failover.Client, n *failover.Node) error {
 				return a.operation(ctx, n.ConfirmFenced(ctx), 0, "", nil)

@@ -64,16 +64,7 @@ func (a *app) printError(err error, extra map[string]any) {
 // printObjects prints the objects of a result as tables.
 func (a *app) printObjects(objs map[string]any) {
 	for _, k := range []string{"group", "resource", "node", "groups"} {
-		switch v := objs[k].(type) {
-		case failover.GroupInfo:
-			groupTable(a.stdout, []failover.GroupInfo{v})
-		case failover.ResourceInfo:
-			resourceTable(a.stdout, []failover.ResourceInfo{v})
-		case failover.NodeInfo:
-			nodeTable(a.stdout, []failover.NodeInfo{v})
-		case []failover.GroupInfo:
-			groupTable(a.stdout, v)
-		}
+		a.printTable(objs[k])
 	}
 }
 
@@ -142,6 +133,12 @@ func (a *app) show(key string, v any) {
 		}
 		return
 	}
+	a.printTable(v)
+}
+
+// printTable prints an object, or a list of objects of one kind, as a
+// table; anything else prints nothing.
+func (a *app) printTable(v any) {
 	switch v := v.(type) {
 	case failover.GroupInfo:
 		groupTable(a.stdout, []failover.GroupInfo{v})

@@ -9,20 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/internal/cli"
 )
 
 // withResource connects, opens the resource named name and runs fn with it.
 func (a *app) withResource(cmd *cobra.Command, name string, fn func(context.Context, *failover.Client, *failover.Resource) error) error {
-	ctx := cmd.Context()
-	c, err := a.connect(ctx)
-	if err != nil {
-		return err
-	}
-	r, err := c.OpenResource(ctx, name)
-	if err != nil {
-		return err
-	}
-	return fn(ctx, c, r)
+	return with(a, cmd, name, (*failover.Client).OpenResource, fn)
 }
 
 func resourceSettle(r *failover.Resource) func(context.Context) (any, error) {
@@ -35,7 +27,7 @@ func (a *app) simple(use, short string, op func(context.Context, *failover.Resou
 	return &cobra.Command{
 		Use:   use + " RESOURCE",
 		Short: short,
-		Args:  nArgs(1, 1, "RESOURCE"),
+		Args:  cli.NArgs(1, 1, "RESOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withResource(cmd, args[0], func(ctx context.Context, _ *failover.Client, r *failover.Resource) error {
 				return a.operation(ctx, op(ctx, r), 0, "", nil)
@@ -55,7 +47,7 @@ func (a *app) pendingOp(use, short string, locked bool,
 	cmd := &cobra.Command{
 		Use:   use + " RESOURCE",
 		Short: short,
-		Args:  nArgs(1, 1, "RESOURCE"),
+		Args:  cli.NArgs(1, 1, "RESOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkWait(cmd, wait); err != nil {
 				return err
@@ -77,23 +69,9 @@ func (a *app) resourceCommand() *cobra.Command {
 		Use:   "resource",
 		Short: "Resources: state, online, offline, fail, owners, depend, create, delete, lock, unlock, cleanup, list, why, set, params",
 		Args:  cobra.ArbitraryArgs,
-		RunE:  needSubcommand,
+		RunE:  cli.NeedSubcommand,
 	}
-	state := &cobra.Command{
-		Use:   "state RESOURCE",
-		Short: "A resource's state, owner, group, persistent state and sequence number (ApiGetResourceState)",
-		Args:  nArgs(1, 1, "RESOURCE"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.withResource(cmd, args[0], func(ctx context.Context, _ *failover.Client, r *failover.Resource) error {
-				info, err := r.State(ctx)
-				if err != nil {
-					return err
-				}
-				a.show("", info)
-				return nil
-			})
-		},
-	}
+	state := stateCommand(a, "RESOURCE", "A resource's state, owner, group, persistent state and sequence number (ApiGetResourceState)", (*failover.Client).OpenResource, (*failover.Resource).State)
 	online := a.pendingOp("online", "Bring a resource online, providers first (ApiOnlineResource)", true,
 		func(ctx context.Context, r *failover.Resource, o []failover.OpOption) error {
 			return r.Online(ctx, o...)
@@ -109,10 +87,10 @@ func (a *app) resourceCommand() *cobra.Command {
 	owners := &cobra.Command{
 		Use:   "owners RESOURCE add|remove NODE",
 		Short: "Add or remove a possible owner of a resource (ApiAddResourceNode, ApiRemoveResourceNode)",
-		Args:  nArgs(3, 3, "RESOURCE add|remove NODE"),
+		Args:  cli.NArgs(3, 3, "RESOURCE add|remove NODE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if args[1] != "add" && args[1] != "remove" {
-				return usagef(cmd, "the second argument is add or remove, not %q", args[1])
+				return cli.Usagef(cmd, "the second argument is add or remove, not %q", args[1])
 			}
 			return a.withResource(cmd, args[0], func(ctx context.Context, c *failover.Client, r *failover.Resource) error {
 				n, err := c.OpenNode(ctx, args[2])
@@ -129,7 +107,7 @@ func (a *app) resourceCommand() *cobra.Command {
 	depend := &cobra.Command{
 		Use:   "depend RESOURCE 'EXPRESSION'",
 		Short: "Set a resource's dependency expression, e.g. '([a] or [b]) and [c]'; '' removes it",
-		Args:  nArgs(2, 2, "RESOURCE EXPRESSION"),
+		Args:  cli.NArgs(2, 2, "RESOURCE EXPRESSION"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withResource(cmd, args[0], func(ctx context.Context, _ *failover.Client, r *failover.Resource) error {
 				return a.operation(ctx, r.SetDependency(ctx, args[1]), 0, "", nil)
@@ -143,10 +121,10 @@ func (a *app) resourceCommand() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create RESOURCE --group GROUP --agent ocf:PROVIDER:TYPE|exec [--param K=V]… [--set PROP=V]…",
 		Short: "Create a resource, offline, in a group (ApiCreateResource)",
-		Args:  nArgs(1, 1, "RESOURCE"),
+		Args:  cli.NArgs(1, 1, "RESOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if group == "" || agent == "" {
-				return usagef(cmd, "--group and --agent are required")
+				return cli.Usagef(cmd, "--group and --agent are required")
 			}
 			p, err := setFlags(cmd, "param", params)
 			if err != nil {
@@ -187,13 +165,9 @@ func (a *app) resourceCommand() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "Every resource (of one group with --group)",
-		Args:  nArgs(0, 0, "none"),
+		Args:  cli.NArgs(0, 0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.connect(cmd.Context())
-			if err != nil {
-				return err
-			}
-			rs, err := c.Resources(cmd.Context())
+			rs, err := fetch(a, cmd, (*failover.Client).Resources)
 			if err != nil {
 				return err
 			}
@@ -217,7 +191,7 @@ func (a *app) resourceCommand() *cobra.Command {
 	why := &cobra.Command{
 		Use:   "why RESOURCE",
 		Short: "Say in words why a resource is not where it should be, or what it is doing",
-		Args:  nArgs(1, 1, "RESOURCE"),
+		Args:  cli.NArgs(1, 1, "RESOURCE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withResource(cmd, args[0], func(ctx context.Context, _ *failover.Client, r *failover.Resource) error {
 				lines, err := r.Why(ctx)
@@ -235,24 +209,11 @@ func (a *app) resourceCommand() *cobra.Command {
 			})
 		},
 	}
-	set := &cobra.Command{
-		Use:   "set RESOURCE PROP=VALUE…",
-		Short: "Set resource properties: " + strings.Join(failover.ResourcePropertyNames(), ", "),
-		Args:  nArgs(2, -1, "RESOURCE PROP=VALUE…"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := kvArgs(cmd, args[1:])
-			if err != nil {
-				return err
-			}
-			return a.withResource(cmd, args[0], func(ctx context.Context, _ *failover.Client, r *failover.Resource) error {
-				return a.operation(ctx, r.Set(ctx, p), 0, "", nil)
-			})
-		},
-	}
+	set := setCommand(a, "RESOURCE", "resource", failover.ResourcePropertyNames(), (*failover.Client).OpenResource, (*failover.Resource).Set)
 	paramsCmd := &cobra.Command{
 		Use:   "params RESOURCE [NAME=VALUE…]",
 		Short: "Replace a resource's agent parameters (none: remove them all)",
-		Args:  nArgs(1, -1, "RESOURCE [NAME=VALUE…]"),
+		Args:  cli.NArgs(1, -1, "RESOURCE [NAME=VALUE…]"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := kvArgs(cmd, args[1:])
 			if err != nil {

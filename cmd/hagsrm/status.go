@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/internal/cli"
 )
 
 // attention is a resource that is not where it should be, and why.
@@ -52,7 +53,7 @@ func (a *app) statusCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "status",
 		Short: "One screen: nodes, groups and their resources, and why what is not where it should be is not",
-		Args:  nArgs(0, 0, "none"),
+		Args:  cli.NArgs(0, 0, "none"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			c, err := a.connect(ctx)

@@ -127,15 +127,11 @@ type Config struct {
 	Snapshot SnapshotPolicy
 	// Timing: zero means LANTiming, or LocalTiming for a one-node domain.
 	Timing Timing
-	// AdmitCheck, on the leader, says whether a node's admission may be
-	// appended now (the failure detector sees it alive). nil: always.
+	// AdmitCheck, on the leader, says whether another node's admission
+	// may be appended now (daemon/domain's Keeper.Admissible). It is
+	// called from forwarding goroutines and must not block for long. nil:
+	// always.
 	AdmitCheck func(node int32, inc uint64) bool
-	// OnLeadership is called (never concurrently, never from raft's own
-	// goroutines) when this daemon gains or loses leadership. nil: none.
-	OnLeadership func(leader bool)
-	// OnPeers is called (from the Agreement's own goroutine) when the
-	// leader finds a peer unreachable or reachable again. nil: none.
-	OnPeers func()
 }
 
 // SnapshotPolicy says when raft snapshots the engine and trims its log
@@ -211,12 +207,6 @@ type Agreement struct {
 	lastStamp int64
 
 	deadlineWake chan struct{}
-	observed     chan raft.Observation
-	peerMu       sync.Mutex
-	unreachable  map[raft.ServerID]time.Time // leader: peers whose heartbeats fail, since when
-	downMu       sync.Mutex
-	downWanted   map[int32]uint64 // node → incarnation (0: whatever is up)
-	downWake     chan struct{}
 
 	closeOnce sync.Once
 }
@@ -257,10 +247,6 @@ func New(cfg Config) (*Agreement, error) {
 		log:          cfg.Logger.With("component", "agreement"),
 		serverID:     ServerID(cfg.Node),
 		deadlineWake: make(chan struct{}, 1),
-		downWanted:   make(map[int32]uint64),
-		downWake:     make(chan struct{}, 1),
-		observed:     make(chan raft.Observation, 64),
-		unreachable:  make(map[raft.ServerID]time.Time),
 	}
 	if cfg.DataDir != "" {
 		st, err := OpenStore(filepath.Join(cfg.DataDir, "raft.db"))
@@ -294,55 +280,77 @@ func New(cfg Config) (*Agreement, error) {
 	}
 	a.g.Go(func() error { return a.fwd.run(a.ctx) })
 	a.g.Go(func() error { return a.lead(a.ctx) })
-	obs := raft.NewObserver(a.observed, false, func(o *raft.Observation) bool {
-		switch o.Data.(type) {
-		case raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation, raft.LeaderObservation,
-			raft.PeerObservation:
-			return true
-		}
-		return false
-	})
-	a.raft.RegisterObserver(obs)
-	a.g.Go(func() error {
-		defer a.raft.DeregisterObserver(obs)
-		return a.watchPeers(a.ctx)
-	})
 	return a, nil
 }
 
+// start builds raft in named steps: its configuration, where it keeps its
+// log and snapshots, its transport, and the first configuration when this
+// daemon bootstraps the domain.
 func (a *Agreement) start(single bool) error {
-	cfg := a.cfg
+	rc := a.raftConfig()
+	logs, stable := a.logStores()
+	snaps, err := a.snapshots(rc, single)
+	if err != nil {
+		return err
+	}
+	if err := raft.ValidateConfig(rc); err != nil {
+		return fmt.Errorf("agreement: %w", err)
+	}
+	voters, err := a.transport(single)
+	if err != nil {
+		return err
+	}
+	if err := a.bootstrap(rc, logs, stable, snaps, voters); err != nil {
+		return err
+	}
+	r, err := raft.NewRaft(rc, a.fsm, logs, stable, snaps, a.trans)
+	if err != nil {
+		return fmt.Errorf("agreement: start raft: %w", err)
+	}
+	a.raft = r
+	if a.mux != nil {
+		a.g.Go(a.mux.run)
+	}
+	return nil
+}
+
+// raftConfig is raft's configuration from the Timing. It snapshots nothing
+// until snapshots sets a policy.
+func (a *Agreement) raftConfig() *raft.Config {
+	t := a.cfg.Timing
 	rc := raft.DefaultConfig()
 	rc.LocalID = a.serverID
-	rc.HeartbeatTimeout = cfg.Timing.Heartbeat
-	rc.ElectionTimeout = cfg.Timing.Election
-	rc.LeaderLeaseTimeout = cfg.Timing.LeaderLease
-	rc.CommitTimeout = cfg.Timing.Commit
+	rc.HeartbeatTimeout = t.Heartbeat
+	rc.ElectionTimeout = t.Election
+	rc.LeaderLeaseTimeout = t.LeaderLease
+	rc.CommitTimeout = t.Commit
 	rc.ShutdownOnRemove = false // a replaced voter stays on as a follower
 	rc.MaxAppendEntries = 32    // keeps one exchange well within Timing.IO
 	rc.Logger = newHCLogger("raft", a.log)
-	// Snapshots: a one-node domain's are empty and only trim its
-	// in-memory log (FSM.discardSnapshots); a domain of several nodes
-	// snapshots the engine when it can, and the snapshot store is as
-	// durable as the log.
 	rc.SnapshotInterval = time.Hour
 	rc.SnapshotThreshold = math.MaxUint64
-	var logs raft.LogStore
-	var stable raft.StableStore
+	return rc
+}
+
+// logStores returns where raft keeps its log, term and vote: the caller's
+// Storage, raft.db under DataDir, or memory.
+func (a *Agreement) logStores() (raft.LogStore, raft.StableStore) {
 	switch {
-	case cfg.Store != nil:
-		logs, stable = cfg.Store, cfg.Store
+	case a.cfg.Store != nil:
+		return a.cfg.Store, a.cfg.Store
 	case a.store != nil:
-		logs, stable = a.store, a.store
-	default:
-		mem := raft.NewInmemStore()
-		logs, stable = mem, mem
+		return a.store, a.store
 	}
-	var snaps raft.SnapshotStore
-	_, canSnapshot := cfg.Engine.(Snapshotter)
-	switch {
-	case single:
-		// Empty snapshots trim the log (FSM.discardSnapshots).
+	mem := raft.NewInmemStore()
+	return mem, mem
+}
+
+// snapshots returns raft's snapshot store and sets raft's snapshot policy
+// in rc. A one-node domain's snapshots are empty and only trim its
+// in-memory log (FSM.discardSnapshots); a domain of several nodes
+// snapshots the engine when it can, in a store as durable as the log.
+func (a *Agreement) snapshots(rc *raft.Config, single bool) (raft.SnapshotStore, error) {
+	if single {
 		// Nobody reads the log once it is applied, so it is trimmed
 		// often: it holds at most a few seconds' entries, not thousands
 		// (each a batch of up to maxBatchEvents events) for good.
@@ -350,38 +358,54 @@ func (a *Agreement) start(single bool) error {
 		rc.SnapshotInterval = time.Second
 		rc.SnapshotThreshold = 64
 		rc.TrailingLogs = 64
-		snaps = raft.NewDiscardSnapshotStore()
-		if cfg.Store == nil && a.store == nil {
-			snaps = raft.NewInmemSnapshotStore()
+		if a.cfg.Store == nil && a.store == nil {
+			return raft.NewInmemSnapshotStore(), nil
 		}
-	case !canSnapshot:
+		return raft.NewDiscardSnapshotStore(), nil
+	}
+	snaps, err := a.snapshotStore()
+	if err != nil {
+		return nil, err
+	}
+	if snaps == nil {
+		// The log is kept whole; raft wants a store all the same.
+		return raft.NewDiscardSnapshotStore(), nil
+	}
+	p := a.cfg.Snapshot.withDefaults()
+	rc.SnapshotThreshold, rc.SnapshotInterval, rc.TrailingLogs = p.Threshold, p.Interval, p.Trailing
+	return snaps, nil
+}
+
+// snapshotStore returns where a domain of several nodes keeps the engine's
+// snapshots, or nil when it keeps none.
+func (a *Agreement) snapshotStore() (raft.SnapshotStore, error) {
+	cfg := a.cfg
+	if _, ok := cfg.Engine.(Snapshotter); !ok {
+		return nil, nil
+	}
+	switch {
 	case cfg.Snapshots != nil:
-		snaps = cfg.Snapshots
+		return cfg.Snapshots, nil
 	case cfg.Store != nil:
 		// A caller-kept log without a caller-kept snapshot store: a
 		// trimmed log could not be replayed after a restart.
+		return nil, nil
 	case a.store != nil:
 		fs, err := raft.NewFileSnapshotStoreWithLogger(cfg.DataDir, cfg.Snapshot.withDefaults().Retain, newHCLogger("snapshots", a.log))
 		if err != nil {
-			return fmt.Errorf("agreement: snapshot store: %w", err)
+			return nil, fmt.Errorf("agreement: snapshot store: %w", err)
 		}
-		snaps = fs
-	default:
-		snaps = raft.NewInmemSnapshotStore()
+		return fs, nil
 	}
-	if !single {
-		if snaps != nil {
-			p := cfg.Snapshot.withDefaults()
-			rc.SnapshotThreshold, rc.SnapshotInterval, rc.TrailingLogs = p.Threshold, p.Interval, p.Trailing
-		} else {
-			// The log is kept whole; raft wants a store all the same.
-			snaps = raft.NewDiscardSnapshotStore()
-		}
-	}
-	if err := raft.ValidateConfig(rc); err != nil {
-		return fmt.Errorf("agreement: %w", err)
-	}
+	return raft.NewInmemSnapshotStore(), nil
+}
 
+// transport sets up raft's transport: an in-memory one for a one-node
+// domain, else the caller's or raft's network transport over the mux,
+// which also serves forwarding. It returns the voters to bootstrap with
+// (a one-node domain's is itself, at its in-memory address).
+func (a *Agreement) transport(single bool) ([]Server, error) {
+	cfg := a.cfg
 	voters := cfg.Voters
 	switch {
 	case cfg.Transport != nil:
@@ -391,48 +415,48 @@ func (a *Agreement) start(single bool) error {
 		a.trans = t
 		voters = []Server{{Node: cfg.Node, Addr: string(addr)}}
 	}
-	if !single {
-		stream := cfg.Stream
-		if stream == nil {
-			tcp, err := ListenTCP(cfg.Addr)
-			if err != nil {
-				return err
-			}
-			stream = tcp
-		}
-		a.mux = newMux(stream, a.log, a.serveForward)
-		if a.trans == nil {
-			rt := newRaftTransport(raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-				Stream:  raftLayer{a.mux},
-				MaxPool: 3,
-				Timeout: cfg.Timing.IO,
-				Logger:  newHCLogger("raft-net", a.log),
-			}), a.log)
-			a.mux.raft = rt.serve
-			a.trans = rt
-		}
+	if single {
+		return voters, nil
 	}
+	stream := cfg.Stream
+	if stream == nil {
+		tcp, err := ListenTCP(cfg.Addr)
+		if err != nil {
+			return nil, err
+		}
+		stream = tcp
+	}
+	a.mux = newMux(stream, a.log, a.serveForward)
+	if a.trans == nil {
+		rt := newRaftTransport(raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+			Stream:  raftLayer{a.mux},
+			MaxPool: 3,
+			Timeout: cfg.Timing.IO,
+			Logger:  newHCLogger("raft-net", a.log),
+		}), a.log)
+		a.mux.raft = rt.serve
+		a.trans = rt
+	}
+	return voters, nil
+}
 
+// bootstrap writes the domain's first configuration, voters, when this
+// daemon is one of them and has no raft state yet; the others wait to be
+// added by the leader.
+func (a *Agreement) bootstrap(rc *raft.Config, logs raft.LogStore, stable raft.StableStore, snaps raft.SnapshotStore, voters []Server) error {
 	has, err := raft.HasExistingState(logs, stable, snaps)
 	if err != nil {
 		return fmt.Errorf("agreement: read raft state: %w", err)
 	}
-	if !has && isVoter(voters, cfg.Node) {
-		conf := raft.Configuration{}
-		for _, v := range voters {
-			conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: ServerID(v.Node), Address: raft.ServerAddress(v.Addr)})
-		}
-		if err := raft.BootstrapCluster(rc, logs, stable, snaps, a.trans, conf); err != nil {
-			return fmt.Errorf("agreement: bootstrap: %w", err)
-		}
+	if has || !isVoter(voters, a.cfg.Node) {
+		return nil
 	}
-	r, err := raft.NewRaft(rc, a.fsm, logs, stable, snaps, a.trans)
-	if err != nil {
-		return fmt.Errorf("agreement: start raft: %w", err)
+	conf := raft.Configuration{}
+	for _, v := range voters {
+		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: ServerID(v.Node), Address: raft.ServerAddress(v.Addr)})
 	}
-	a.raft = r
-	if a.mux != nil {
-		a.g.Go(a.mux.run)
+	if err := raft.BootstrapCluster(rc, logs, stable, snaps, a.trans, conf); err != nil {
+		return fmt.Errorf("agreement: bootstrap: %w", err)
 	}
 	return nil
 }
@@ -478,21 +502,18 @@ func (a *Agreement) SubmitWait(ctx context.Context, ev protocol.Event) error {
 // off), after closing its sessions.
 func (a *Agreement) Rejoin() { a.fwd.reset() }
 
-// NodeDown asks the leader (if this daemon leads) to append that node died;
-// inc names the incarnation seen dead (0: whichever is up). A daemon that
-// does not lead ignores it. It never blocks.
-func (a *Agreement) NodeDown(node int32, inc uint64) {
-	a.downMu.Lock()
-	a.downWanted[node] = inc
-	a.downMu.Unlock()
-	select {
-	case a.downWake <- struct{}{}:
-	default:
-	}
+// AppendNodeDown appends, on the leader, that a node died in the
+// incarnation and epoch st names (an EntryNodeDown: its providers fail in
+// every group with NODE_DIED), stamped like any entry, and waits until it
+// is applied here. daemon/domain decides when; an entry whose incarnation
+// or epoch the log no longer has up is applied as stale and changes
+// nothing.
+func (a *Agreement) AppendNodeDown(st NodeState) (ApplyResult, error) {
+	return a.append(&Entry{Kind: EntryNodeDown, Node: st.Node, Inc: st.Inc, Epoch: st.Epoch})
 }
 
-// lead runs the leader's duties: a tick entry when the engine's next
-// deadline passes, node-down entries, and leadership callbacks.
+// lead runs the leader's clock: a tick entry when the engine's next
+// deadline passes. It also logs leadership changes.
 func (a *Agreement) lead(ctx context.Context) error {
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -505,9 +526,6 @@ func (a *Agreement) lead(ctx context.Context) error {
 		if isLeader != leader {
 			leader = isLeader
 			a.log.Info("leadership changed", "leader", leader, "term", a.raft.CurrentTerm())
-			if a.cfg.OnLeadership != nil {
-				a.cfg.OnLeadership(leader)
-			}
 		}
 		timer.Stop()
 		if leader {
@@ -516,10 +534,6 @@ func (a *Agreement) lead(ctx context.Context) error {
 				d = max(d, notBefore.Sub(now), 0)
 				timer.Reset(d)
 			}
-		} else {
-			a.downMu.Lock()
-			clear(a.downWanted)
-			a.downMu.Unlock()
 		}
 		select {
 		case <-ctx.Done():
@@ -531,72 +545,8 @@ func (a *Agreement) lead(ctx context.Context) error {
 				a.log.Warn("tick not appended", "err", err)
 				notBefore = a.cfg.Now().Add(retryMax)
 			}
-		case <-a.downWake:
-			a.appendDowns()
 		}
 	}
-}
-
-// appendDowns appends an EntryNodeDown for each node asked for that the
-// log still has up.
-func (a *Agreement) appendDowns() {
-	a.downMu.Lock()
-	want := a.downWanted
-	a.downWanted = make(map[int32]uint64)
-	a.downMu.Unlock()
-	for node, inc := range want {
-		st, ok := a.fsm.Node(node)
-		if !ok || !st.Up || inc != 0 && st.Inc != inc {
-			continue
-		}
-		res, err := a.append(&Entry{Kind: EntryNodeDown, Node: node, Inc: st.Inc, Epoch: st.Epoch})
-		if err != nil {
-			a.log.Warn("node death not appended", "dead_node", node, "err", err)
-			continue
-		}
-		a.log.Info("node declared down", "dead_node", node, "inc", st.Inc, "result", res.Status)
-	}
-}
-
-// watchPeers keeps, on the leader, the set of peers raft cannot reach
-// (their heartbeats fail), from raft's observations.
-func (a *Agreement) watchPeers(ctx context.Context) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case o := <-a.observed:
-			a.peerMu.Lock()
-			switch d := o.Data.(type) {
-			case raft.FailedHeartbeatObservation:
-				if _, ok := a.unreachable[d.PeerID]; !ok {
-					a.unreachable[d.PeerID] = a.cfg.Now()
-				}
-			case raft.ResumedHeartbeatObservation:
-				delete(a.unreachable, d.PeerID)
-			case raft.LeaderObservation:
-				clear(a.unreachable)
-			case raft.PeerObservation:
-				// Replication to the peer starts or stops afresh; a
-				// failure of the old replication says nothing of the
-				// new one, which reports only failures of its own.
-				delete(a.unreachable, d.Peer.ID)
-			}
-			a.peerMu.Unlock()
-			if a.cfg.OnPeers != nil {
-				a.cfg.OnPeers()
-			}
-		}
-	}
-}
-
-// Unreachable reports, on the leader, whether raft's heartbeats to node
-// fail, and since when.
-func (a *Agreement) Unreachable(node int32) (time.Time, bool) {
-	a.peerMu.Lock()
-	defer a.peerMu.Unlock()
-	since, ok := a.unreachable[ServerID(node)]
-	return since, ok
 }
 
 // View runs fn with the engine locked against the FSM, for reads.
@@ -701,8 +651,9 @@ func (a *Agreement) Handoff(timeout time.Duration) error {
 	}
 }
 
-// Raft exposes the raft instance for membership changes and status
-// (daemon wiring and tests); callers must not Apply to it directly.
+// Raft exposes the raft instance: daemon/domain's Keeper observes it (its
+// heartbeat failures and leadership changes), tests read its status.
+// Callers must not Apply to it directly.
 func (a *Agreement) Raft() *raft.Raft { return a.raft }
 
 // Addr is this daemon's raft address.

@@ -1,6 +1,6 @@
 // Package agreement puts the events of every daemon of a domain into one
 // order with hashicorp/raft, and applies them, in that order, to the
-// protocol engine on every daemon (SPEC §6).
+// protocol engine on every daemon (docs/design/domain.md).
 //
 // The replicated log holds Entry values: a node's admission, batches of
 // events from one node's client sessions, a node's death, and deadline
@@ -31,12 +31,17 @@
 // A one-node domain runs the same path: a single voter on an in-memory
 // transport and store, which elects itself at once.
 //
+// Who belongs to the domain is not decided here: daemon/domain's Keeper
+// decides admissions (Config.AdmitCheck), node deaths (AppendNodeDown) and
+// raft's configuration (AddFollower, AddVoter, RemoveServer); the
+// Agreement writes them to the log.
+//
 // Locks: the FSM's lock (the engine and the node table), the forwarder's
 // queue lock, the raft transport's heartbeat-handler lock, and the
-// Agreement's small locks (stamp, peers, deaths asked for) are each held
-// only for a few statements; none is taken while another is held, and none
-// is held while raft, the engine's owner or a callback (Deliver,
-// OnLeadership, OnPeers, raft's heartbeat handler) is called.
+// Agreement's stamp lock are each held only for a few statements; none is
+// taken while another is held, and none is held while raft, the engine's
+// owner or a callback (Deliver, AdmitCheck, raft's heartbeat handler) is
+// called.
 //
 // docs/design/domain.md explains the design, the timings and what is kept
 // on disk.

@@ -1,9 +1,7 @@
 package agreement
 
 import (
-	"bufio"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/vmihailenco/msgpack/v5"
 
 	"github.com/openhags/hags/daemon/protocol"
 	"github.com/openhags/hags/internal/wire"
@@ -23,7 +20,7 @@ const (
 	// maxBatchEvents and maxBatchBytes bound one EntryEvents.
 	maxBatchEvents = 256
 	maxBatchBytes  = 2 << 20
-	// maxForwardFrame bounds one forwarding message on the wire.
+	// maxForwardFrame bounds one forwarding frame's payload.
 	maxForwardFrame = 16 << 20
 	// MaxQueueBytes bounds the events a daemon has queued for the log and
 	// not yet handed to the leader (counted as eventSize counts them).
@@ -47,42 +44,43 @@ type forwardReply struct {
 }
 
 var (
-	errNotLeader  = errors.New("agreement: not the leader")
-	errNoLeader   = errors.New("agreement: no leader known")
-	errNotAlive   = errors.New("agreement: the leader does not see this node alive yet")
-	errFrameLarge = errors.New("agreement: forwarding frame too large")
+	errNotLeader = errors.New("agreement: not the leader")
+	errNoLeader  = errors.New("agreement: no leader known")
+	errNotAlive  = errors.New("agreement: the leader does not see this node alive yet")
 )
 
-func writeFrame(w io.Writer, v any) error {
-	body, err := msgpack.Marshal(v)
+// Forwarding messages travel in internal/wire's frames (length, version,
+// type, msgpack body), with the two message types of their own protocol
+// and its larger bound, maxForwardFrame.
+const (
+	msgEntry wire.MsgType = 1 // follower → leader: an Entry
+	msgReply wire.MsgType = 2 // leader → follower: a forwardReply
+)
+
+// newForwardReader reads forwarding frames of type want from r; a frame
+// of any other type ends the connection.
+func newForwardReader(r io.Reader, want wire.MsgType) *wire.Reader {
+	return wire.NewReaderWithin(r, func(t wire.MsgType) bool { return t == want }, maxForwardFrame)
+}
+
+// writeFrame writes v as one forwarding frame of type t, in one Write.
+func writeFrame(w io.Writer, t wire.MsgType, v any) error {
+	b, err := wire.AppendFrameWithin(nil, t, v, maxForwardFrame)
 	if err != nil {
-		return err
+		return fmt.Errorf("agreement: %w", err)
 	}
-	if len(body) > maxForwardFrame {
-		return errFrameLarge
-	}
-	buf := binary.BigEndian.AppendUint32(make([]byte, 0, 4+len(body)), uint32(len(body)))
-	_, err = w.Write(append(buf, body...))
+	_, err = w.Write(b)
 	return err
 }
 
-func readFrame(r io.Reader, v any) error {
-	var h [4]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
+// readFrame reads the next forwarding frame from r into v (wire.Decode:
+// its shape checked before anything is allocated).
+func readFrame(r *wire.Reader, v any) error {
+	_, body, err := r.Next()
+	if err != nil {
 		return err
 	}
-	n := binary.BigEndian.Uint32(h[:])
-	if n > maxForwardFrame {
-		return errFrameLarge
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r, body); err != nil {
-		return err
-	}
-	if err := wire.CheckShape(body); err != nil { // before the decoder allocates what it declares
-		return err
-	}
-	return msgpack.Unmarshal(body, v)
+	return wire.Decode(body, v)
 }
 
 // serveForward serves one follower's forwarding connection on the leader:
@@ -99,7 +97,7 @@ func (a *Agreement) serveForward(c net.Conn) {
 		a.log.Warn("forwarding connection refused", "remote", c.RemoteAddr().String(), "err", err)
 		return
 	}
-	r := bufio.NewReader(c)
+	r := newForwardReader(c, msgEntry)
 	for {
 		var e Entry
 		if err := readFrame(r, &e); err != nil {
@@ -120,7 +118,7 @@ func (a *Agreement) serveForward(c net.Conn) {
 			rep = a.leaderAppend(&e)
 		}
 		c.SetWriteDeadline(time.Now().Add(a.cfg.Timing.Apply))
-		if err := writeFrame(c, &rep); err != nil || refused {
+		if err := writeFrame(c, msgReply, &rep); err != nil || refused {
 			return
 		}
 		c.SetWriteDeadline(time.Time{})
@@ -193,7 +191,7 @@ type forwarder struct {
 
 	conn     net.Conn // to the leader, when it is another daemon
 	connAddr raft.ServerAddress
-	rd       *bufio.Reader
+	rd       *wire.Reader
 }
 
 func newForwarder(a *Agreement) *forwarder {
@@ -398,14 +396,14 @@ func (f *forwarder) send(ctx context.Context, e *Entry) (forwardReply, error) {
 		if err != nil {
 			return forwardReply{}, fmt.Errorf("agreement: dial leader %s: %w", addr, err)
 		}
-		f.conn, f.connAddr, f.rd = c, addr, bufio.NewReader(c)
+		f.conn, f.connAddr, f.rd = c, addr, newForwardReader(c, msgReply)
 	}
 	c := f.conn
 	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
 	defer stop()
 	c.SetDeadline(time.Now().Add(a.cfg.Timing.Apply + a.cfg.Timing.Dial))
 	var rep forwardReply
-	err := writeFrame(c, e)
+	err := writeFrame(c, msgEntry, e)
 	if err == nil {
 		err = readFrame(f.rd, &rep)
 	}

@@ -2,6 +2,10 @@ package agreement
 
 import (
 	"context"
+	"encoding/binary"
+	"io"
+	"log/slog"
+	"net"
 	"testing"
 	"time"
 
@@ -83,4 +87,44 @@ func TestSubmitWaitEndsWithItsContext(t *testing.T) {
 	f.reset()
 	require.NoError(t, <-done, "a reset empties the queue and releases the waiters")
 	assert.Equal(t, 1024, f.queuedBytes(), "after the reset the queue holds the waiter's event only")
+}
+
+// TestForwardingRefusesFramesItDoesNotExpect: the leader's forwarding
+// server reads only entry frames within maxForwardFrame. A reply frame, a
+// frame of an unknown type, one of another protocol version and one
+// announcing more than the bound each end the connection before anything
+// is appended (this Agreement has no raft: an append would panic).
+func TestForwardingRefusesFramesItDoesNotExpect(t *testing.T) {
+	reply, err := wire.AppendFrameWithin(nil, msgReply, &forwardReply{}, maxForwardFrame)
+	require.NoError(t, err)
+	unknown, err := wire.AppendFrameWithin(nil, 9, &Entry{Kind: EntryEvents, Node: 1}, maxForwardFrame)
+	require.NoError(t, err)
+	version, err := wire.AppendFrameWithin(nil, msgEntry, &Entry{Kind: EntryEvents, Node: 1}, maxForwardFrame)
+	require.NoError(t, err)
+	version[4] = wire.Version + 1
+	for _, c := range []struct {
+		what  string
+		frame []byte
+	}{
+		{"a reply sent to the leader", reply},
+		{"a frame of an unknown type", unknown},
+		{"a frame of another version", version},
+		{"a frame announcing more than maxForwardFrame", binary.BigEndian.AppendUint32(nil, maxForwardFrame+1)},
+	} {
+		a := &Agreement{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		leader, follower := net.Pipe()
+		served := make(chan struct{})
+		go func() {
+			defer close(served)
+			a.serveForward(leader)
+		}()
+		go follower.Write(c.frame)
+		select {
+		case <-served:
+		case <-time.After(waitBudget):
+			t.Fatalf("%s: the forwarding server still reads", c.what)
+		}
+		follower.Close()
+		leader.Close()
+	}
 }

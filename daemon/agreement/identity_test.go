@@ -1,7 +1,6 @@
 package agreement
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -157,10 +156,10 @@ func forward(t *testing.T, id *pki.Identity, addr string, entries ...*Entry) ([]
 	c.SetDeadline(time.Now().Add(waitBudget))
 	_, err = c.Write([]byte{streamForward})
 	require.NoError(t, err)
-	rd := bufio.NewReader(c)
+	rd := newForwardReader(c, msgReply)
 	var out []forwardReply
 	for _, e := range entries {
-		if err := writeFrame(c, e); err != nil {
+		if err := writeFrame(c, msgEntry, e); err != nil {
 			return out, err
 		}
 		var rep forwardReply

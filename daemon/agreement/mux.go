@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/openhags/hags/internal/accept"
 )
 
 // Stream kinds: the first byte a dialler writes on a new connection says
@@ -68,30 +70,14 @@ func newMux(base raft.StreamLayer, log *slog.Logger, forward func(net.Conn)) *mu
 
 // run accepts until close; it returns nil once the mux is closed.
 func (m *mux) run() error {
-	var backoff time.Duration
 	for {
-		c, err := m.base.Accept()
-		if err != nil {
-			select {
-			case <-m.done:
-				return nil
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
-				return fmt.Errorf("agreement: listener closed: %w", err)
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			m.log.Warn("accept failed; retrying", "err", err, "backoff", backoff)
-			t := time.NewTimer(backoff)
-			select {
-			case <-t.C:
-			case <-m.done:
-				t.Stop()
-				return nil
-			}
-			continue
+		c, err := accept.Next(m.base, m.done, m.log)
+		switch {
+		case errors.Is(err, accept.ErrStopped):
+			return nil
+		case err != nil:
+			return fmt.Errorf("agreement: listener closed: %w", err)
 		}
-		backoff = 0
 		m.wg.Add(1)
 		go func() {
 			defer m.wg.Done()

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/openhags/hags/internal/accept"
 )
 
 // Bounds of TLSStreamLayer.
@@ -100,41 +102,22 @@ func (s *TLSStreamLayer) acceptLoop() {
 	defer s.wg.Done()
 	defer close(s.acceptDone)
 	slots := make(chan struct{}, MaxPendingHandshakes)
-	backoff := time.Duration(0)
 	for {
 		select {
 		case slots <- struct{}{}:
 		case <-s.closed:
 			return
 		}
-		raw, err := s.ln.Accept()
+		raw, err := accept.Next(s.ln, s.closed, s.log)
 		if err != nil {
 			<-slots
-			select {
-			case <-s.closed:
-				return
-			default:
-			}
-			if errors.Is(err, net.ErrClosed) {
+			if !errors.Is(err, accept.ErrStopped) {
 				s.mu.Lock()
 				s.acceptErr = fmt.Errorf("agreement: raft listener: %w", err)
 				s.mu.Unlock()
-				return
 			}
-			// Anything else (out of descriptors, an aborted connection)
-			// may pass: wait and retry.
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			s.log.Warn("raft TLS: accept failed; retrying", "err", err, "backoff", backoff)
-			t := time.NewTimer(backoff)
-			select {
-			case <-t.C:
-			case <-s.closed:
-				t.Stop()
-				return
-			}
-			continue
+			return
 		}
-		backoff = 0
 		s.mu.Lock()
 		select {
 		case <-s.closed:

@@ -4,36 +4,6 @@ import (
 	"github.com/openhags/hags/internal/wire"
 )
 
-// ProtocolName returns a short lower-case name of a protocol kind, as hagsctl
-// shows it ("join", "failure-leave", ...).
-func ProtocolName(t wire.RequestType) string {
-	switch t {
-	case wire.JoinProtocol:
-		return "join"
-	case wire.FailureLeaveProtocol:
-		return "failure-leave"
-	case wire.LeaveProtocol:
-		return "leave"
-	case wire.ExpelProtocol:
-		return "expel"
-	case wire.StateValueChangeProtocol:
-		return "state-change"
-	case wire.ProviderMessageProtocol:
-		return "provider-message"
-	case wire.CastOutProtocol:
-		return "cast-out"
-	case wire.SourceStateReflectionProtocol:
-		return "source-reflection"
-	case wire.MergeProtocol:
-		return "merge"
-	case wire.SubscriptionRequest:
-		return "subscription"
-	case wire.GroupAttributeChangeProtocol:
-		return "attribute-change"
-	}
-	return "unknown"
-}
-
 // Groups returns a summary of every group, HostMembership included, sorted
 // by name. The result belongs to the caller.
 func (e *Engine) Groups() []wire.GroupSummary {
@@ -42,7 +12,7 @@ func (e *Engine) Groups() []wire.GroupSummary {
 	for _, g := range gs {
 		s := wire.GroupSummary{Name: g.name, Providers: len(g.members), Subscribers: len(g.subs)}
 		if g.running != nil {
-			s.Protocol = ProtocolName(g.running.kind)
+			s.Protocol = g.running.kind.Short()
 		}
 		out = append(out, s)
 	}

@@ -1,13 +1,13 @@
 // Package protocol is the hags protocol engine: a pure, deterministic state
 // machine that decides everything about groups, providers, subscribers and
-// the protocols that change them (SPEC §3).
+// the protocols that change them (docs/protocol.md).
 //
 // Every daemon of a domain feeds its Engine the same ordered Events and gets
 // the same Effects back. The engine starts no goroutines, does no I/O and
 // never reads a clock: time arrives as Event.Time. An Engine is not safe for
 // concurrent use; its owner (the daemon's run loop) serialises every call.
 //
-// Decisions this package makes where the SPEC and the header contract leave
+// Decisions this package makes where IBM's manual and docs/c-contract.md leave
 // room (docs/ repeats them for users):
 //
 //   - Tokens are chosen by the client and scoped to its session. A token the

@@ -9,7 +9,7 @@ import (
 
 // HostMembershipGroup is the name of the system group whose members are the
 // nodes of the domain that are up (HA_GS_HOST_MEMBERSHIP_GROUP).
-const HostMembershipGroup = "HostMembership"
+const HostMembershipGroup = wire.HostMembershipGroup
 
 // Engine is the protocol state machine of one domain. Create it with New and
 // feed it events with Step. It is not safe for concurrent use.

@@ -14,7 +14,7 @@ import (
 )
 
 // This file holds a reference model of one group, written as plainly as
-// possible from SPEC §3 and the decisions in doc.go: slices and linear
+// possible from docs/protocol.md and the decisions in doc.go: slices and linear
 // scans, nothing shared with the engine's code. TestEngineMatchesModel
 // drives the engine and the model with the same random events and compares,
 // after every event, the approved and rejected notifications each provider

@@ -183,73 +183,62 @@ func (e *Engine) Snapshot() ([]byte, error) {
 
 // snapWriter numbers the engine's objects as it meets them.
 type snapWriter struct {
-	clientIdx map[*client]int
-	groupIdx  map[*group]int
-	memberIdx map[*member]int
-	subIdx    map[*subscription]int
-	clients   []*client
-	groups    []*group
-	members   []*member
-	subs      []*subscription
+	clients numbering[client]
+	groups  numbering[group]
+	members numbering[member]
+	subs    numbering[subscription]
 }
 
-func newSnapWriter() *snapWriter {
-	return &snapWriter{
-		clientIdx: make(map[*client]int),
-		groupIdx:  make(map[*group]int),
-		memberIdx: make(map[*member]int),
-		subIdx:    make(map[*subscription]int),
-	}
+// numbering gives each object met the next index of its table, once.
+type numbering[T any] struct {
+	index map[*T]int
+	list  []*T // by index
 }
+
+// of returns p's index (-1 for nil), and whether p was met just now.
+func (n *numbering[T]) of(p *T) (int, bool) {
+	if p == nil {
+		return -1, false
+	}
+	if i, ok := n.index[p]; ok {
+		return i, false
+	}
+	if n.index == nil {
+		n.index = make(map[*T]int)
+	}
+	n.index[p] = len(n.list)
+	n.list = append(n.list, p)
+	return len(n.list) - 1, true
+}
+
+func newSnapWriter() *snapWriter { return &snapWriter{} }
 
 func (w *snapWriter) client(c *client) int {
-	if c == nil {
-		return -1
-	}
-	if i, ok := w.clientIdx[c]; ok {
-		return i
-	}
-	w.clientIdx[c] = len(w.clients)
-	w.clients = append(w.clients, c)
-	return len(w.clients) - 1
+	i, _ := w.clients.of(c)
+	return i
 }
 
 func (w *snapWriter) group(g *group) int {
-	if g == nil {
-		return -1
-	}
-	if i, ok := w.groupIdx[g]; ok {
-		return i
-	}
-	w.groupIdx[g] = len(w.groups)
-	w.groups = append(w.groups, g)
-	return len(w.groups) - 1
+	i, _ := w.groups.of(g)
+	return i
 }
 
+// member numbers m and, when it is new, its client.
 func (w *snapWriter) member(m *member) int {
-	if m == nil {
-		return -1
+	i, met := w.members.of(m)
+	if met {
+		w.client(m.client)
 	}
-	if i, ok := w.memberIdx[m]; ok {
-		return i
-	}
-	w.memberIdx[m] = len(w.members)
-	w.members = append(w.members, m)
-	w.client(m.client)
-	return len(w.members) - 1
+	return i
 }
 
+// sub numbers s and, when it is new, its client.
 func (w *snapWriter) sub(s *subscription) int {
-	if s == nil {
-		return -1
+	i, met := w.subs.of(s)
+	if met {
+		w.client(s.client)
 	}
-	if i, ok := w.subIdx[s]; ok {
-		return i
-	}
-	w.subIdx[s] = len(w.subs)
-	w.subs = append(w.subs, s)
-	w.client(s.client)
-	return len(w.subs) - 1
+	return i
 }
 
 func (w *snapWriter) memberList(ms []*member) []int {
@@ -286,21 +275,21 @@ func (w *snapWriter) write(e *Engine) *snapState {
 	}
 	// Writing a group or a client may meet new ones: loop until both
 	// tables are written out.
-	for len(st.Groups) < len(w.groups) || len(st.Clients) < len(w.clients) {
-		for len(st.Groups) < len(w.groups) {
-			st.Groups = append(st.Groups, w.writeGroup(w.groups[len(st.Groups)]))
+	for len(st.Groups) < len(w.groups.list) || len(st.Clients) < len(w.clients.list) {
+		for len(st.Groups) < len(w.groups.list) {
+			st.Groups = append(st.Groups, w.writeGroup(w.groups.list[len(st.Groups)]))
 		}
-		for len(st.Clients) < len(w.clients) {
-			st.Clients = append(st.Clients, w.writeClient(w.clients[len(st.Clients)]))
+		for len(st.Clients) < len(w.clients.list) {
+			st.Clients = append(st.Clients, w.writeClient(w.clients.list[len(st.Clients)]))
 		}
 	}
 	// Members and subscriptions point only at clients, all written above.
-	for _, m := range w.members {
+	for _, m := range w.members.list {
 		st.Members = append(st.Members, snapMember{
 			P: m.p, Client: w.client(m.client), Token: m.token, LocalName: m.localName, Failed: m.failed,
 		})
 	}
-	for _, s := range w.subs {
+	for _, s := range w.subs.list {
 		st.Subs = append(st.Subs, snapSub{Client: w.client(s.client), Token: s.token, Ctl: s.ctl})
 	}
 	return st
@@ -576,45 +565,39 @@ func (r *snapReader) checkLinks() error {
 	return nil
 }
 
-func (r *snapReader) optClient(i int) (*client, error) {
+// pick resolves an index into one of the snapshot's tables: -1 is none
+// (nil), anything else must be in the table.
+func pick[T any](table []*T, i int, what string) (*T, error) {
 	switch {
 	case i == -1:
 		return nil, nil
-	case i < 0 || i >= len(r.clients):
-		return nil, fmt.Errorf("client index %d out of range", i)
+	case i < 0 || i >= len(table):
+		return nil, fmt.Errorf("%s index %d out of range", what, i)
 	}
-	return r.clients[i], nil
+	return table[i], nil
 }
 
-func (r *snapReader) optGroup(i int) (*group, error) {
-	switch {
-	case i == -1:
+// pickAll resolves a list of indexes into one of the snapshot's tables,
+// none of them -1; a nil list stays nil.
+func pickAll[T any](table []*T, is []int, what string) ([]*T, error) {
+	if is == nil {
 		return nil, nil
-	case i < 0 || i >= len(r.groups):
-		return nil, fmt.Errorf("group index %d out of range", i)
 	}
-	return r.groups[i], nil
+	out := make([]*T, len(is))
+	for k, i := range is {
+		p, err := pick(table, i, what)
+		if err != nil || p == nil {
+			return nil, fmt.Errorf("%s index %d out of range", what, i)
+		}
+		out[k] = p
+	}
+	return out, nil
 }
 
-func (r *snapReader) optMember(i int) (*member, error) {
-	switch {
-	case i == -1:
-		return nil, nil
-	case i < 0 || i >= len(r.members):
-		return nil, fmt.Errorf("member index %d out of range", i)
-	}
-	return r.members[i], nil
-}
-
-func (r *snapReader) optSub(i int) (*subscription, error) {
-	switch {
-	case i == -1:
-		return nil, nil
-	case i < 0 || i >= len(r.subs):
-		return nil, fmt.Errorf("subscription index %d out of range", i)
-	}
-	return r.subs[i], nil
-}
+func (r *snapReader) optClient(i int) (*client, error)    { return pick(r.clients, i, "client") }
+func (r *snapReader) optGroup(i int) (*group, error)      { return pick(r.groups, i, "group") }
+func (r *snapReader) optMember(i int) (*member, error)    { return pick(r.members, i, "member") }
+func (r *snapReader) optSub(i int) (*subscription, error) { return pick(r.subs, i, "subscription") }
 
 // memberList resolves indexes of members; with joining set, each must have
 // a client (a joiner's approval updates its client's token).
@@ -682,15 +665,8 @@ func (r *snapReader) readGroup(g *group, sg *snapGroup) error {
 	if g.members, err = r.memberList(sg.Members, false); err != nil {
 		return err
 	}
-	if sg.Subs != nil {
-		g.subs = make([]*subscription, len(sg.Subs))
-		for k, i := range sg.Subs {
-			s, err := r.optSub(i)
-			if err != nil || s == nil {
-				return fmt.Errorf("subscription index %d out of range", i)
-			}
-			g.subs[k] = s
-		}
+	if g.subs, err = pickAll(r.subs, sg.Subs, "subscription"); err != nil {
+		return err
 	}
 	if sg.Queue != nil {
 		g.queue = make([]queued, len(sg.Queue))
@@ -714,15 +690,8 @@ func (r *snapReader) readGroup(g *group, sg *snapGroup) error {
 	if g.source, err = r.optGroup(sg.Source); err != nil {
 		return err
 	}
-	if sg.Targets != nil {
-		g.targets = make([]*group, len(sg.Targets))
-		for k, i := range sg.Targets {
-			t, err := r.optGroup(i)
-			if err != nil || t == nil {
-				return fmt.Errorf("target index %d out of range", i)
-			}
-			g.targets[k] = t
-		}
+	if g.targets, err = pickAll(r.groups, sg.Targets, "target"); err != nil {
+		return err
 	}
 	if g.running, err = r.readProto(sg.Running); err != nil {
 		return fmt.Errorf("running protocol: %w", err)

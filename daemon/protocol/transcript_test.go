@@ -394,7 +394,7 @@ func (tr *transcript) printEffect(eff Effect) {
 		fmt.Fprintf(&b, " group=%s", n.Group)
 	}
 	if n.Protocol != 0 {
-		fmt.Fprintf(&b, " proto=%s", ProtocolName(n.Protocol))
+		fmt.Fprintf(&b, " proto=%s", n.Protocol.Short())
 	}
 	if n.Summary != 0 {
 		fmt.Fprintf(&b, " sum=%s", flagNames(n.Summary, summaryNames))
@@ -479,7 +479,7 @@ func (tr *transcript) show(name string) {
 			flagNames(s.Control, []string{"state", "joins", "leaves", "deltas"}))
 	}
 	if p := d.Protocol; p != nil {
-		tr.printf("    running %s phase=%d proposer=%d@%d waiting=%s\n", ProtocolName(p.Type), p.Phase,
+		tr.printf("    running %s phase=%d proposer=%d@%d waiting=%s\n", p.Type.Short(), p.Phase,
 			p.Proposer.Instance, p.Proposer.Node, provs(p.Waiting))
 	}
 }

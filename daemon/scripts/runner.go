@@ -1,13 +1,10 @@
 package scripts
 
 import (
-	"bufio"
-	"errors"
+	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,20 +12,19 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/proc"
 	"github.com/openhags/hags/internal/wire"
 )
 
 const (
 	// ScriptPath is the PATH a deactivate script runs with.
-	ScriptPath = "/usr/sbin:/usr/bin:/sbin:/bin"
+	ScriptPath = proc.SafePath
 
 	// DefaultDrainTimeout is how long a Runner keeps reading a script's
 	// output after the script and its process group are gone (see
 	// Runner.DrainTimeout).
-	DefaultDrainTimeout = 2 * time.Second
+	DefaultDrainTimeout = proc.DefaultDrainTimeout
 
 	// RememberedRuns is how many finished run IDs a Runner remembers to
 	// answer a repeated Run with the first outcome. Runs still in progress
@@ -37,7 +33,7 @@ const (
 
 	// maxLineBytes is the longest output line logged as one record; a
 	// longer line is logged in pieces of this size.
-	maxLineBytes = 4096
+	maxLineBytes = proc.MaxLineBytes
 )
 
 // Environment variables a deactivate script receives (besides PATH).
@@ -83,6 +79,8 @@ type Runner struct {
 
 	mu       sync.Mutex
 	closed   bool
+	ctx      context.Context // done when Close starts: kills running scripts
+	cancel   context.CancelFunc
 	runs     map[uint64]*runState // running, and the last RememberedRuns finished
 	finished []uint64             // finished IDs, oldest first
 	wg       sync.WaitGroup       // script goroutines and late callbacks
@@ -94,12 +92,6 @@ type runState struct {
 	done    bool
 	result  wire.DeactivateResult
 	waiters []func(protocol.ScriptResult)
-
-	pgid     int        // process group of the script; 0 before it started
-	outputs  []*os.File // read ends of its stdout and stderr pipes
-	exited   bool       // the script's leader exited (it may not be reaped yet)
-	timedOut bool       // killed at the time limit
-	aborted  bool       // killed by Close
 }
 
 // New returns a Runner that logs to logger (nil: slog.Default()).
@@ -156,12 +148,16 @@ func (r *Runner) Run(run *protocol.ScriptRun, done func(protocol.ScriptResult)) 
 		r.laterLocked(done, protocol.ScriptResult{ID: sr.ID, Result: wire.DeactivateFailed})
 		return
 	}
+	if r.ctx == nil {
+		r.ctx, r.cancel = context.WithCancel(context.Background())
+	}
+	ctx := r.ctx
 	st := &runState{waiters: []func(protocol.ScriptResult){done}}
 	r.runs[sr.ID] = st
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
-		res := r.execute(st, &sr)
+		res := r.execute(ctx, &sr)
 		r.finish(sr.ID, st, res)
 	}()
 }
@@ -175,17 +171,8 @@ func (r *Runner) Run(run *protocol.ScriptRun, done func(protocol.ScriptResult)) 
 func (r *Runner) Close() error {
 	r.mu.Lock()
 	r.closed = true
-	for _, st := range r.runs {
-		if st.done || st.pgid == 0 {
-			continue
-		}
-		if !st.exited {
-			st.aborted = true
-			killGroup(st.pgid)
-		}
-		for _, f := range st.outputs {
-			_ = f.SetReadDeadline(time.Now()) // stop waiting for escaped holders
-		}
+	if r.cancel != nil {
+		r.cancel() // kills running scripts' groups and stops reading their output
 	}
 	r.mu.Unlock()
 	r.wg.Wait()
@@ -244,130 +231,60 @@ func (r *Runner) drainTimeout() time.Duration {
 	return DefaultDrainTimeout
 }
 
-// execute runs one script to its end and classifies the outcome.
-func (r *Runner) execute(st *runState, sr *protocol.ScriptRun) wire.DeactivateResult {
+// execute runs one script to its end and classifies the outcome. ctx is
+// done when Close starts.
+func (r *Runner) execute(ctx context.Context, sr *protocol.ScriptRun) wire.DeactivateResult {
 	log := r.logger().With("run", sr.ID, "script", sr.Path, "group", sr.Group,
 		"instance", sr.Provider.Instance, "node", sr.Provider.Node)
 	if sr.Path == "" {
 		log.Info("deactivate script: provider registered no script; not run")
 		return wire.DeactivateNotRun
 	}
-	cmd, err := r.command(sr)
+	spec, err := r.command(sr)
 	if err != nil {
 		log.Error("deactivate script cannot run", "err", err)
 		return wire.DeactivateFailed
 	}
-	outR, outW, err := os.Pipe()
-	if err != nil {
-		log.Error("deactivate script: cannot create output pipe", "err", err)
-		return wire.DeactivateFailed
-	}
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		closeAll(outR, outW)
-		log.Error("deactivate script: cannot create output pipe", "err", err)
-		return wire.DeactivateFailed
-	}
-	defer closeAll(outR, errR)
-	cmd.Stdout, cmd.Stderr = outW, errW
-
-	// Start under the lock so that Close either sees the process group or
-	// prevents the start.
-	r.mu.Lock()
-	if r.closed {
-		r.mu.Unlock()
-		closeAll(outW, errW)
-		log.Error("deactivate script: runner closed before the script started")
-		return wire.DeactivateFailed
-	}
-	err = cmd.Start()
-	if err == nil {
-		st.pgid = cmd.Process.Pid
-		st.outputs = []*os.File{outR, errR}
-	}
-	r.mu.Unlock()
-	closeAll(outW, errW) // the script holds its own copies
+	spec.Name = "deactivate script"
+	spec.Log = log
+	spec.DrainTimeout = r.drainTimeout()
+	p, err := proc.Start(ctx, spec)
 	if err != nil {
 		log.Error("deactivate script cannot start", "err", err)
 		return wire.DeactivateFailed
 	}
-	started := time.Now()
-	log.Info("deactivate script started", "pid", st.pgid, "reason", reasonWord(sr.Reason),
+	log.Info("deactivate script started", "pid", p.Pid(), "reason", reasonWord(sr.Reason),
 		"uid", sr.Uid, "gid", sr.Gid, "time_limit", sr.TimeLimit)
-
-	var pumps sync.WaitGroup
-	pumps.Add(2)
-	go func() { defer pumps.Done(); pumpLines(outR, "stdout", log) }()
-	go func() { defer pumps.Done(); pumpLines(errR, "stderr", log) }()
-
-	var timer *time.Timer
-	if sr.TimeLimit > 0 {
-		timer = time.AfterFunc(time.Duration(sr.TimeLimit)*time.Second, func() {
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			if !st.exited {
-				st.timedOut = true
-				killGroup(st.pgid)
-			}
-		})
-	}
-
-	// Wait for the leader to exit without reaping it: while it is a zombie
-	// its pid, and so its process group ID, cannot be reused, so killing
-	// the group cannot hit anyone else. Then kill whatever the script left
-	// behind in its group, and only then reap it.
-	if err := waitExited(st.pgid); err != nil {
-		log.Warn("deactivate script: waiting for exit", "err", err)
-	}
-	r.mu.Lock()
-	st.exited = true
-	killGroup(st.pgid)
-	timedOut, aborted := st.timedOut, st.aborted
-	r.mu.Unlock()
-	if timer != nil {
-		timer.Stop()
-	}
-	waitErr := cmd.Wait()
-	elapsed := time.Since(started)
-
-	r.mu.Lock()
-	if !r.closed { // Close has already cut reading short
-		deadline := time.Now().Add(r.drainTimeout())
-		_ = outR.SetReadDeadline(deadline)
-		_ = errR.SetReadDeadline(deadline)
-	}
-	r.mu.Unlock()
-	pumps.Wait()
-
-	result, how := classify(waitErr, timedOut, aborted)
+	res := p.Wait()
+	result, how := classify(res)
 	log.Info("deactivate script finished", "result", resultWord(result), "how", how,
-		"elapsed", elapsed.Round(time.Millisecond))
+		"elapsed", res.Elapsed.Round(time.Millisecond))
 	return result
 }
 
-// command builds the exec.Cmd for sr: never through a shell, in its own
-// process group, as sr's uid and gid, in "/", with a clean environment and
-// stdin from /dev/null. The script is checked again first (CheckScript):
-// it may have changed since it was registered.
+// command builds the proc.Spec for sr: never through a shell, as sr's uid
+// and gid, in "/", with a clean environment, killed at sr.TimeLimit (proc
+// adds the process group and stdin from /dev/null). The script is checked
+// again first (CheckScript): it may have changed since it was registered.
 //
 // Arguments after the path start with "--": the group name and the flag
 // are chosen by clients and may start with '-', and "--" ends the options
 // for getopt and for every program that follows its convention, so neither
 // can be taken for an option (docs/deactivate-scripts.md).
-func (r *Runner) command(sr *protocol.ScriptRun) (*exec.Cmd, error) {
+func (r *Runner) command(sr *protocol.ScriptRun) (proc.Spec, error) {
 	if !filepath.IsAbs(sr.Path) {
-		return nil, fmt.Errorf("deactivate script %q: %w", sr.Path, ErrNotAbsolute)
+		return proc.Spec{}, fmt.Errorf("deactivate script %q: %w", sr.Path, ErrNotAbsolute)
 	}
 	reason := reasonWord(sr.Reason)
 	if reason == "" {
-		return nil, fmt.Errorf("deactivate script %q: unknown reason %d", sr.Path, sr.Reason)
+		return proc.Spec{}, fmt.Errorf("deactivate script %q: unknown reason %d", sr.Path, sr.Reason)
 	}
 	cred, err := credential(os.Geteuid(), os.Getegid(), sr.Uid, sr.Gid)
 	if err != nil {
-		return nil, err
+		return proc.Spec{}, err
 	}
 	if err := CheckScript(sr.Path, sr.Uid, sr.Gid); err != nil {
-		return nil, fmt.Errorf("refused just before it ran: %w", err)
+		return proc.Spec{}, fmt.Errorf("refused just before it ran: %w", err)
 	}
 	instance := strconv.FormatInt(int64(sr.Provider.Instance), 10)
 	node := strconv.FormatInt(int64(sr.Provider.Node), 10)
@@ -392,15 +309,13 @@ func (r *Runner) command(sr *protocol.ScriptRun) (*exec.Cmd, error) {
 	if r.Domain != "" {
 		env = append(env, EnvDomain+"="+r.Domain)
 	}
-	return &exec.Cmd{
-		Path: sr.Path,
-		Args: args,
-		Env:  env,
-		Dir:  "/",
-		SysProcAttr: &syscall.SysProcAttr{
-			Setpgid:    true,
-			Credential: cred,
-		},
+	return proc.Spec{
+		Path:    sr.Path,
+		Args:    args[1:],
+		Env:     env,
+		Dir:     "/",
+		Cred:    cred,
+		Timeout: time.Duration(sr.TimeLimit) * time.Second,
 	}, nil
 }
 
@@ -433,23 +348,16 @@ func credential(euid, egid int, uid, gid uint32) (*syscall.Credential, error) {
 }
 
 // classify turns how a script ended into a result and a few words for the log.
-func classify(waitErr error, timedOut, aborted bool) (wire.DeactivateResult, string) {
+func classify(res proc.Result) (wire.DeactivateResult, string) {
 	switch {
-	case timedOut:
+	case res.TimedOut:
 		return wire.DeactivateTimedOut, "killed at the time limit"
-	case aborted:
+	case res.Aborted:
 		return wire.DeactivateFailed, "killed by daemon shutdown"
-	case waitErr == nil:
+	case res.Success():
 		return wire.DeactivateOK, "exit 0"
 	}
-	var ee *exec.ExitError
-	if errors.As(waitErr, &ee) {
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return wire.DeactivateFailed, "killed by signal " + ws.Signal().String()
-		}
-		return wire.DeactivateFailed, "exit " + strconv.Itoa(ee.ExitCode())
-	}
-	return wire.DeactivateFailed, "wait failed: " + waitErr.Error()
+	return wire.DeactivateFailed, res.How()
 }
 
 func reasonWord(r protocol.ScriptReason) string {
@@ -474,57 +382,4 @@ func resultWord(r wire.DeactivateResult) string {
 		return "timed out"
 	}
 	return "unknown"
-}
-
-// killGroup sends SIGKILL to process group pgid; a group that is already
-// gone is not an error. pgid 0 and 1 are refused: kill(0) and kill(-1)
-// would hit the daemon's own group or every process.
-func killGroup(pgid int) {
-	if pgid > 1 {
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-	}
-}
-
-// waitExited blocks until process pid has exited, leaving it unreaped.
-func waitExited(pid int) error {
-	for {
-		var info unix.Siginfo
-		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("waitid %d: %w", pid, err)
-		}
-		return nil
-	}
-}
-
-// pumpLines logs each line read from f until EOF or f's read deadline.
-func pumpLines(f *os.File, stream string, log *slog.Logger) {
-	br := bufio.NewReaderSize(f, maxLineBytes)
-	for {
-		line, err := br.ReadSlice('\n')
-		if len(line) > 0 {
-			text := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
-			log.Info("deactivate script output", "stream", stream, "line", text)
-		}
-		switch {
-		case err == nil, errors.Is(err, bufio.ErrBufferFull):
-			continue
-		case errors.Is(err, io.EOF):
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			log.Warn("deactivate script: a process outside the script's process group still holds its output open; no longer reading it",
-				"stream", stream)
-		default:
-			log.Warn("deactivate script: reading output", "stream", stream, "err", err)
-		}
-		return
-	}
-}
-
-func closeAll(files ...*os.File) {
-	for _, f := range files {
-		_ = f.Close()
-	}
 }

@@ -62,6 +62,8 @@ ln -s /usr/lib/ocf/lib "$1/lib"`, "setup", root, wrapper).CombinedOutput()
 	assert.GreaterOrEqual(t, theirs[0].Mono, ours[0].Mono, "the wrapper's start began after the runner began it")
 	assert.LessOrEqual(t, theirs[1].Mono, ours[1].Mono, "the wrapper's stop ended before the runner saw it end")
 	assert.Less(t, theirs[0].Mono, theirs[1].Mono)
+	assert.GreaterOrEqual(t, theirs[0].Done, theirs[0].Mono, "the wrapper records when Dummy's start ended")
+	assert.LessOrEqual(t, theirs[0].Done, ours[0].Done, "the wrapper's start ended before the runner saw it end")
 	_, err = os.Stat(filepath.Join(dir, "state", "rsctmp", "Dummy-web.state"))
 	assert.True(t, os.IsNotExist(err), "Dummy ran under the wrapper and removed its state at stop")
 }

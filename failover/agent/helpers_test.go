@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/openhags/hags/failover"
 	"github.com/openhags/hags/failover/engine"
+	testharness "github.com/openhags/hags/internal/harness"
 )
 
 // waitBudget is how long a test waits for something that should happen
@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	testRoot = filepath.Join(dir, "ocf")
-	if err := setupRoot(testRoot); err != nil {
+	if err := testharness.OCFRoot(testRoot, "hagstest", "testdata/ocf/resource.d/hagstest"); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
@@ -52,70 +52,12 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// setupRoot copies testdata's agents into root and links Debian's
-// heartbeat agents and their library, from a child process: a file this
-// process opened for writing could be inherited by a parallel test's fork
-// and make its exec fail with ETXTBSY.
-func setupRoot(root string) error {
-	src, err := filepath.Abs("testdata/ocf")
-	if err != nil {
-		return err
-	}
-	cmd := exec.Command("/bin/sh", "-c", `set -e
-mkdir -p "$2/resource.d"
-cp -R "$1/resource.d/hagstest" "$2/resource.d/hagstest"
-chmod 755 "$2" "$2/resource.d" "$2/resource.d/hagstest" "$2/resource.d/hagstest/"*
-ln -s /usr/lib/ocf/resource.d/heartbeat "$2/resource.d/heartbeat"
-ln -s /usr/lib/ocf/lib "$2/lib"`, "setup", src, root)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("setting up the test OCF root: %v: %s", err, out)
-	}
-	return nil
-}
-
-var (
-	raOnce sync.Once
-	raErr  error
-)
-
-// needResourceAgents makes sure Debian's resource-agents is installed,
-// installing it when running as root, and skips the test if it cannot be.
+// needResourceAgents makes sure Debian's resource-agents is installed
+// (testharness.ResourceAgents), and skips the test if it cannot be.
 func needResourceAgents(t *testing.T) {
 	t.Helper()
-	raOnce.Do(func() {
-		const dummy = "/usr/lib/ocf/resource.d/heartbeat/Dummy"
-		if _, err := os.Stat(dummy); err == nil {
-			return
-		}
-		if os.Geteuid() != 0 {
-			raErr = errors.New("not root, cannot install it")
-			return
-		}
-		install := func() error {
-			cmd := exec.Command("apt-get", "install", "-y", "-qq", "resource-agents")
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				return fmt.Errorf("apt-get install resource-agents: %v: %s", err, out)
-			}
-			return nil
-		}
-		if raErr = install(); raErr != nil {
-			if out, err := exec.Command("apt-get", "update", "-qq").CombinedOutput(); err != nil {
-				raErr = fmt.Errorf("%w; apt-get update: %v: %s", raErr, err, out)
-				return
-			}
-			raErr = install()
-		}
-		if raErr == nil {
-			if _, err := os.Stat(dummy); err != nil {
-				raErr = fmt.Errorf("resource-agents installed but %s is missing", dummy)
-			}
-		}
-	})
-	if raErr != nil {
-		t.Skipf("this test needs Debian's resource-agents package (apt-get install resource-agents): %v", raErr)
+	if err := testharness.ResourceAgents(); err != nil {
+		t.Skipf("this test needs Debian's resource-agents package (apt-get install resource-agents): %v", err)
 	}
 }
 
@@ -143,6 +85,12 @@ func newHarness(t *testing.T, node string) *harness {
 // newHarnessIn is newHarness with a given state dir and OCF root.
 func newHarnessIn(t *testing.T, node, stateDir, root string) *harness {
 	t.Helper()
+	return newHarnessWith(t, node, stateDir, root, nil)
+}
+
+// newHarnessWith is newHarnessIn with Options changed by set (nil: none).
+func newHarnessWith(t *testing.T, node, stateDir, root string, set func(*Options)) *harness {
+	t.Helper()
 	h := &harness{
 		stateDir: stateDir,
 		actLog:   filepath.Join(stateDir, "actions.log"),
@@ -150,7 +98,7 @@ func newHarnessIn(t *testing.T, node, stateDir, root string) *harness {
 		failures: make(chan engine.Failure, 100),
 		log:      &memLog{},
 	}
-	r, err := New(Options{
+	opts := Options{
 		StateDir:  stateDir,
 		OCFRoot:   root,
 		Node:      node,
@@ -158,7 +106,11 @@ func newHarnessIn(t *testing.T, node, stateDir, root string) *harness {
 		ActionLog: h.actLog,
 		Results:   func(res engine.ActionResult) { h.results <- res },
 		Failures:  func(f engine.Failure) { h.failures <- f },
-	})
+	}
+	if set != nil {
+		set(&opts)
+	}
+	r, err := New(opts)
 	require.NoError(t, err, "New")
 	h.r = r
 	t.Cleanup(func() { require.NoError(t, r.Close(), "Close") })

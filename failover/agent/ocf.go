@@ -118,8 +118,18 @@ type ocfRun struct {
 
 // runOCF runs an OCF agent action in its own process group under its
 // timeout; the group is killed at the timeout and when ctx is done, and
-// with this process.
+// with this process. Every action but a stop first waits for one of the
+// runner's slots (Options.MaxAgents); one whose ctx ends while it waits
+// is aborted without running.
 func (r *Runner) runOCF(ctx context.Context, run ocfRun) proc.Result {
+	if run.action != "stop" {
+		select {
+		case r.slots <- struct{}{}:
+			defer func() { <-r.slots }()
+		case <-ctx.Done():
+			return proc.Result{ExitCode: -1, Aborted: true}
+		}
+	}
 	log := r.log.With("agent", run.spec.String(), "action", run.action)
 	if run.name != "" {
 		log = log.With("resource", run.name)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -36,6 +37,13 @@ const (
 	// MaxDetail bounds the Detail of a result or failure, in bytes.
 	MaxDetail = 1024
 )
+
+// DefaultMaxAgents is Options.MaxAgents when 0: four agent processes per
+// CPU, and at least 8. Without a bound, a configuration that brings
+// thousands of OCF resources online at once forks thousands of shell
+// scripts together, which starve the manager's own lease renewals until
+// it fences itself.
+func DefaultMaxAgents() int { return max(8, 4*runtime.NumCPU()) }
 
 // Errors. Validate returns *failover.Error values instead; these are for
 // Probe and MetaData, wrapped with %w.
@@ -79,6 +87,12 @@ type Options struct {
 	// call Close and should return soon (hand the result to a run loop).
 	// Nil drops results.
 	Results func(engine.ActionResult)
+	// MaxAgents bounds how many OCF agent processes run at once for
+	// actions other than stop (starts, monitors, probes, validations,
+	// meta-data); the others wait for a slot, before their timeout
+	// begins. 0 means DefaultMaxAgents. Stops never wait: the
+	// self-fencing window counts on a stop beginning at once.
+	MaxAgents int
 	// Failures receives the failures that monitoring finds (an OCF
 	// monitor that fails, an exec process that exits), under the same
 	// rules as Results. A failure of a resource is reported once per start;
@@ -123,6 +137,7 @@ type Runner struct {
 	cancel context.CancelFunc
 	group  errgroup.Group
 	meta   metaCache
+	slots  chan struct{} // one per OCF agent process running, stops aside
 
 	mu        sync.Mutex
 	closed    bool
@@ -165,6 +180,10 @@ func New(opts Options) (*Runner, error) {
 		fails:     opts.Failures,
 		resources: make(map[string]*resource),
 	}
+	if opts.MaxAgents <= 0 {
+		opts.MaxAgents = DefaultMaxAgents()
+	}
+	r.slots = make(chan struct{}, opts.MaxAgents)
 	if r.log == nil {
 		r.log = slog.Default()
 	}
@@ -273,7 +292,7 @@ func (r *Runner) do(ctx context.Context, rs *resource, a engine.Action) (res eng
 	}
 	ok := res.Outcome == engine.OutcomeOK
 	if a.Op == engine.ActStart {
-		r.logAction(actlog.Record{Mono: began, Resource: a.Resource, Op: actlog.OpStart, OK: ok, Agent: a.Agent.String()})
+		r.logAction(actlog.Record{Mono: began, Done: actlog.Now(), Resource: a.Resource, Op: actlog.OpStart, OK: ok, Agent: a.Agent.String()})
 	} else {
 		r.logAction(actlog.Record{Mono: actlog.Now(), Resource: a.Resource, Op: actlog.OpStop, OK: ok,
 			Why: actlog.WhyStop, Agent: a.Agent.String()})

@@ -109,7 +109,7 @@ func (e *Engine) reset() {
 		g.waiting = len(g.resources) > 0
 		for _, r := range e.groupResources(g) {
 			r.act, r.timer, r.failNext, r.override = nil, nil, false, false
-			r.unconfirmed, r.stopFailed = true, false
+			r.unconfirmed, r.stopFailed, r.restop = true, false, false
 			if r.wait != waitFatal {
 				r.wait = waitNone
 			}

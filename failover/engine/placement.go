@@ -170,7 +170,7 @@ func (e *Engine) passOwnership(g *group) {
 func (e *Engine) resetForNewOwner(g *group) {
 	for _, r := range e.groupResources(g) {
 		r.act, r.timer, r.restarts, r.failNext = nil, nil, nil, false
-		r.unconfirmed, r.stopFailed, r.override = false, false, false
+		r.unconfirmed, r.stopFailed, r.restop, r.override = false, false, false, false
 		if r.wait == waitFatal {
 			if r.state != failover.ResourceFailed {
 				e.setState(r, failover.ResourceOffline)

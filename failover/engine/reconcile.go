@@ -30,8 +30,10 @@ import (
 // membership change) and the takeovers waiting on departed nodes.
 func (e *Engine) reconcile() {
 	e.driveTakeovers()
-	names := e.groupNames()
-	if !e.st.all {
+	var names []string
+	if e.st.all {
+		names = e.groupNames()
+	} else {
 		names = sortedKeys(e.st.dirty)
 	}
 	e.st.all = false
@@ -119,6 +121,10 @@ func (e *Engine) stopPass(g *group, stopAll bool) bool {
 			changed = true
 		case r.state == failover.ResourceOfflinePending && stays[r.name]:
 			e.setState(r, failover.ResourceOnline)
+			changed = true
+		case r.stopFailed && r.restop && !e.dependentsHold(r, stays):
+			r.restop = false
+			e.startAction(g, r, ActStop, purposeStop, false)
 			changed = true
 		}
 	}

@@ -49,12 +49,12 @@ func (e *Engine) result(from NodeID, res *ActionResult) {
 		case !ok:
 			e.stopFailed(r, res.Detail)
 		case r.failNext:
-			r.stopFailed = false
+			r.stopFailed, r.restop, r.failNext = false, false, false
 			e.noteFailure(r, OutcomeSoft, "failed by request", false)
 			e.setState(r, failover.ResourceFailed)
 			e.recover(r)
 		default:
-			r.stopFailed = false
+			r.stopFailed, r.restop = false, false
 			e.setState(r, failover.ResourceOffline)
 		}
 	case purposeCleanup:
@@ -62,7 +62,7 @@ func (e *Engine) result(from NodeID, res *ActionResult) {
 			e.stopFailed(r, res.Detail)
 			return
 		}
-		r.stopFailed = false
+		r.stopFailed, r.restop = false, false
 		e.recover(r)
 	}
 }
@@ -117,7 +117,7 @@ func (e *Engine) noteFailure(r *resource, out Outcome, detail string, start bool
 // stopFailed records that a stop of r failed: it may still run on its
 // owner, and holds its group there until it is fenced or cleaned up.
 func (e *Engine) stopFailed(r *resource, detail string) {
-	r.stopFailed = true
+	r.stopFailed, r.restop = true, false
 	r.failNext = false
 	r.timer = nil
 	r.last = &failure{outcome: OutcomeSoft, detail: detail, node: e.ownerOf(r), at: e.now, stop: true}
@@ -292,10 +292,11 @@ func (e *Engine) opFailResource(q *Request) error {
 
 // opCleanupResource forgets a resource's failures (restart counts, the
 // nodes it failed hard on, a fatal failure) and tries again: a stop-failed
-// resource is stopped again, a Failed one whose persistent state is online
-// is started again, and stray copies whose stop failed are stopped again.
+// resource is stopped again (once no running dependent needs it), a Failed
+// one whose persistent state is online is started again, and stray copies
+// whose stop failed are stopped again.
 func (e *Engine) opCleanupResource(q *Request) error {
-	r, g, err := e.lookupResource(q)
+	r, _, err := e.lookupResource(q)
 	if err != nil {
 		return err
 	}
@@ -306,8 +307,9 @@ func (e *Engine) opCleanupResource(q *Request) error {
 		return nil
 	}
 	switch {
-	case r.stopFailed && e.alive(g.owner):
-		e.startAction(g, r, ActStop, purposeStop, false)
+	case r.stopFailed:
+		r.restop = true
+		e.markResource(r)
 	case r.state == failover.ResourceFailed:
 		r.wait, r.timer = waitNone, nil
 	}

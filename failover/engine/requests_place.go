@@ -8,8 +8,8 @@ import (
 
 // Requests about where groups run: moves, pause and drain, owners.
 
-// opMoveGroup moves a group to a named node (seed 000, checked in its
-// order) or, with no node, to the node the cluster picks.
+// opMoveGroup moves a group to a named node (the checks of
+// ApiMoveGroupToNode in docs/failover.md, in their order) or, with no node, to the node the cluster picks.
 func (e *Engine) opMoveGroup(q *Request) error {
 	g, err := e.lookupGroup(q)
 	if err != nil {
@@ -198,16 +198,23 @@ func (e *Engine) opSetGroupOwners(q *Request) error {
 	return nil
 }
 
+// resourceOwner looks up the resource and the node of a request about a
+// resource's possible owners.
+func (e *Engine) resourceOwner(q *Request) (*resource, *node, error) {
+	r, _, err := e.lookupResource(q)
+	if err != nil {
+		return nil, nil, err
+	}
+	n, err := e.lookupNode(q.Node)
+	return r, n, err
+}
+
 // opAddResourceOwner makes a node a possible owner of a resource. The
 // possible owners are a set, and an empty list means every node: adding a
 // node already in the set (every node, for an empty list) is
 // ERROR_OBJECT_ALREADY_EXISTS.
 func (e *Engine) opAddResourceOwner(q *Request) error {
-	r, _, err := e.lookupResource(q)
-	if err != nil {
-		return err
-	}
-	n, err := e.lookupNode(q.Node)
+	r, n, err := e.resourceOwner(q)
 	if err != nil {
 		return err
 	}
@@ -227,11 +234,7 @@ func (e *Engine) opAddResourceOwner(q *Request) error {
 // resource that runs on the node removed is stopped there; its group does
 // not move for it.
 func (e *Engine) opRemoveResourceOwner(q *Request) error {
-	r, _, err := e.lookupResource(q)
-	if err != nil {
-		return err
-	}
-	n, err := e.lookupNode(q.Node)
+	r, n, err := e.resourceOwner(q)
 	if err != nil {
 		return err
 	}

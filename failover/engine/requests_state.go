@@ -22,7 +22,7 @@ import (
 // ERROR_RESOURCE_FAILED likewise. Every other error changes nothing.
 
 // opOnlineResource brings a resource online on its group's owner, its
-// providers first (seed 001).
+// providers first (ApiOnlineResource in docs/failover.md).
 func (e *Engine) opOnlineResource(q *Request) error {
 	r, g, err := e.lookupResource(q)
 	if err != nil {
@@ -68,7 +68,7 @@ func (e *Engine) opOnlineResource(q *Request) error {
 	plan, bad := e.onlinePlan(r, g, q.IgnoreLocked)
 	if bad != nil {
 		return failover.Errorf(failover.CodeClusterResourceProviderFailed, "provider %s of resource %s cannot come online on %s: %s",
-			bad.name, r.name, e.nodeName(g.owner), e.whyNotRunnable(bad, g))
+			bad.name, r.name, e.nodeName(g.owner), e.cannotText(bad, g))
 	}
 	for _, p := range append(plan, r) {
 		p.persistent = failover.PersistentOnline
@@ -134,11 +134,12 @@ func (e *Engine) retryNow(r *resource) {
 // first that can come online, in the order written. bad is a provider
 // that cannot come online (nil if all can).
 func (e *Engine) onlinePlan(r *resource, g *group, ignoreLocked bool) (plan []*resource, bad *resource) {
+	c := &comeOnline{e: e, g: g, ignoreLocked: ignoreLocked, memo: map[string]bool{}}
 	seen := map[string]bool{r.name: true}
 	var walk func(x *resource) *resource
 	walk = func(x *resource) *resource {
 		for _, set := range x.dep.Sets {
-			p, bad := e.pickProvider(set, g, ignoreLocked)
+			p, bad := c.pick(set)
 			if p == nil {
 				return bad
 			}
@@ -157,12 +158,23 @@ func (e *Engine) onlinePlan(r *resource, g *group, ignoreLocked bool) (plan []*r
 	return plan, bad
 }
 
-// pickProvider chooses the member of a dependency set that will satisfy
-// it; with none, it returns the first member as the one that failed.
-func (e *Engine) pickProvider(set []string, g *group, ignoreLocked bool) (*resource, *resource) {
+// comeOnline judges which resources of g could be brought online on its
+// owner now. It remembers each answer: a resource is judged once per
+// request however many dependents share it (without the memory, judging a
+// graph of complex sets that share providers takes exponential time).
+type comeOnline struct {
+	e            *Engine
+	g            *group
+	ignoreLocked bool
+	memo         map[string]bool
+}
+
+// pick chooses the member of a dependency set that will satisfy it; with
+// none, it returns the first member as the one that failed.
+func (c *comeOnline) pick(set []string) (*resource, *resource) {
 	var first, chosen *resource
 	for _, name := range set {
-		p := e.resources[name]
+		p := c.e.resources[name]
 		if p == nil {
 			continue
 		}
@@ -172,10 +184,9 @@ func (e *Engine) pickProvider(set []string, g *group, ignoreLocked bool) (*resou
 		switch {
 		case isOnlineOrComing(p):
 			return p, nil
-		case chosen == nil && e.canComeOnline(p, g, ignoreLocked, map[string]bool{}):
+		case chosen == nil && c.can(p):
 			chosen = p
-		case chosen != nil && chosen.persistent != failover.PersistentOnline && p.persistent == failover.PersistentOnline &&
-			e.canComeOnline(p, g, ignoreLocked, map[string]bool{}):
+		case chosen != nil && chosen.persistent != failover.PersistentOnline && p.persistent == failover.PersistentOnline && c.can(p):
 			chosen = p
 		}
 	}
@@ -185,26 +196,22 @@ func (e *Engine) pickProvider(set []string, g *group, ignoreLocked bool) (*resou
 	return nil, first
 }
 
-// canComeOnline reports whether p could be brought online on g's owner
-// now, its own providers included.
-func (e *Engine) canComeOnline(p *resource, g *group, ignoreLocked bool, visiting map[string]bool) bool {
+// can reports whether p could be brought online, its own providers
+// included.
+func (c *comeOnline) can(p *resource) bool {
 	if isOnlineOrComing(p) {
 		return true
 	}
-	if visiting[p.name] || e.whyNotRunnable(p, g) != "" {
-		return false
+	if v, ok := c.memo[p.name]; ok {
+		return v
 	}
-	if p.lockHeld() && !ignoreLocked {
-		return false
-	}
-	visiting[p.name] = true
-	defer delete(visiting, p.name)
+	c.memo[p.name] = false // a cycle (never in a checked graph) counts as no
+	ok := c.e.whyNotRunnable(p, c.g) == "" && (!p.lockHeld() || c.ignoreLocked)
 	for _, set := range p.dep.Sets {
-		if !e.anyOf(set, func(x *resource) bool { return e.canComeOnline(x, g, ignoreLocked, visiting) }) {
-			return false
-		}
+		ok = ok && c.e.anyOf(set, c.can)
 	}
-	return true
+	c.memo[p.name] = ok
+	return ok
 }
 
 // whyNotRunnable says why resource p cannot be started on g's owner, ""
@@ -231,6 +238,17 @@ func (e *Engine) whyNotRunnable(p *resource, g *group) string {
 		return "it is being stopped"
 	}
 	return ""
+}
+
+// cannotText says why provider p cannot come online.
+func (e *Engine) cannotText(p *resource, g *group) string {
+	switch why := e.whyNotRunnable(p, g); {
+	case why != "":
+		return why
+	case p.lockHeld():
+		return "it is locked"
+	}
+	return "its own providers cannot come online"
 }
 
 // allProviders returns every resource r depends on, transitively.

@@ -147,6 +147,7 @@ type snapResource struct {
 	Act         *snapAction              `msgpack:"act"`
 	Unconfirmed bool                     `msgpack:"unconf"`
 	StopFailed  bool                     `msgpack:"stopfail"`
+	Restop      bool                     `msgpack:"restop"`
 	FailNext    bool                     `msgpack:"failnext"`
 	Wait        waitKind                 `msgpack:"wait"`
 	Timer       *snapTimer               `msgpack:"timer"`
@@ -218,7 +219,7 @@ func writeResource(r *resource) snapResource {
 			RetryPeriod: int64(p.RetryPeriodOnFailure), RestartDelay: int64(p.RestartDelay)},
 		Persistent: r.persistent, Possible: r.possible, Dep: r.dep.String(), Locked: r.locked, Override: r.override,
 		State: r.state, Seq: r.seq, Since: r.since, Shown: r.shown, ShownOwner: r.shownOwner,
-		Unconfirmed: r.unconfirmed, StopFailed: r.stopFailed, FailNext: r.failNext, Wait: r.wait,
+		Unconfirmed: r.unconfirmed, StopFailed: r.stopFailed, Restop: r.restop, FailNext: r.failNext, Wait: r.wait,
 		Restarts: r.restarts, Hard: r.hard}
 	if a := r.act; a != nil {
 		s.Act = &snapAction{ID: a.id, Op: a.op, Node: a.node, Purpose: a.purpose, Since: a.since}
@@ -331,7 +332,7 @@ func readResource(s snapResource) (*resource, error) {
 			RetryPeriodOnFailure: failover.Duration(p.RetryPeriod), RestartDelay: failover.Duration(p.RestartDelay)},
 		persistent: s.Persistent, possible: s.Possible, dep: dep, locked: s.Locked, override: s.Override,
 		state: s.State, seq: s.Seq, since: s.Since, shown: s.Shown, shownOwner: s.ShownOwner,
-		unconfirmed: s.Unconfirmed, stopFailed: s.StopFailed, failNext: s.FailNext, wait: s.Wait,
+		unconfirmed: s.Unconfirmed, stopFailed: s.StopFailed, restop: s.Restop, failNext: s.FailNext, wait: s.Wait,
 		restarts: s.Restarts, hard: s.Hard}
 	if len(r.params) == 0 {
 		r.params = nil
@@ -461,6 +462,8 @@ func (e *Engine) checkResource(r *resource) error {
 		return bad("bad state")
 	case r.wait > waitFatal:
 		return bad("bad wait")
+	case r.restop && !r.stopFailed:
+		return bad("stopped again but not stop-failed")
 	case !sortedNodes(e, r.possible) || !sortedNodes(e, r.hard):
 		return bad("bad node list")
 	}

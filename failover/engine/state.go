@@ -188,6 +188,9 @@ type resource struct {
 	// stopFailed: a stop failed; it may still run on its owner, and the
 	// group may not move until it is fenced or cleaned up.
 	stopFailed bool
+	// restop: cleanup asked for a stop-failed resource to be stopped
+	// again; reconciliation stops it once no running dependent needs it.
+	restop bool
 	// failNext: a fail request came while an action ran; the action's end
 	// counts as a failure.
 	failNext bool

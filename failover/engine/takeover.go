@@ -142,7 +142,7 @@ func (e *Engine) returned(n *node, running []string) {
 
 // probed settles r on its owner's return: running or not.
 func (e *Engine) probed(g *group, r *resource, running bool) {
-	r.unconfirmed, r.stopFailed, r.failNext, r.act, r.timer = false, false, false, nil, nil
+	r.unconfirmed, r.stopFailed, r.restop, r.failNext, r.act, r.timer = false, false, false, false, nil, nil
 	if r.wait == waitRestart || r.wait == waitRetry || r.wait == waitFailover {
 		r.wait = waitNone
 	}

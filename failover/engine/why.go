@@ -164,6 +164,8 @@ func (w *why) failed() {
 		what = "Failed: " + e.describeFailure(r.last)
 	}
 	switch {
+	case r.stopFailed && r.restop:
+		w.add("%s; it may still run there; it is stopped again once %s stopped", what, w.runningDependents())
 	case r.stopFailed:
 		w.add("%s; it may still run there, and its group cannot move until %s is fenced or the resource is cleaned up (hagsrm resource cleanup %s)", what, w.owner, r.name)
 	case r.act != nil:

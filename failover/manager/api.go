@@ -158,12 +158,29 @@ func codeOf(err error) failover.Code {
 // Watch returns the stream of agreed changes from now on. The channel is
 // closed when ctx ends, or when the watcher falls too far behind.
 func (m *Manager) Watch(ctx context.Context) <-chan failover.Change {
-	ch := make(chan failover.Change, 4096)
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.watchLocked(ctx)
+}
+
+// Subscribe returns every node, group and resource as agreed now and,
+// from that moment, every agreed change, as Watch does. The state and the
+// start of the stream are one cut: no change falls between them (the
+// changes of the step the state already shows may come again).
+func (m *Manager) Subscribe(ctx context.Context) (nodes []failover.NodeInfo, groups []failover.GroupInfo,
+	resources []failover.ResourceInfo, changes <-chan failover.Change) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.c.eng.(*lockedEngine).e
+	return e.Nodes(), e.Groups(), e.Resources(), m.watchLocked(ctx)
+}
+
+// watchLocked starts a watcher; m.mu is held.
+func (m *Manager) watchLocked(ctx context.Context) <-chan failover.Change {
+	ch := make(chan failover.Change, 4096)
 	id := m.nextW
 	m.nextW++
 	m.watchers[id] = ch
-	m.mu.Unlock()
 	go func() {
 		<-ctx.Done()
 		m.mu.Lock()

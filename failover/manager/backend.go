@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/failover/console"
 	"github.com/openhags/hags/failover/engine"
 	"github.com/openhags/hags/failover/internal/mgmt"
 )
@@ -89,4 +90,36 @@ func (b backend) Why(_ context.Context, resource string) (out []string, err erro
 
 func (b backend) Watch(ctx context.Context) (<-chan failover.Change, error) {
 	return b.m.Watch(ctx), nil
+}
+
+func (b backend) Console(context.Context) (failover.ConsoleInfo, error) {
+	b.m.mu.Lock()
+	info := b.m.console
+	b.m.mu.Unlock()
+	if info == nil {
+		return failover.ConsoleInfo{}, failover.Errorf(failover.CodeInvalidState,
+			"this node's hagsrmd serves no web console: start it with --http ADDRESS")
+	}
+	return *info, nil
+}
+
+// consoleBackend serves the web console from the manager
+// (console.Backend).
+type consoleBackend struct{ m *Manager }
+
+var _ console.Backend = consoleBackend{}
+
+func (b consoleBackend) Subscribe(ctx context.Context) (console.State, <-chan failover.Change, error) {
+	ns, gs, rs, ch := b.m.Subscribe(ctx)
+	return console.State{Nodes: ns, Groups: gs, Resources: rs}, ch, nil
+}
+
+func (b consoleBackend) Submit(ctx context.Context, req engine.Request) (failover.Code, string, error) {
+	r, err := b.m.Submit(ctx, req)
+	if err != nil {
+		return 0, "", err
+	}
+	b.m.log.Info("request", "via", "console", "op", req.Op, "group", req.Group, "resource", req.Resource,
+		"node", req.Node, "code", r.Code)
+	return r.Code, r.Message, nil
 }

@@ -466,17 +466,24 @@ func (c *core) unsynced(e *event) error {
 		if c.formInFlight != nil && *c.formInFlight == m.ID {
 			c.formInFlight = nil
 		}
+		if m.Form && len(c.others) > 0 {
+			// Members hold the state already (a formation completed for
+			// them, or they were sent it): they ignore this formation,
+			// proposed before theirs completed, and so does this member.
+			return nil
+		}
 		installed, err := c.tryInstall(m)
 		if err != nil || installed {
 			return err
 		}
 		if m.Form {
-			// A formation for others starts a new epoch at this message
-			// (position 0; formed gives this member JoinPos 0): what this
-			// member buffered before it is of the old epoch, and its
-			// transfer will be replayed from here. The formed members
-			// know nothing of it yet: it announces itself to them.
-			c.buffer = c.buffer[len(c.buffer)-1:]
+			// The cluster formed here without this member: the new epoch's
+			// positions start after this notification, and so does what
+			// this member will replay after its own transfer (formed gives
+			// it JoinPos 1). The formed members never saw this member's
+			// announcement (they dropped what they buffered): it announces
+			// itself again, so that they learn its run and send it the state.
+			c.buffer = nil
 			c.announce()
 		}
 		// It completed for others: they hold the state now.
@@ -489,8 +496,10 @@ func (c *core) unsynced(e *event) error {
 	return nil
 }
 
-// announce tells the group this member's durable position. Synced members
-// ignore it; members forming a cluster pick the newest.
+// announce tells the group this member's durable position and the run of
+// its core. Synced members note the run of a member waiting for the state
+// (a transfer is made for that run); members forming a cluster pick the
+// newest position.
 func (c *core) announce() {
 	var known []engine.NodeID
 	if c.eng != nil {
@@ -626,7 +635,11 @@ func (c *core) formed(forNodes []engine.NodeID) error {
 	at := position{Epoch: c.bk.At.Epoch + 1}
 	c.bk = &book{At: at}
 	for _, n := range c.current {
-		c.bk.Members = append(c.bk.Members, &memberInfo{Node: n, Synced: slices.Contains(forNodes, n)})
+		mi := &memberInfo{Node: n, Synced: slices.Contains(forNodes, n)}
+		if !mi.Synced {
+			mi.JoinPos = at.Pos + 1 // it dropped what it buffered before this point (unsynced)
+		}
+		c.bk.Members = append(c.bk.Members, mi)
 	}
 	slices.SortFunc(c.bk.Members, func(a, b *memberInfo) int { return int(a.Node) - int(b.Node) })
 	// The reset and the members' joins are the new epoch's first state,

@@ -177,7 +177,7 @@ func (b *simBus) reconnect(ids ...engine.NodeID) {
 func (b *simBus) run() {
 	for i := 0; len(b.queue) > 0; i++ {
 		require.Less(b.t, i, 100000, "the group quiesces")
-		b.step()
+		b.runOne()
 	}
 }
 
@@ -186,43 +186,41 @@ func (b *simBus) run() {
 func (b *simBus) runUntil(stop func(p proposal) bool) {
 	for i := 0; len(b.queue) > 0 && !stop(b.queue[0]); i++ {
 		require.Less(b.t, i, 100000, "the group quiesces")
-		b.step()
+		b.runOne()
 	}
 }
 
-// step runs the next queued protocol.
-func (b *simBus) step() {
-	{
-		p := b.queue[0]
-		b.queue = b.queue[1:]
-		if _, ok := b.nodes[p.from]; !ok {
-			return
-		}
-		if !p.nphase {
-			b.deliver(&event{Kind: evMessage, Msg: p.m})
-			return
-		}
-		for _, id := range b.members {
-			b.nodes[id].votes = nil
-		}
-		b.deliver(&event{Kind: evNPhase, Msg: p.m})
-		ok := true
-		for _, id := range b.members {
-			n := b.nodes[id]
-			require.Len(b.t, n.votes, 1, "node %d votes once", id)
-			ok = ok && n.votes[0]
-		}
-		if ok && b.rng.Float64() < b.rejectP {
-			ok = false // as if a member had voted reject
-		}
-		if ok {
-			b.deliver(&event{Kind: evMessage, Msg: p.m})
-		} else {
-			b.deliver(&event{Kind: evRejected, Msg: p.m})
-			// The proposer sends it again before anything else of its own
-			// (a manager has one batch under way at a time).
-			b.queue = append([]proposal{p}, b.queue...)
-		}
+// runOne runs the first queued protocol.
+func (b *simBus) runOne() {
+	p := b.queue[0]
+	b.queue = b.queue[1:]
+	if _, ok := b.nodes[p.from]; !ok {
+		return
+	}
+	if !p.nphase {
+		b.deliver(&event{Kind: evMessage, Msg: p.m})
+		return
+	}
+	for _, id := range b.members {
+		b.nodes[id].votes = nil
+	}
+	b.deliver(&event{Kind: evNPhase, Msg: p.m})
+	ok := true
+	for _, id := range b.members {
+		n := b.nodes[id]
+		require.Len(b.t, n.votes, 1, "node %d votes once", id)
+		ok = ok && n.votes[0]
+	}
+	if ok && b.rng.Float64() < b.rejectP {
+		ok = false // as if a member had voted reject
+	}
+	if ok {
+		b.deliver(&event{Kind: evMessage, Msg: p.m})
+	} else {
+		b.deliver(&event{Kind: evRejected, Msg: p.m})
+		// The proposer sends it again before anything else of its own
+		// (a manager has one batch under way at a time).
+		b.queue = append([]proposal{p}, b.queue...)
 	}
 }
 
@@ -480,6 +478,83 @@ func TestLogTransferForAnEarlierRunIsNotInstalled(t *testing.T) {
 			b.run()
 			s := steps(t, b.agreed())
 			require.Contains(t, s, "4/3/after")
+		})
+	}
+}
+
+// A manager that joins while the first managers form the cluster waits for
+// a state transfer of its own and then agrees with them. Two orders:
+//   - the formation is delivered first: the joiner replays only what
+//     followed it (what it buffered before is not of the new epoch);
+//   - the formation collided with the join and is proposed again after the
+//     announcements the join caused, and the forming member, seeing a new
+//     round, proposes a second formation, for every member. The second one
+//     is void: the members the first synced ignore it, so the joiner must
+//     not install it either.
+func TestLogJoinDuringFormation(t *testing.T) {
+	for _, resent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("resent=%v", resent), func(t *testing.T) { joinDuringFormation(t, resent) })
+	}
+}
+
+func joinDuringFormation(t *testing.T, resent bool) {
+	b := newBus(t, 3)
+	b.start(1, t.TempDir(), 1)
+	b.start(2, t.TempDir(), 1)
+	formation := func(p proposal) bool { return p.m.Kind == msgState && p.m.Form }
+	for !slices.ContainsFunc(b.queue, formation) {
+		require.NotEmpty(t, b.queue, "the first two managers propose a formation")
+		b.runOne()
+	}
+	b.start(3, t.TempDir(), 1)
+	if resent {
+		i := slices.IndexFunc(b.queue, formation)
+		p := b.queue[i]
+		b.queue = append(slices.Delete(b.queue, i, i+1), p)
+	}
+	b.run()
+	b.agreed()
+	b.nodes[3].submit("after")
+	b.run()
+	require.Contains(t, steps(t, b.agreed()), "4/3/after", "the third manager's batch is applied by all")
+}
+
+// TestLogJoinWhileFormationIsProposed: a third manager joins while the
+// first two form the cluster: Group Services runs its join after node 1
+// proposed the formation transfer and before the transfer. The
+// latecomer is among the members when the formation completes, but not
+// among those it was for: it must wait for an ordinary transfer and then
+// count the log's positions from the formation on. When the formation
+// also collided with the join and was sent again after the announcements
+// the join caused, node 1, still without state, proposed a second
+// formation for all three; once the first has completed, the second must
+// change nothing. Either way every member ends at the same position with
+// the same state.
+func TestLogJoinWhileFormationIsProposed(t *testing.T) {
+	for _, collided := range []bool{false, true} {
+		t.Run(fmt.Sprintf("collided=%v", collided), func(t *testing.T) {
+			b := newBus(t, 4)
+			n1 := b.start(1, t.TempDir(), 1)
+			b.start(2, t.TempDir(), 1)
+			// Deliver the announcements until node 1 proposes the formation.
+			for len(b.queue) > 0 && b.queue[0].m.Kind == msgAnnounce {
+				p := b.queue[0]
+				b.queue = b.queue[1:]
+				b.deliver(&event{Kind: evMessage, Msg: p.m})
+			}
+			require.Len(t, b.queue, 1, "node 1 proposed the formation")
+			require.Equal(t, msgState, b.queue[0].m.Kind)
+			require.True(t, b.queue[0].m.Form)
+			b.start(3, t.TempDir(), 1)
+			if collided {
+				// The formation goes after the announcements the join caused.
+				b.queue = append(b.queue[1:], b.queue[0])
+			}
+			b.run()
+			b.agreed()
+			n1.submit("after")
+			b.run()
+			require.Contains(t, steps(t, b.agreed()), "4/1/after")
 		})
 	}
 }

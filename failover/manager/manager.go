@@ -19,9 +19,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/openhags/hags/failover"
+	"github.com/openhags/hags/failover/console"
 	"github.com/openhags/hags/failover/engine"
 	"github.com/openhags/hags/gsapi"
 )
@@ -92,6 +94,21 @@ type Config struct {
 	// AdminGroup and UserGroup name the groups whose members get access
 	// All and Read on it (defaults hagsadmin and hagsuser).
 	AdminGroup, UserGroup string
+
+	// Console is the address (HOST:PORT) of the web console to serve
+	// (package console); empty: none. An address other than loopback
+	// needs ConsoleRemote, and then the console's token is needed to
+	// read it too.
+	Console       string
+	ConsoleRemote bool
+
+	// Metrics is where the manager registers its metrics
+	// (docs/metrics.md); nil: none.
+	Metrics prometheus.Registerer
+	// Ready is called once by Run when the manager serves its management
+	// socket and its console (at once without them); hagsrmd tells
+	// systemd then. nil: not called.
+	Ready func()
 }
 
 // Manager is one node's failover manager. Its exported methods are safe
@@ -102,6 +119,7 @@ type Manager struct {
 	inc uint64
 
 	in   *inbox
+	met  *metrics // nil without Config.Metrics
 	g    *errgroup.Group
 	ctx  context.Context
 	stop context.CancelFunc
@@ -119,10 +137,11 @@ type Manager struct {
 	seq      uint64 // requests and batches of this run
 	waiting  map[uint64]func(engine.Reply)
 	timers   map[timerKey]*time.Timer
-	lease    leaseState
-	fenced   bool // resources were stopped for lack of a lease or session
-	fencing  bool // ... and the stop is still under way
-	live     bool // synced, and the hagsd session is up
+	held     []engine.Action // starts waiting for a valid lease
+	live     bool            // synced, and the hagsd session is up
+
+	// lease has its own lock and goroutine (lease.go).
+	lease lease
 
 	// mu orders the engine's steps (the core's) and readers; it also
 	// guards rw and the watchers.
@@ -130,6 +149,7 @@ type Manager struct {
 	rw       bool
 	watchers map[int]chan failover.Change
 	nextW    int
+	console  *failover.ConsoleInfo // set once the console listens
 }
 
 type timerKey struct {
@@ -165,6 +185,12 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m.st = st
 	m.c = newCore(0, m.inc, eng, at, m.restoreLocked, m, m.log)
+	if cfg.Metrics != nil {
+		if m.met, err = newMetrics(m, cfg.Metrics); err != nil {
+			st.close()
+			return nil, fmt.Errorf("manager: metrics: %w", err)
+		}
+	}
 	m.log.Info("durable state loaded", "dir", cfg.StateDir, "at", at)
 	return m, nil
 }
@@ -179,18 +205,32 @@ func (m *Manager) Run(ctx context.Context) error {
 	if a, ok := m.cfg.Runner.(*Agents); ok {
 		a.setFailures(m.ReportFailure)
 	}
+	if m.cfg.Console != "" { // first: nothing runs yet if it cannot listen
+		if err := m.serveConsole(ctx); err != nil {
+			return err
+		}
+	}
 	if m.cfg.Socket != "" {
 		ln, err := unixsock.Listen(m.cfg.Socket)
 		if err != nil {
+			m.stop() // the console, if it runs
+			_ = m.g.Wait()
 			return fmt.Errorf("manager: management socket: %w", err)
 		}
 		srv, err := mgmt.New(mgmt.Config{Backend: backend{m}, AdminGroup: m.cfg.AdminGroup,
 			UserGroup: m.cfg.UserGroup, Logger: m.log.With("component", "mgmt")})
 		if err != nil {
 			ln.Close()
+			m.stop()
+			_ = m.g.Wait()
 			return err
 		}
-		m.g.Go(func() error { return srv.Serve(ln) })
+		m.g.Go(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, mgmt.ErrClosed) {
+				return err
+			}
+			return nil // closed below, when ctx ends: a stop on request
+		})
 		m.g.Go(func() error {
 			<-ctx.Done()
 			return srv.Close()
@@ -198,6 +238,10 @@ func (m *Manager) Run(ctx context.Context) error {
 		m.log.Info("serving the management socket", "socket", m.cfg.Socket)
 	}
 	m.g.Go(func() error { return m.loop(ctx) })
+	m.g.Go(func() error { return m.leaseLoop(ctx) })
+	if m.cfg.Ready != nil {
+		m.cfg.Ready()
+	}
 	err := m.g.Wait()
 	if errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) {
 		err = nil
@@ -205,10 +249,38 @@ func (m *Manager) Run(ctx context.Context) error {
 	return err
 }
 
+// serveConsole listens on the console's address and serves the console
+// in the manager's errgroup until ctx ends.
+func (m *Manager) serveConsole(ctx context.Context) error {
+	loopback, err := console.CheckAddress(m.cfg.Console, m.cfg.ConsoleRemote)
+	if err != nil {
+		return fmt.Errorf("manager: web console: %w", err)
+	}
+	token, err := console.NewToken()
+	if err != nil {
+		return err
+	}
+	srv, err := console.New(console.Config{Backend: consoleBackend{m}, Token: token, OpenReads: loopback,
+		Node: m.cfg.Name, Logger: m.log.With("component", "console")})
+	if err != nil {
+		return err
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", m.cfg.Console)
+	if err != nil {
+		return fmt.Errorf("manager: web console: %w", err)
+	}
+	info := &failover.ConsoleInfo{URL: console.URL(ln, token), Address: ln.Addr().String(), Token: token}
+	m.mu.Lock()
+	m.console = info
+	m.mu.Unlock()
+	m.g.Go(func() error { return srv.Serve(ctx, ln) })
+	m.log.Info("serving the web console", "address", info.Address, "reads_need_token", !loopback)
+	return nil
+}
+
 // loop is the run loop.
 func (m *Manager) loop(ctx context.Context) error {
-	renew := time.NewTicker(renewEvery / 2)
-	defer renew.Stop()
 	m.in.put(m.connect)
 	for {
 		select {
@@ -219,8 +291,6 @@ func (m *Manager) loop(ctx context.Context) error {
 			for _, fn := range m.in.take() {
 				fn()
 			}
-		case <-renew.C:
-			m.tickLease()
 		}
 	}
 }
@@ -252,7 +322,6 @@ func (m *Manager) connect() {
 	}
 	m.c.restart(m.node)
 	m.prop = proposer{}
-	m.lease = leaseState{}
 	attrs := gsapi.Attributes{GroupName: LogGroup, NumPhases: gsapi.OnePhase, DefaultVote: gsapi.VoteApprove,
 		BatchControl: gsapi.BatchBoth}
 	cb := func(f func(n *gsapi.Notification)) func(*gsapi.Notification) {
@@ -274,7 +343,10 @@ func (m *Manager) connect() {
 	if err == nil {
 		attrs.GroupName = LeaseGroup
 		m.leaseTok, err = c.Join(gsapi.JoinRequest{Attributes: attrs, Instance: 1, LocalName: m.name,
-			Callbacks: gsapi.ProviderCallbacks{Approved: cb(m.leaseNotification), Rejected: cb(m.leaseNotification)}})
+			Callbacks: gsapi.ProviderCallbacks{
+				Approved: func(n *gsapi.Notification) { m.leaseNotification(session, n) },
+				Rejected: func(n *gsapi.Notification) { m.leaseNotification(session, n) },
+			}})
 	}
 	if err != nil {
 		m.log.Error("cannot join the managers' groups", "err", err)
@@ -282,6 +354,7 @@ func (m *Manager) connect() {
 		time.AfterFunc(reconnectEvery, func() { m.do(m.connect) })
 		return
 	}
+	m.lease.setConn(&leaseConn{gs: c, tok: m.leaseTok, node: m.node, inc: m.inc, session: session})
 	m.log.Info("connected to hagsd", "node", m.node, "name", m.name)
 	m.g.Go(func() error {
 		err := c.Run(m.ctx)
@@ -303,6 +376,7 @@ func (m *Manager) sessionLost(err error) {
 	}
 	m.log.Error("lost the hagsd session; stopping every resource of this node", "err", err)
 	m.setLive(false)
+	m.lease.setConn(nil)
 	m.selfFence(true)
 	m.failWaiting(failover.CodeSharingPaused, "the manager lost its hagsd session")
 	m.gs = nil
@@ -317,7 +391,11 @@ func (m *Manager) shutdown() {
 	for _, t := range m.timers {
 		t.Stop()
 	}
-	if m.gs != nil && !m.fenced {
+	m.lease.mu.Lock()
+	fenced := m.lease.fenced
+	m.lease.mu.Unlock()
+	m.lease.setConn(nil)
+	if m.gs != nil && !fenced {
 		m.log.Info("stopping this node's resources before leaving")
 		timeouts := m.stopTimeouts()
 		m.cfg.Runner.StopAll(context.Background(), false, func(r string) time.Duration { return timeouts[r] })

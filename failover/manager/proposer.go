@@ -142,21 +142,25 @@ func (m *Manager) ended(msg *message, approved bool) {
 func (m *Manager) delayedError(n *gsapi.Notification) {
 	if n.Failing == nil || n.Failing.Group != LogGroup && n.Token != m.logTok {
 		if n.Token == m.leaseTok {
-			m.lease.busy = false
+			m.leaseRefused()
 		}
 		m.log.Debug("delayed error", "code", n.Code, "token", n.Token)
 		return
 	}
 	if n.Token == m.leaseTok {
-		m.lease.busy = false
+		m.leaseRefused()
 		return
 	}
 	if m.prop.busy {
 		m.prop.busy, m.prop.retry = false, true
+		// A collision is retried when the running protocol ends; the
+		// timer covers one that ended before the refusal arrived.
+		delay := jitter(5 * time.Millisecond)
 		if n.Code != gsapi.Collide {
 			m.log.Warn("log group refused a proposal; sending it again", "code", n.Code)
-			time.AfterFunc(jitter(50*time.Millisecond), func() { m.do(m.pump) })
+			delay = jitter(50 * time.Millisecond)
 		}
+		time.AfterFunc(delay, func() { m.do(m.pump) })
 	}
 }
 

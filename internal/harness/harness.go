@@ -1,5 +1,5 @@
-// Package harness starts real hagsd daemons and real gsclient processes
-// and talks to them through their standard streams. The demo and the
+// Package harness starts real hagsd daemons, hagsrmd managers and gsclient
+// processes and talks to them through their standard streams. The demo and the
 // real-process tests use it; nothing here runs inside the daemon or the
 // client library.
 package harness
@@ -7,9 +7,9 @@ package harness
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -61,12 +61,22 @@ func (l *Lines) feed(r io.Reader, tee func(string)) {
 		if tee != nil {
 			tee(line)
 		}
-		l.mu.Lock()
-		l.lines = append(l.lines, line)
-		close(l.changed)
-		l.changed = make(chan struct{})
-		l.mu.Unlock()
+		l.add(line)
 	}
+	l.end()
+}
+
+// add appends a line and wakes the waiters.
+func (l *Lines) add(line string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// end marks the stream ended and wakes the waiters.
+func (l *Lines) end() {
 	l.mu.Lock()
 	l.done = true
 	close(l.changed)
@@ -109,10 +119,11 @@ func (l *Lines) WaitFor(re *regexp.Regexp, from int, timeout time.Duration) (str
 	}
 }
 
-// Daemon is a running hagsd.
+// Daemon is a running hagsd or hagsrmd.
 type Daemon struct {
 	Socket string
 	Log    *Lines // stderr (the structured log)
+	name   string // the program, for errors
 	cmd    *exec.Cmd
 	proc   *exited
 }
@@ -144,9 +155,30 @@ func (e *exited) wait(timeout time.Duration) (error, bool) {
 
 // StartDaemon starts bin (hagsd) serving socket and waits for its ready line.
 func StartDaemon(bin, socket string, tee func(string), args ...string) (*Daemon, error) {
-	args = append([]string{"--socket", socket}, args...)
+	return startDaemon("hagsd", bin, socket, []string{"HA_GS_SOCKET=" + socket}, `ready`, tee,
+		append([]string{"--socket", socket}, args...))
+}
+
+// StartManager starts bin (hagsrmd) serving the management socket socket,
+// as a client of the hagsd serving gsSocket, and waits for its ready line.
+// args are further hagsrmd flags (--state-dir, --action-log, ...).
+func StartManager(bin, socket, gsSocket string, tee func(string), args ...string) (*Daemon, error) {
+	return startDaemon("hagsrmd", bin, socket, []string{"HA_GS_SOCKET=" + gsSocket}, `ready`,
+		tee, append([]string{"--socket", socket, "--gs-socket", gsSocket}, args...))
+}
+
+// StartProcess starts bin with args and the environment plus env, and
+// waits for a line of its stderr matching ready. The Daemon's Socket is
+// empty: args say what it serves.
+func StartProcess(bin string, env []string, ready string, tee func(string), args ...string) (*Daemon, error) {
+	return startDaemon(filepath.Base(bin), bin, "", env, ready, tee, args)
+}
+
+// startDaemon starts a daemon that logs to stderr, with the environment
+// plus env, and waits up to 20 seconds for a line matching ready.
+func startDaemon(name, bin, socket string, env []string, ready string, tee func(string), args []string) (*Daemon, error) {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "HA_GS_SOCKET="+socket)
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -155,12 +187,12 @@ func StartDaemon(bin, socket string, tee func(string), args ...string) (*Daemon,
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("harness: start %s: %w", bin, err)
 	}
-	d := &Daemon{Socket: socket, Log: newLines(), cmd: cmd}
+	d := &Daemon{Socket: socket, Log: newLines(), name: name, cmd: cmd}
 	go d.Log.feed(stderr, tee)
 	d.proc = reap(cmd)
-	if _, _, err := d.Log.WaitFor(regexp.MustCompile(`ready`), 0, 20*time.Second); err != nil {
+	if _, _, err := d.Log.WaitFor(regexp.MustCompile(ready), 0, 20*time.Second); err != nil {
 		d.Kill()
-		return nil, fmt.Errorf("harness: hagsd did not become ready: %w\n%s", err, strings.Join(d.Log.All(), "\n"))
+		return nil, fmt.Errorf("harness: %s did not become ready: %w\n%s", name, err, strings.Join(d.Log.All(), "\n"))
 	}
 	return d, nil
 }
@@ -175,7 +207,7 @@ func (d *Daemon) Stop(timeout time.Duration) error {
 		return err
 	}
 	d.Kill()
-	return errors.New("harness: hagsd did not stop after SIGTERM")
+	return fmt.Errorf("harness: %s did not stop after SIGTERM", d.name)
 }
 
 // Kill sends SIGKILL (unless it already exited) and reaps the daemon.
@@ -268,4 +300,19 @@ func (c *Client) Quit(timeout time.Duration) error {
 	}
 	c.Kill()
 	return fmt.Errorf("harness: client %s did not quit", c.Name)
+}
+
+// FreePorts returns n loopback TCP ports that were free a moment ago (all
+// held open together, so they differ), for daemons of a test domain.
+func FreePorts(n int) ([]int, error) {
+	var ports []int
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer ln.Close()
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }

@@ -1,7 +1,8 @@
 // Package history checks what the providers of a test saw against what
-// Group Services promises them (SPEC §3 and §8): one order of approved
-// changes per group, none lost, none duplicated, a leave for every death
-// with the right reason, and each deactivate script run exactly once.
+// Group Services promises them (docs/protocol.md, docs/reliability.md): one
+// order of approved changes per group, none lost, none duplicated, a leave
+// for every death with the right reason, and each deactivate script run
+// exactly once.
 //
 // A test records, for every provider of every group it drives, the approved
 // notifications that provider received (History, built with

@@ -1,5 +1,6 @@
-// Package lint holds tests that enforce the project's package boundaries
-// and forbidden calls (STYLE.md, reference/aesthetics.md §2.2).
+// Package lint holds tests that enforce the rules of docs/style.md that a
+// program can check: the package boundaries, the forbidden calls, and that
+// no file of the repository points at a document outside it.
 package lint
 
 import (

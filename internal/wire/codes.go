@@ -8,7 +8,7 @@ package wire
 // distinct and stable.
 type Code int32
 
-// Return codes, in the order of HEADER-CONTRACT.md.
+// Return codes, in the order of ha_gs_rc_t (docs/c-contract.md).
 const (
 	OK                      Code = 0
 	NotOK                   Code = 1

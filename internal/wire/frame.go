@@ -37,6 +37,13 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // AppendFrame appends one frame holding body, encoded as msgpack, to dst.
 func AppendFrame(dst []byte, t MsgType, body any) ([]byte, error) {
+	return AppendFrameWithin(dst, t, body, MaxFrameSize)
+}
+
+// AppendFrameWithin is AppendFrame for a protocol whose frames may hold up
+// to limit bytes of payload (version, type and body) instead of
+// MaxFrameSize (NewReaderWithin reads them).
+func AppendFrameWithin(dst []byte, t MsgType, body any, limit int) ([]byte, error) {
 	buf := bufPool.Get().(*bytes.Buffer)
 	defer bufPool.Put(buf)
 	buf.Reset()
@@ -48,8 +55,8 @@ func AppendFrame(dst []byte, t MsgType, body any) ([]byte, error) {
 		return dst, fmt.Errorf("wire: encode %T: %w", body, err)
 	}
 	n := headerSize + buf.Len()
-	if n > MaxFrameSize {
-		return dst, fmt.Errorf("%w: %d bytes", ErrFrameTooLarge, n)
+	if n > limit {
+		return dst, fmt.Errorf("%w: %d bytes, at most %d", ErrFrameTooLarge, n, limit)
 	}
 	dst = binary.BigEndian.AppendUint32(dst, uint32(n))
 	dst = append(dst, Version, byte(t))
@@ -71,6 +78,7 @@ type Reader struct {
 	r     *bufio.Reader
 	buf   []byte
 	valid func(MsgType) bool // the types the protocol has; nil: MsgType.Valid
+	max   uint32             // the largest payload the protocol allows; 0: MaxFrameSize
 }
 
 // NewReader returns a Reader that reads frames from r.
@@ -81,27 +89,42 @@ func NewReader(r io.Reader) *Reader {
 // Next reads the next frame and returns its type and body. The body is valid
 // until the next call to Next. A stream that ends cleanly between frames
 // returns io.EOF; one that ends inside a frame returns io.ErrUnexpectedEOF.
-func (r *Reader) Next() (MsgType, []byte, error) { return r.NextWithin(MaxFrameSize) }
+func (r *Reader) Next() (MsgType, []byte, error) { return r.NextWithin(r.limit()) }
+
+// limit is the largest payload the Reader's protocol allows.
+func (r *Reader) limit() uint32 {
+	if r.max == 0 {
+		return MaxFrameSize
+	}
+	return r.max
+}
 
 // NextWithin is Next for a frame whose payload may be at most limit bytes
-// (at most MaxFrameSize): a larger announced length is ErrFrameTooLarge,
-// reported before anything of the payload is read or allocated.
+// (at most the protocol's bound, MaxFrameSize unless NewReaderWithin set
+// another): a larger announced length is ErrFrameTooLarge, reported before
+// anything of the payload is read or allocated.
 func (r *Reader) NextWithin(limit uint32) (MsgType, []byte, error) {
 	var lb [lengthSize]byte
 	if _, err := io.ReadFull(r.r, lb[:]); err != nil {
 		return 0, nil, err
 	}
 	n := binary.BigEndian.Uint32(lb[:])
-	if n > min(limit, MaxFrameSize) {
-		return 0, nil, fmt.Errorf("%w: %d bytes announced, at most %d here", ErrFrameTooLarge, n, min(limit, MaxFrameSize))
+	if limit = min(limit, r.limit()); n > limit {
+		return 0, nil, fmt.Errorf("%w: %d bytes announced, at most %d here", ErrFrameTooLarge, n, limit)
 	}
 	if n < headerSize {
 		return 0, nil, fmt.Errorf("%w: %d bytes", ErrShortFrame, n)
 	}
-	if cap(r.buf) < int(n) {
+	b := r.buf
+	if n > MaxFrameSize {
+		// A frame beyond hagsd's own bound (another protocol's) is read
+		// into a buffer of its own, not kept for the connection's life.
+		b = make([]byte, n)
+	} else if cap(r.buf) < int(n) {
 		r.buf = make([]byte, n)
+		b = r.buf
 	}
-	b := r.buf[:n]
+	b = b[:n]
 	if _, err := io.ReadFull(r.r, b); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF

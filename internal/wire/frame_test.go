@@ -137,6 +137,22 @@ func TestNames(t *testing.T) {
 	assert.Equal(t, "DELAYED_ERROR", DelayedErrorNotification.String())
 }
 
+// TestProtocolKindShortNames: every protocol kind with a name in String
+// has a short one (hagsctl's), each distinct; a kind without one is
+// "unknown".
+func TestProtocolKindShortNames(t *testing.T) {
+	seen := map[string]bool{}
+	for k := range requestTypeNames {
+		short := k.Short()
+		assert.NotEqual(t, "unknown", short, "%s has a short name", k)
+		assert.False(t, seen[short], "%s's short name %q is its own", k, short)
+		seen[short] = true
+	}
+	assert.Equal(t, "failure-leave", FailureLeaveProtocol.Short())
+	assert.Equal(t, "state-change", StateValueChangeProtocol.Short())
+	assert.Equal(t, "unknown", RequestType(77).Short(), "a kind without a name")
+}
+
 // TestNextWithinRefusesBeforeReading: a frame whose length prefix exceeds
 // the caller's limit is refused without its payload being read, and a frame
 // within the limit reads as with Next.

@@ -7,16 +7,34 @@ import (
 
 // Short, stable names for logs, hagsctl and the transcript tests.
 
-var requestTypeNames = map[RequestType]string{
-	JoinProtocol: "JOIN", FailureLeaveProtocol: "FAILURE_LEAVE", LeaveProtocol: "LEAVE",
-	ExpelProtocol: "EXPEL", StateValueChangeProtocol: "STATE_VALUE_CHANGE",
-	ProviderMessageProtocol: "PROVIDER_MESSAGE", CastOutProtocol: "CAST_OUT",
-	SourceStateReflectionProtocol: "SOURCE_STATE_REFLECTION", MergeProtocol: "MERGE",
-	SubscriptionRequest: "SUBSCRIPTION", GroupAttributeChangeProtocol: "GROUP_ATTRIBUTE_CHANGE",
+// requestTypeNames spells each protocol kind twice: as in ha_gs.h without
+// the HA_GS_ prefix (String, for logs), and short and lower-case (Short,
+// as hagsctl shows it).
+var requestTypeNames = map[RequestType]struct{ upper, short string }{
+	JoinProtocol:                  {"JOIN", "join"},
+	FailureLeaveProtocol:          {"FAILURE_LEAVE", "failure-leave"},
+	LeaveProtocol:                 {"LEAVE", "leave"},
+	ExpelProtocol:                 {"EXPEL", "expel"},
+	StateValueChangeProtocol:      {"STATE_VALUE_CHANGE", "state-change"},
+	ProviderMessageProtocol:       {"PROVIDER_MESSAGE", "provider-message"},
+	CastOutProtocol:               {"CAST_OUT", "cast-out"},
+	SourceStateReflectionProtocol: {"SOURCE_STATE_REFLECTION", "source-reflection"},
+	MergeProtocol:                 {"MERGE", "merge"},
+	SubscriptionRequest:           {"SUBSCRIPTION", "subscription"},
+	GroupAttributeChangeProtocol:  {"GROUP_ATTRIBUTE_CHANGE", "attribute-change"},
 }
 
 // String names the protocol kind as in ha_gs.h without the HA_GS_ prefix.
-func (t RequestType) String() string { return nameOr(requestTypeNames[t], int64(t)) }
+func (t RequestType) String() string { return nameOr(requestTypeNames[t].upper, int64(t)) }
+
+// Short names the protocol kind short and lower-case, as hagsctl shows it
+// ("join", "failure-leave", ...); "unknown" for a kind without a name.
+func (t RequestType) Short() string {
+	if n := requestTypeNames[t].short; n != "" {
+		return n
+	}
+	return "unknown"
+}
 
 var notificationTypeNames = map[NotificationType]string{
 	NPhaseNotification: "NPHASE", ApprovedNotification: "APPROVED", RejectedNotification: "REJECTED",

@@ -43,3 +43,33 @@ func TestReaderOfAnotherProtocol(t *testing.T) {
 	_, _, err = NewReader(bytes.NewReader(stream)).Next()
 	assert.ErrorIs(t, err, ErrUnknownType, "NewReader still knows only hagsd's types")
 }
+
+// TestFramesWithinAnotherBound: a protocol with a larger bound than
+// MaxFrameSize writes and reads frames up to it, refuses larger ones on
+// both sides, and a frame beyond MaxFrameSize is not kept in the Reader's
+// buffer; the bound of other Readers is unchanged.
+func TestFramesWithinAnotherBound(t *testing.T) {
+	mine := func(t MsgType) bool { return t == 40 }
+	const bound = 4 * MaxFrameSize
+	big := make([]byte, 2*MaxFrameSize)
+	stream, err := AppendFrameWithin(nil, 40, big, bound)
+	require.NoError(t, err, "a frame within the protocol's bound is written")
+	_, err = AppendFrame(nil, 40, big)
+	assert.ErrorIs(t, err, ErrFrameTooLarge, "AppendFrame keeps MaxFrameSize")
+	_, err = AppendFrameWithin(nil, 40, make([]byte, bound), bound)
+	assert.ErrorIs(t, err, ErrFrameTooLarge, "a frame beyond the protocol's bound is refused when written")
+
+	r := NewReaderWithin(bytes.NewReader(stream), mine, bound)
+	typ, body, err := r.Next()
+	require.NoError(t, err, "a frame within the protocol's bound is read")
+	assert.Equal(t, MsgType(40), typ)
+	var got []byte
+	require.NoError(t, Decode(body, &got))
+	assert.Len(t, got, len(big), "the body decodes as sent")
+	assert.Zero(t, cap(r.buf), "a frame beyond MaxFrameSize is not kept in the Reader's buffer")
+
+	_, _, err = NewReaderWithin(bytes.NewReader(frame(bound+1, nil)), mine, bound).Next()
+	assert.ErrorIs(t, err, ErrFrameTooLarge, "a frame beyond the protocol's bound is refused before it is read")
+	_, _, err = NewReaderOf(bytes.NewReader(stream), mine).Next()
+	assert.ErrorIs(t, err, ErrFrameTooLarge, "NewReaderOf keeps MaxFrameSize")
+}

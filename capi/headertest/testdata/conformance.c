@@ -1,11 +1,11 @@
 /*
- * conformance.c - pins down include/ha_gs.h (HEADER-CONTRACT.md).
+ * conformance.c - pins down include/ha_gs.h (docs/c-contract.md).
  *
  * Compiled, never linked or run, by capi/headertest as C99, C11, C++11 and
  * C++17 with -Wall -Wextra -Werror. It uses every function with its exact
  * signature, every type, every constant (in switches, so values are distinct
  * and -Wswitch proves the lists complete), and every structure field: a
- * mirror structure written from the contract must have the same size and the
+ * mirror structure written from docs/c-contract.md must have the same size and the
  * same offsets, and in C++ each field's type must match exactly.
  */
 #include <ha_gs.h>

@@ -16,25 +16,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/openhags/hags/internal/harness"
 )
 
+// tee labels a process's output lines.
+func tee(name string) func(string) { return harness.Tee(name, 7) }
+
 const wait = 10 * time.Second
-
-var outMu sync.Mutex
-
-func say(format string, args ...any) {
-	outMu.Lock()
-	defer outMu.Unlock()
-	fmt.Printf(format+"\n", args...)
-}
-
-func tee(name string) func(string) {
-	return func(line string) { say("    %-7s| %s", name, line) }
-}
 
 type demo struct {
 	bin     string
@@ -49,10 +39,10 @@ func main() {
 	flag.Parse()
 	start := time.Now()
 	if err := run(*bin, *scripts); err != nil {
-		say("\ndemo FAILED: %v", err)
+		harness.Say("\ndemo FAILED: %v", err)
 		os.Exit(1)
 	}
-	say("\ndemo finished in %v", time.Since(start).Round(time.Millisecond))
+	harness.Say("\ndemo finished in %v", time.Since(start).Round(time.Millisecond))
 }
 
 func run(bin, scripts string) error {
@@ -83,11 +73,11 @@ func run(bin, scripts string) error {
 	}
 	d := &demo{bin: bin, scripts: scripts, socket: filepath.Join(dir, "hagsd.sock"), procs: map[string]*harness.Client{}}
 
-	say("== starting hagsd (one-node domain) on %s", d.socket)
+	harness.Say("== starting hagsd (one-node domain) on %s", d.socket)
 	// Show the daemon's log lines about deactivate scripts; the rest is noise here.
 	showScripts := func(line string) {
 		if strings.Contains(line, "deactivate script") {
-			say("    %-7s| %s", "hagsd", line)
+			harness.Say("    %-7s| %s", "hagsd", line)
 		}
 	}
 	daemon, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), d.socket, showScripts, "--domain", "demo")
@@ -158,7 +148,7 @@ func run(bin, scripts string) error {
 		{"hagsctl shows the group", func() error {
 			out, err := exec.Command(filepath.Join(bin, "hagsctl"), "--socket", d.socket, "group", "web").CombinedOutput()
 			for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
-				say("    hagsctl| %s", l)
+				harness.Say("    hagsctl| %s", l)
 			}
 			return err
 		}},
@@ -179,13 +169,13 @@ func run(bin, scripts string) error {
 		}},
 	}
 	for i, s := range steps {
-		say("\n== %d. %s", i+1, s.title)
+		harness.Say("\n== %d. %s", i+1, s.title)
 		if err := s.do(); err != nil {
 			return fmt.Errorf("step %d (%s): %w", i+1, s.title, err)
 		}
 	}
 
-	say("\n== what each process saw (approved changes, in order)")
+	harness.Say("\n== what each process saw (approved changes, in order)")
 	var ref []string
 	for _, name := range []string{"alice", "bob", "carol", "dave", "watcher"} {
 		c := d.procs[name]
@@ -195,9 +185,9 @@ func run(bin, scripts string) error {
 				seen = append(seen, l)
 			}
 		}
-		say("  %s (pid %d): %d notifications", name, c.Pid(), len(seen))
+		harness.Say("  %s (pid %d): %d notifications", name, c.Pid(), len(seen))
 		for _, l := range seen {
-			say("    %s", l)
+			harness.Say("    %s", l)
 		}
 		if name == "alice" {
 			ref = canonical(seen)
@@ -206,12 +196,12 @@ func run(bin, scripts string) error {
 			return fmt.Errorf("bob's approved changes are not in alice's order")
 		}
 	}
-	say("\nalice and bob saw the changes they shared in the same order.")
+	harness.Say("\nalice and bob saw the changes they shared in the same order.")
 
 	for _, name := range []string{"alice", "bob", "dave", "watcher"} {
 		_ = d.procs[name].Quit(wait)
 	}
-	say("\n== stopping hagsd (SIGTERM)")
+	harness.Say("\n== stopping hagsd (SIGTERM)")
 	return daemon.Stop(wait)
 }
 

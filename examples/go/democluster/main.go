@@ -12,55 +12,30 @@ package main
 import (
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/openhags/hags/internal/harness"
 )
 
+// tee labels a process's output lines.
+func tee(name string) func(string) { return harness.Tee(name, 4) }
+
 const wait = 15 * time.Second
-
-var outMu sync.Mutex
-
-func say(format string, args ...any) {
-	outMu.Lock()
-	defer outMu.Unlock()
-	fmt.Printf(format+"\n", args...)
-}
-
-func tee(name string) func(string) {
-	return func(line string) { say("    %-4s| %s", name, line) }
-}
 
 func main() {
 	bin := flag.String("bin", "build/bin", "directory holding hagsd, hagsctl and gsclient")
 	flag.Parse()
 	start := time.Now()
 	if err := run(*bin); err != nil {
-		say("\ndemo-cluster FAILED: %v", err)
+		harness.Say("\ndemo-cluster FAILED: %v", err)
 		os.Exit(1)
 	}
-	say("\ndemo-cluster finished in %v", time.Since(start).Round(time.Millisecond))
-}
-
-// freePorts returns n loopback TCP ports that were free a moment ago.
-func freePorts(n int) ([]int, error) {
-	var ports []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		defer ln.Close()
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
+	harness.Say("\ndemo-cluster finished in %v", time.Since(start).Round(time.Millisecond))
 }
 
 func run(bin string) error {
@@ -69,7 +44,7 @@ func run(bin string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	ports, err := freePorts(6)
+	ports, err := harness.FreePorts(6)
 	if err != nil {
 		return err
 	}
@@ -79,7 +54,7 @@ func run(bin string) error {
 		gossip = append(gossip, fmt.Sprintf("127.0.0.1:%d", ports[2*i+1]))
 	}
 
-	say("== starting three hagsd on loopback, voters %s", strings.Join(voters, " "))
+	harness.Say("== starting three hagsd on loopback, voters %s", strings.Join(voters, " "))
 	daemons := make([]*harness.Daemon, 3)
 	sockets := make([]string, 3)
 	defer func() {
@@ -94,7 +69,7 @@ func run(bin string) error {
 		show := func(line string) { // the domain's news, not every log line
 			for _, w := range []string{"admitted", "node declared down", "leadership changed", "node health"} {
 				if strings.Contains(line, w) {
-					say("    hagsd%d| %s", i+1, line)
+					harness.Say("    hagsd%d| %s", i+1, line)
 					return
 				}
 			}
@@ -139,7 +114,7 @@ func run(bin string) error {
 		return lines, nil
 	}
 
-	say("\n== a provider on each node joins group \"svc\"")
+	harness.Say("\n== a provider on each node joins group \"svc\"")
 	for i, n := range names {
 		c, err := harness.StartClient(filepath.Join(bin, "gsclient"), n, sockets[i], tee(n))
 		if err != nil {
@@ -152,7 +127,7 @@ func run(bin string) error {
 		}
 	}
 
-	say("\n== each node proposes a state value; every provider sees the same order")
+	harness.Say("\n== each node proposes a state value; every provider sees the same order")
 	for _, n := range names {
 		v := "primary=" + n
 		if _, err := expectAll(func() { _ = procs[n].Send("state 1 %s", v) },
@@ -161,14 +136,14 @@ func run(bin string) error {
 		}
 	}
 
-	say("\n== hagsctl nodes (on node 1)")
+	harness.Say("\n== hagsctl nodes (on node 1)")
 	out, err := exec.Command(filepath.Join(bin, "hagsctl"), "--socket", sockets[0], "nodes").CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("hagsctl nodes: %w: %s", err, out)
 	}
-	say("%s", strings.TrimRight(string(out), "\n"))
+	harness.Say("%s", strings.TrimRight(string(out), "\n"))
 
-	say("\n== SIGKILL hagsd3: p1 and p2 see p3's provider leave with NODE_DIED")
+	harness.Say("\n== SIGKILL hagsd3: p1 and p2 see p3's provider leave with NODE_DIED")
 	killed := time.Now()
 	lines, err := expectAll(func() {
 		daemons[2].Kill()
@@ -177,7 +152,7 @@ func run(bin string) error {
 	if err != nil {
 		return err
 	}
-	say("   the failure leave reached the survivors %v after the kill", time.Since(killed).Round(time.Millisecond))
+	harness.Say("   the failure leave reached the survivors %v after the kill", time.Since(killed).Round(time.Millisecond))
 	for _, l := range lines {
 		if !strings.Contains(l, "members=1@1,1@2 ") {
 			return fmt.Errorf("after the failure the group should hold 1@1 and 1@2: %s", l)
@@ -186,9 +161,9 @@ func run(bin string) error {
 	if _, _, err := procs["p3"].Expect(`^lost HA_GS_NOT_OK`, 0, wait); err != nil {
 		return err
 	}
-	say("   p3 lost its daemon (HA_GS_NOT_OK)")
+	harness.Say("   p3 lost its daemon (HA_GS_NOT_OK)")
 
-	say("\n== the two survivors go on agreeing")
+	harness.Say("\n== the two survivors go on agreeing")
 	if _, err := expectAll(func() { _ = procs["p2"].Send("state 1 after-the-death") },
 		`^APPROVED .*proto=STATE_VALUE_CHANGE .*state="after-the-death"`, "p1", "p2"); err != nil {
 		return err
@@ -197,6 +172,6 @@ func run(bin string) error {
 	if err != nil {
 		return fmt.Errorf("hagsctl nodes: %w: %s", err, out)
 	}
-	say("%s", strings.TrimRight(string(out), "\n"))
+	harness.Say("%s", strings.TrimRight(string(out), "\n"))
 	return nil
 }

@@ -69,6 +69,20 @@ type Record struct {
 	Agent    string `json:"agent,omitempty"`
 	// Pid is the writer's process ID.
 	Pid int `json:"pid"`
+	// Done, on a start record, is CLOCK_MONOTONIC when the start ended
+	// (0 when the writer did not say). Mono stays the conservative bound
+	// for overlap checking; Done is when the resource was up, which the
+	// benchmarks time ("call → started").
+	Done int64 `json:"done_ns,omitempty"`
+}
+
+// Started returns when a start record's start ended: Done, or Mono when
+// the writer did not record the end.
+func (r Record) Started() int64 {
+	if r.Done != 0 {
+		return r.Done
+	}
+	return r.Mono
 }
 
 // MaxRecord bounds one encoded record, in bytes; Append refuses a longer

@@ -83,4 +83,10 @@ type Backend interface {
 	// and may have missed changes). The channel is also closed when ctx
 	// ends or the manager stops.
 	Watch(ctx context.Context) (<-chan failover.Change, error)
+
+	// Console returns where the manager's web console listens and the
+	// token that lets its holder act through it, or ERROR_INVALID_STATE
+	// when the manager serves no console. The server hands it only to
+	// callers with access All.
+	Console(ctx context.Context) (failover.ConsoleInfo, error)
 }

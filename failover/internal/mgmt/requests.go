@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/openhags/hags/failover"
 	"github.com/openhags/hags/failover/internal/mgmtwire"
@@ -44,9 +43,13 @@ func (c *conn) do(ctx context.Context, req *mgmtwire.Request) result {
 	if !req.Op.Known() {
 		return coded(failover.CodeInvalidParameter, "there is no operation %d", req.Op)
 	}
-	if req.Op.Mutating() && c.caller.Access != failover.AccessAll {
-		return coded(failover.CodeAccessDenied, "%s changes the cluster and needs access All; uid %d has access %s",
-			req.Op, c.caller.Uid, c.caller.Access)
+	if req.Op.NeedsAll() && c.caller.Access != failover.AccessAll {
+		what := "changes the cluster"
+		if !req.Op.Mutating() {
+			what = "gives the web console's token, which lets its holder change the cluster,"
+		}
+		return coded(failover.CodeAccessDenied, "%s %s and needs access All; uid %d has access %s",
+			req.Op, what, c.caller.Uid, c.caller.Access)
 	}
 	b := c.s.cfg.Backend
 	switch req.Op {
@@ -132,6 +135,12 @@ func (c *conn) do(ctx context.Context, req *mgmtwire.Request) result {
 			return fromErr(err)
 		}
 		return result{body: nonNil(lines)}
+	case mgmtwire.OpConsole:
+		info, err := b.Console(ctx)
+		if err != nil {
+			return fromErr(err)
+		}
+		return result{body: info}
 	case mgmtwire.OpWatch:
 		return c.watch(req.ID)
 	case mgmtwire.OpUnwatch:
@@ -158,8 +167,8 @@ func nonNil[T any](s []T) []T {
 // checkNodeName judges a node name as a name that may exist: a name that
 // cannot is a node that does not.
 func checkNodeName(name string) *result {
-	if name == "" || len(name) > failover.MaxNameLength || strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
-		r := coded(failover.CodeClusterNodeNotFound, "there is no node %q", name)
+	if err := failover.CheckNodeName(name); err != nil {
+		r := fromErr(err)
 		return &r
 	}
 	return nil

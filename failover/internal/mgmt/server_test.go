@@ -191,7 +191,7 @@ func TestUnknownOperation(t *testing.T) {
 	defer fake.Close()
 	e := start(t, fake, mgmt.Config{})
 	a, _ := dialRaw(t, e)
-	for _, op := range []mgmtwire.Op{0, 15, 31, 57, 255} {
+	for _, op := range []mgmtwire.Op{0, 16, 31, 57, 255} {
 		resp := a.do(mgmtwire.Request{Op: op})
 		assert.Equal(t, failover.CodeInvalidParameter, code(resp), "op %d: %s", op, resp.Message)
 	}

@@ -119,10 +119,11 @@ func TestOps(t *testing.T) {
 		assert.True(t, o.Known(), "%s is known", o)
 		assert.NotContains(t, o.String(), "op-", "%d has a name", o)
 		assert.Equal(t, o >= OpCreateGroup, o.Mutating(), "%s mutates exactly when it is 32 or more", o)
+		assert.Equal(t, o.Mutating() || o == OpConsole, o.NeedsAll(), "%s needs access All when it mutates or hands out the console's token", o)
 	}
 	assert.False(t, Op(0).Known(), "0 is no operation")
 	assert.False(t, Op(200).Known(), "200 is no operation")
-	assert.Len(t, Ops(), 14+25, "14 reads and 25 mutating operations")
+	assert.Len(t, Ops(), 15+25, "15 reads (console among them) and 25 mutating operations")
 }
 
 // bufConn is a net.Conn over a buffer, for streams built in advance.

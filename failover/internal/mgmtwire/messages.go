@@ -101,8 +101,9 @@ func (k Kind) String() string {
 }
 
 // Op is a request's operation. Each names the Request fields it reads and
-// what the Response's Body holds. Reads (below 32) need access Read;
-// mutating operations (32 and up) need access All.
+// what the Response's Body holds. Reads (below 32) need access Read, but
+// for OpConsole, which hands out the web console's token; mutating
+// operations (32 and up) need access All.
 type Op uint8
 
 // Operations.
@@ -121,6 +122,7 @@ const (
 	OpWhy           Op = 12 // Handle (resource) → Body []string
 	OpWatch         Op = 13 // → then Events with Watch = this request's ID
 	OpUnwatch       Op = 14 // Watch: the ID of the watch to end
+	OpConsole       Op = 15 // → Body ConsoleInfo (needs access All: it holds the console's token)
 
 	OpCreateGroup         Op = 32 // Name, Props → Handle, Body GroupInfo
 	OpDeleteGroup         Op = 33 // Handle
@@ -154,7 +156,7 @@ var opNames = map[Op]string{
 	OpCloseHandle: "close-handle", OpGroupState: "group-state", OpResourceState: "resource-state",
 	OpNodeState: "node-state", OpListGroups: "list-groups", OpListResources: "list-resources",
 	OpListNodes: "list-nodes", OpGetConfig: "get-config", OpWhy: "why", OpWatch: "watch",
-	OpUnwatch:     "unwatch",
+	OpUnwatch: "unwatch", OpConsole: "console",
 	OpCreateGroup: "create-group", OpDeleteGroup: "delete-group", OpCreateResource: "create-resource",
 	OpDeleteResource: "delete-resource", OpOnlineResource: "online-resource",
 	OpOfflineResource: "offline-resource", OpFailResource: "fail-resource",
@@ -173,6 +175,11 @@ func (o Op) Known() bool { _, ok := opNames[o]; return ok }
 
 // Mutating reports whether o changes the cluster (and so needs access All).
 func (o Op) Mutating() bool { return o >= 32 }
+
+// NeedsAll reports whether o needs access All: every mutating operation,
+// and OpConsole, whose answer lets its holder act through the web
+// console.
+func (o Op) NeedsAll() bool { return o.Mutating() || o == OpConsole }
 
 // String returns the operation's name, e.g. "move-group".
 func (o Op) String() string {

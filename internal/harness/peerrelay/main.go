@@ -12,10 +12,12 @@ import (
 	"io"
 	"net"
 	"os"
+
+	"github.com/openhags/hags/internal/wire"
 )
 
 func main() {
-	c, err := net.Dial("unix", os.Getenv("HA_GS_SOCKET"))
+	c, err := net.Dial("unix", os.Getenv(wire.SocketEnv))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "peerrelay:", err)
 		return

@@ -46,6 +46,7 @@ type Fake struct {
 	script    map[engine.Op][]Reply
 	requests  []engine.Request
 	readOnly  bool
+	console   *failover.ConsoleInfo
 	hold      bool
 	held      []func()
 	wg        sync.WaitGroup
@@ -168,10 +169,15 @@ func (f *Fake) emit(c failover.Change) {
 func (f *Fake) Watch(ctx context.Context) (<-chan failover.Change, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	return f.watchLocked(ctx), nil
+}
+
+// watchLocked starts a watch; f.mu is held.
+func (f *Fake) watchLocked(ctx context.Context) <-chan failover.Change {
 	ch := make(chan failover.Change, 256)
 	if f.closed {
 		close(ch)
-		return ch, nil
+		return ch
 	}
 	f.subs[ch] = struct{}{}
 	f.wg.Add(1)
@@ -185,7 +191,48 @@ func (f *Fake) Watch(ctx context.Context) (<-chan failover.Change, error) {
 			delete(f.subs, ch)
 		}
 	}()
-	return ch, nil
+	return ch
+}
+
+// SetConsole makes Console answer info; nil: ERROR_INVALID_STATE, as a
+// manager without a console answers.
+func (f *Fake) SetConsole(info *failover.ConsoleInfo) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.console = info
+}
+
+// Console implements mgmt.Backend.
+func (f *Fake) Console(context.Context) (failover.ConsoleInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.console == nil {
+		return failover.ConsoleInfo{}, failover.Errorf(failover.CodeInvalidState, "this manager serves no web console")
+	}
+	return *f.console, nil
+}
+
+// Subscribe returns every node, group and resource and, from the same
+// moment, every change (console.Backend's form of Watch).
+func (f *Fake) Subscribe(ctx context.Context) ([]failover.NodeInfo, []failover.GroupInfo, []failover.ResourceInfo, <-chan failover.Change) {
+	f.mu.Lock()
+	var (
+		ns []failover.NodeInfo
+		gs []failover.GroupInfo
+		rs []failover.ResourceInfo
+	)
+	for _, n := range f.nodes {
+		ns = append(ns, f.nodeCopy(n))
+	}
+	for _, name := range sortedNames(f.groups) {
+		gs = append(gs, f.groupCopy(f.groups[name]))
+	}
+	for _, name := range sortedNames(f.resources) {
+		rs = append(rs, f.resourceCopy(f.resources[name]))
+	}
+	ch := f.watchLocked(ctx)
+	f.mu.Unlock()
+	return ns, gs, rs, ch
 }
 
 // Group implements mgmt.Backend.

@@ -3,7 +3,7 @@
 // which build it, start it, and run hagsrm against it. It is no manager:
 // it agrees on nothing and runs no agent.
 //
-//	fakerm --socket PATH [--admin-group NAME] [--user-group NAME]
+//	fakerm --socket PATH [--admin-group NAME] [--user-group NAME] [--console URL]
 //
 // It prints "ready" on stdout once it listens (the socket mode 0666, its
 // directory 0755, so that tests may connect as another user) and serves
@@ -17,9 +17,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 
+	"github.com/openhags/hags/failover"
 	"github.com/openhags/hags/failover/internal/mgmt"
 	"github.com/openhags/hags/failover/internal/mgmt/mgmttest"
 )
@@ -28,13 +30,14 @@ func main() {
 	socket := flag.String("socket", "", "the socket to serve")
 	admin := flag.String("admin-group", mgmt.DefaultAdminGroup, "members get access All")
 	user := flag.String("user-group", mgmt.DefaultUserGroup, "members get access Read")
+	console := flag.String("console", "", "the web console's URL to hand out (default: no console)")
 	flag.Parse()
-	if err := serve(*socket, *admin, *user); err != nil {
+	if err := serve(*socket, *admin, *user, *console); err != nil {
 		fmt.Fprintln(os.Stderr, "fakerm:", err)
 	}
 }
 
-func serve(socket, admin, user string) error {
+func serve(socket, admin, user, console string) error {
 	if socket == "" {
 		return errors.New("--socket is required")
 	}
@@ -50,6 +53,13 @@ func serve(socket, admin, user string) error {
 	}
 	fake := mgmttest.New()
 	defer fake.Close()
+	if console != "" {
+		u, err := url.Parse(console)
+		if err != nil {
+			return fmt.Errorf("--console: %w", err)
+		}
+		fake.SetConsole(&failover.ConsoleInfo{URL: console, Address: u.Host, Token: u.Query().Get("token")})
+	}
 	srv, err := mgmt.New(mgmt.Config{Backend: fake, AdminGroup: admin, UserGroup: user,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, nil))})
 	if err != nil {
