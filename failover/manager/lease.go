@@ -90,7 +90,7 @@ func (m *Manager) leaseLoop(ctx context.Context) error {
 		case <-t.C:
 			m.tickLease()
 		case <-expiry.C:
-			m.checkLease(m.runsAnything())
+			m.checkLease()
 		}
 		expiry.Reset(m.leaseLeft())
 	}
@@ -114,38 +114,39 @@ func (m *Manager) leaseLeft() time.Duration {
 // tickLease renews the lease when no renewal is in flight and fences this
 // node when the lease has run out while it runs something.
 func (m *Manager) tickLease() {
-	runs := m.runsAnything() // before the lease's lock: it takes the engine's
 	l := &m.lease
 	l.mu.Lock()
-	c := l.conn
-	if c == nil {
-		l.mu.Unlock()
-		return
-	}
-	now := time.Now()
-	if !l.busy {
+	if c := l.conn; c != nil && !l.busy {
 		l.seq++
 		if l.sentAt == nil {
 			l.sentAt = map[uint64]time.Time{}
 		}
-		l.sentAt[l.seq] = now
+		l.sentAt[l.seq] = time.Now()
 		body := mustEncode(&renewal{Node: c.node, Inc: c.inc, Seq: l.seq})
 		if err := c.gs.SendMessage(c.tok, gsapi.MessageRequest{NumPhases: gsapi.OnePhase, Message: body}); err == nil {
 			l.busy = true
 		}
 	}
 	l.mu.Unlock()
-	m.checkLease(runs)
+	m.checkLease()
 }
 
 // checkLease fences this node when its lease has run out (at
 // LeaseTimeout since the last approved renewal was sent, not after) while
-// it runs something.
-func (m *Manager) checkLease(runs bool) {
+// it runs something. The node is the lease's session's: m.node belongs to
+// the run loop.
+func (m *Manager) checkLease() {
 	l := &m.lease
 	l.mu.Lock()
+	c := l.conn
+	l.mu.Unlock()
+	if c == nil {
+		return
+	}
+	runs := m.runsOn(c.node) // outside the lease's lock: it takes the engine's
+	l.mu.Lock()
 	since := time.Since(l.renewed)
-	lapsed := l.conn != nil && !l.fenced && !l.renewed.IsZero() && since >= m.cfg.LeaseTimeout && runs
+	lapsed := l.conn == c && !l.fenced && !l.renewed.IsZero() && since >= m.cfg.LeaseTimeout && runs
 	l.mu.Unlock()
 	if lapsed {
 		m.log.Error("the lease ran out: this node may be cut off; stopping its resources",
