@@ -451,7 +451,12 @@ func (c *core) unsynced(e *event) error {
 	switch {
 	case m == nil:
 	case m.Kind == msgAnnounce:
-		if c.round != nil && slices.Contains(c.current, m.ID.Node) {
+		// Only an announcement made for the current membership counts: one
+		// made before the last change may come from a member that has
+		// formed the cluster or got the state since (synced members do not
+		// announce), and counting it would form a second cluster beside
+		// theirs.
+		if c.round != nil && slices.Contains(c.current, m.ID.Node) && slices.Equal(m.Members, sortedNodes(c.current)) {
 			c.round[m.ID.Node] = announcement{At: m.At, Known: m.Known}
 		}
 		return c.checkFormation()
@@ -497,7 +502,7 @@ func (c *core) unsynced(e *event) error {
 }
 
 // announce tells the group this member's durable position and the run of
-// its core. Synced members note the run of a member waiting for the state
+// its core, for the current membership. Synced members note the run of a member waiting for the state
 // (a transfer is made for that run); members forming a cluster pick the
 // newest position.
 func (c *core) announce() {
@@ -505,7 +510,15 @@ func (c *core) announce() {
 	if c.eng != nil {
 		known = c.eng.KnownNodes()
 	}
-	c.fx.propose(&message{Kind: msgAnnounce, ID: batchID{Node: c.self, Inc: c.inc}, Chunks: 1, At: c.disk, Known: known}, false)
+	c.fx.propose(&message{Kind: msgAnnounce, ID: batchID{Node: c.self, Inc: c.inc}, Chunks: 1, At: c.disk, Known: known,
+		Members: sortedNodes(c.current)}, false)
+}
+
+// sortedNodes returns a sorted copy of nodes.
+func sortedNodes(nodes []engine.NodeID) []engine.NodeID {
+	out := slices.Clone(nodes)
+	slices.Sort(out)
+	return out
 }
 
 // checkFormation: once every current member has announced since the last

@@ -558,3 +558,50 @@ func TestLogJoinWhileFormationIsProposed(t *testing.T) {
 		})
 	}
 }
+
+// TestLogStaleAnnouncementFormsNothing: node 3 starts alone and proposes
+// a formation; node 2 joins before it is delivered, so node 3, still
+// without state, announces again for the membership {2, 3}. The
+// formation is delivered (node 3 holds the state), then node 1 joins;
+// node 3's announcement for {2, 3} arrives only after that join. Node 1
+// never saw the formation: counting that stale announcement, it would
+// find every member announced and no state anywhere, and form a second
+// cluster of its own (seen in the failover simulation, seed 867: two
+// managers formed epoch 1 anew while the first one's cluster ran, and
+// two others stayed Joining for ever). It must wait for node 3's
+// transfer instead.
+func TestLogStaleAnnouncementFormsNothing(t *testing.T) {
+	b := newBus(t, 1)
+	b.start(3, t.TempDir(), 1)
+	formation := func(p proposal) bool { return p.m.Kind == msgState && p.m.Form }
+	b.runUntil(formation)
+	require.NotEmpty(t, b.queue, "node 3 proposes a formation")
+	b.start(2, t.TempDir(), 1)
+	require.True(t, formation(b.queue[0]), "node 3's formation is still the next protocol")
+	b.runOne()
+	require.True(t, b.nodes[3].c.synced, "node 3 formed the cluster")
+	require.True(t, slices.ContainsFunc(b.queue, func(p proposal) bool { return p.from == 3 && p.m.Kind == msgAnnounce }),
+		"node 3's announcement for {2, 3} is still queued")
+	b.start(1, t.TempDir(), 1)
+	// Node 1 sees the announcements node 3 and node 2 made for {2, 3},
+	// then its own, before anything else; then whatever node 1 proposes.
+	take := func(match func(p proposal) bool) *message {
+		i := slices.IndexFunc(b.queue, match)
+		require.GreaterOrEqual(t, i, 0, "the protocol is queued")
+		p := b.queue[i]
+		b.queue = slices.Delete(b.queue, i, i+1)
+		return p.m
+	}
+	for _, from := range []engine.NodeID{3, 2, 1} {
+		m := take(func(p proposal) bool { return p.from == from && p.m.Kind == msgAnnounce })
+		b.deliver(&event{Kind: evMessage, Msg: m})
+	}
+	if slices.ContainsFunc(b.queue, formation) {
+		b.deliver(&event{Kind: evMessage, Msg: take(formation)})
+	}
+	b.run()
+	b.agreed()
+	b.nodes[1].submit("after")
+	b.run()
+	require.Contains(t, steps(t, b.agreed()), "4/1/after", "node 1's batch is applied by all")
+}

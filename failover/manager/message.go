@@ -65,9 +65,12 @@ type message struct {
 	Form   bool            `msgpack:"form,omitempty"`
 
 	// Announce: the sender's durable position and the nodes its state
-	// knows (the quorum of a forming cluster is a majority of them).
-	At    position        `msgpack:"at,omitempty"`
-	Known []engine.NodeID `msgpack:"known,omitempty"`
+	// knows (the quorum of a forming cluster is a majority of them), and
+	// the membership of the group it answers (sorted): a round of
+	// announcements counts only those made for its own membership.
+	At      position        `msgpack:"at,omitempty"`
+	Known   []engine.NodeID `msgpack:"known,omitempty"`
+	Members []engine.NodeID `msgpack:"members,omitempty"`
 }
 
 // position orders durable states: a higher epoch is a later formation of
