@@ -192,9 +192,9 @@ bench-compare: bench-tools ## install Debian's corosync, libcpg-dev, pacemaker, 
 	fi
 	$(BENCHBIN)/hagsbench --compare --out bench/results
 
-stress: ## fault injection judged by the history checker: STRESS_SEEDS simulated schedules, the real-process fault runs FAULT_RUNS times (log: build/stress.log)
+stress: ## fault injection judged by the checkers: STRESS_SEEDS simulated schedules of Group Services and of the failover managers, the real-process fault runs FAULT_RUNS times (log: build/stress.log)
 	@mkdir -p $(BUILD)
-	@echo "stress: $(STRESS_SEEDS) simulated seeds, $(FAULT_RUNS) real-process runs of each fault test; log in $(BUILD)/stress.log"
+	@echo "stress: $(STRESS_SEEDS) simulated seeds of Group Services and $(STRESS_SEEDS) of the failover managers, $(FAULT_RUNS) real-process runs of each fault test; log in $(BUILD)/stress.log"
 	@rc=0; HAGS_STRESS_SEEDS=$(STRESS_SEEDS) HAGS_FAULT_RUNS=$(FAULT_RUNS) \
 	  $(GO) test -count=1 -timeout 90m -run '^(TestStress|TestFault)' -v ./integration > $(BUILD)/stress.log 2>&1 || rc=$$?; \
 	  grep -E '^(--- |ok |FAIL)|seeds \(|histories, |reproduce:' $(BUILD)/stress.log || true; \

@@ -78,6 +78,25 @@ func (c *Cluster) Dial(i int, name, script string) (*Client, error) {
 	return cl, nil
 }
 
+// DialConn opens a bare connection to slot i's daemon, as a process of its
+// host would, for a real client library to speak the wire protocol over
+// (gsapi.WithDialer). Unlike the rest of Cluster it may be called from any
+// goroutine of the bubble. It fails with ErrRefused while the slot's daemon
+// is down.
+func (c *Cluster) DialConn(i int) (net.Conn, error) {
+	c.mu.Lock()
+	ln := c.nodes[i].open
+	c.mu.Unlock()
+	if ln == nil {
+		return nil, fmt.Errorf("daemontest: node %d is down: %w", i+1, ErrRefused)
+	}
+	conn, err := ln.Dial()
+	if err != nil {
+		return nil, fmt.Errorf("daemontest: dial node %d: %w", i+1, err)
+	}
+	return conn, nil
+}
+
 // Client is Dial that fails the test on error.
 func (c *Cluster) Client(i int, name, script string) *Client {
 	c.T.Helper()

@@ -73,6 +73,9 @@ type Node struct {
 	snaps   *raft.InmemSnapshotStore
 	clients *simnet.ClientListener
 	served  chan error
+	// open is clients while the daemon serves, nil otherwise; guarded by
+	// the Cluster's mu, for DialConn from any goroutine.
+	open *simnet.ClientListener
 }
 
 // NewCluster starts a domain of opts.Nodes daemons and waits until every
@@ -151,6 +154,9 @@ func (c *Cluster) start(i int) {
 	n.Daemon = d
 	n.clients = simnet.NewClientListener(n.Host + ":clients")
 	n.served = make(chan error, 1)
+	c.mu.Lock()
+	n.open = n.clients
+	c.mu.Unlock()
 	go func() { n.served <- d.Serve(n.clients) }()
 }
 
@@ -160,6 +166,9 @@ func (c *Cluster) stop(i int) {
 	if n.Daemon == nil {
 		return
 	}
+	c.mu.Lock()
+	n.open = nil
+	c.mu.Unlock()
 	if err := n.Daemon.Close(); err != nil {
 		c.T.Errorf("daemontest: node %d: close: %v", i+1, err)
 	}

@@ -1,6 +1,8 @@
 package daemontest_test
 
 import (
+	"context"
+	"net"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -8,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/openhags/hags/daemon/daemontest"
+	"github.com/openhags/hags/gsapi"
 	"github.com/openhags/hags/internal/wire"
 )
 
@@ -56,4 +59,27 @@ func indexOf(cls []*daemontest.Client, c *daemontest.Client) int {
 		}
 	}
 	return -1
+}
+
+// TestDialConnCarriesARealClient: DialConn gives a bare connection to a
+// node's daemon that gsapi speaks over (gsapi.WithDialer), from any
+// goroutine; a crashed node refuses it until it restarts.
+func TestDialConnCarriesARealClient(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := daemontest.NewCluster(t, daemontest.Options{Nodes: 3, Seed: 1})
+		dial := gsapi.WithDialer(func(context.Context) (net.Conn, error) { return c.DialConn(1) })
+		cl, err := gsapi.Dial(t.Context(), dial)
+		require.NoError(t, err, "gsapi opens a session over DialConn")
+		require.Equal(t, int32(2), cl.Node(), "the session is with node 2's daemon")
+		require.NoError(t, cl.Close())
+
+		c.Crash(1)
+		_, err = c.DialConn(1)
+		require.ErrorIs(t, err, daemontest.ErrRefused, "a crashed node refuses connections")
+		c.Restart(1)
+		c.WaitAdmitted(1, time.Minute)
+		cl, err = gsapi.Dial(t.Context(), dial)
+		require.NoError(t, err, "the restarted node serves again")
+		require.NoError(t, cl.Close())
+	})
 }

@@ -45,11 +45,15 @@ type event struct {
 // next approval is known when its phase notification arrives).
 func (e *event) ordered() bool { return e.Kind == evJoin || e.Kind == evLeave || e.Kind == evMessage }
 
-// memberInfo is what the log knows of one member of the group.
+// memberInfo is what the log knows of one member of the group. Run is
+// the run of the member's core (core.inc), from its announcement; a state
+// transfer is made only for members whose run is known, and only for that
+// run.
 type memberInfo struct {
 	Node    engine.NodeID `msgpack:"n"`
 	JoinPos uint64        `msgpack:"j"`
 	Synced  bool          `msgpack:"s"`
+	Run     uint64        `msgpack:"r,omitempty"`
 }
 
 // partial is a batch or state transfer whose chunks are arriving.
@@ -60,6 +64,7 @@ type partial struct {
 	Next   uint32          `msgpack:"x"`
 	Data   []byte          `msgpack:"d"`
 	For    []engine.NodeID `msgpack:"for,omitempty"`
+	ForRun []uint64        `msgpack:"forrun,omitempty"`
 }
 
 // book is the log's agreed bookkeeping: every synced member holds the same
@@ -131,7 +136,7 @@ type effects interface {
 // the manager's run loop calls it.
 type core struct {
 	self engine.NodeID
-	inc  uint64 // this manager's run, for the IDs of its transfers
+	inc  uint64 // this run of the core (a new one per session), for the IDs of its messages
 	log  *slog.Logger
 	fx   effects
 
@@ -166,6 +171,25 @@ type core struct {
 
 func newCore(self engine.NodeID, inc uint64, eng machine, disk position, restore func([]byte) (machine, error), fx effects, log *slog.Logger) *core {
 	return &core{self: self, inc: inc, eng: eng, disk: disk, restore: restore, fx: fx, log: log, bk: &book{}}
+}
+
+// restart readies the core for a new session of node self: it is no
+// longer a member, and what it held when synced becomes what it
+// announces; what it buffered in the last session is dropped.
+func (c *core) restart(self engine.NodeID) {
+	// A new run: what was meant for the last session's member is not for
+	// this one.
+	c.inc++
+	if c.synced {
+		// Every input stepped up to bk.At is in the write-ahead log: the
+		// engine is the durable state at that position.
+		c.disk = c.bk.At
+	}
+	c.self = self
+	c.member, c.synced = false, false
+	c.bk = &book{}
+	c.buffer, c.current, c.round, c.sentForm = nil, nil, nil, false
+	c.formInFlight, c.others, c.sending = nil, nil, false
 }
 
 // errNotMember is returned for notifications before this member's own
@@ -268,8 +292,16 @@ func (c *core) apply(id batchID, ins []engine.Input, live bool) {
 
 // message handles an approved message (synced members).
 func (c *core) message(m *message, live bool) {
-	if m == nil || m.Kind == msgAnnounce {
-		return // synced members need no announcements
+	if m == nil {
+		return
+	}
+	if m.Kind == msgAnnounce {
+		// A member waiting for the state says which run of its core it
+		// is: a transfer is made for that run.
+		if mi := c.bk.member(m.ID.Node); mi != nil && !mi.Synced {
+			mi.Run = m.ID.Inc
+		}
+		return
 	}
 	p, done := c.gather(m)
 	if !done {
@@ -283,9 +315,10 @@ func (c *core) message(m *message, live bool) {
 			break // a formation is for members without state; ours stands
 		}
 		// The members it was for hold the state from now on; members that
-		// joined while it was sent wait for the next one.
-		for _, n := range p.For {
-			if mi := c.bk.member(n); mi != nil {
+		// joined while it was sent (a later run of one of those nodes
+		// included) wait for the next one.
+		for i, n := range p.For {
+			if mi := c.bk.member(n); mi != nil && i < len(p.ForRun) && mi.Run == p.ForRun[i] {
 				mi.Synced = true
 			}
 		}
@@ -304,7 +337,7 @@ func (c *core) gather(m *message) (*partial, bool) {
 		if i >= 0 {
 			c.bk.dropPartial(i)
 		}
-		p = &partial{Kind: m.Kind, ID: m.ID, Chunks: m.Chunks, For: m.For}
+		p = &partial{Kind: m.Kind, ID: m.ID, Chunks: m.Chunks, For: m.For, ForRun: m.ForRun}
 		c.bk.Partial = append(c.bk.Partial, p)
 		i = len(c.bk.Partial) - 1
 	}
@@ -365,7 +398,7 @@ func (c *core) maybeSendState() {
 		if m.Synced && m.Node < c.self {
 			return // a lower member sends
 		}
-		if !m.Synced {
+		if !m.Synced && m.Run != 0 {
 			waiting = append(waiting, m.Node)
 		}
 	}
@@ -381,11 +414,17 @@ func (c *core) sendState(forNodes []engine.NodeID, formation bool) {
 		c.log.Error("cannot encode a state transfer", "err", err)
 		return
 	}
+	var runs []uint64
+	if !formation {
+		for _, n := range forNodes {
+			runs = append(runs, c.bk.member(n).Run)
+		}
+	}
 	c.sending = true
 	c.transfer++
 	ms := chunks(msgState, batchID{Node: c.self, Inc: c.inc, Seq: c.transfer}, body)
 	for _, m := range ms {
-		m.For, m.Form = forNodes, formation
+		m.For, m.ForRun, m.Form = forNodes, runs, formation
 		c.fx.propose(m, false)
 	}
 	c.log.Info("sending the state", "to", forNodes, "at", c.bk.At, "bytes", len(body), "chunks", len(ms), "formation", formation)
@@ -412,7 +451,12 @@ func (c *core) unsynced(e *event) error {
 	switch {
 	case m == nil:
 	case m.Kind == msgAnnounce:
-		if c.round != nil && slices.Contains(c.current, m.ID.Node) {
+		// Only an announcement made for the current membership counts: one
+		// made before the last change may come from a member that has
+		// formed the cluster or got the state since (synced members do not
+		// announce), and counting it would form a second cluster beside
+		// theirs.
+		if c.round != nil && slices.Contains(c.current, m.ID.Node) && slices.Equal(m.Members, sortedNodes(c.current)) {
 			c.round[m.ID.Node] = announcement{At: m.At, Known: m.Known}
 		}
 		return c.checkFormation()
@@ -441,8 +485,11 @@ func (c *core) unsynced(e *event) error {
 			// The cluster formed here without this member: the new epoch's
 			// positions start after this notification, and so does what
 			// this member will replay after its own transfer (formed gives
-			// it JoinPos 1).
+			// it JoinPos 1). The formed members never saw this member's
+			// announcement (they dropped what they buffered): it announces
+			// itself again, so that they learn its run and send it the state.
 			c.buffer = nil
+			c.announce()
 		}
 		// It completed for others: they hold the state now.
 		for _, n := range m.For {
@@ -454,14 +501,24 @@ func (c *core) unsynced(e *event) error {
 	return nil
 }
 
-// announce tells the group this member's durable position. Synced members
-// ignore it; members forming a cluster pick the newest.
+// announce tells the group this member's durable position and the run of
+// its core, for the current membership. Synced members note the run of a member waiting for the state
+// (a transfer is made for that run); members forming a cluster pick the
+// newest position.
 func (c *core) announce() {
 	var known []engine.NodeID
 	if c.eng != nil {
 		known = c.eng.KnownNodes()
 	}
-	c.fx.propose(&message{Kind: msgAnnounce, ID: batchID{Node: c.self, Inc: c.inc}, Chunks: 1, At: c.disk, Known: known}, false)
+	c.fx.propose(&message{Kind: msgAnnounce, ID: batchID{Node: c.self, Inc: c.inc}, Chunks: 1, At: c.disk, Known: known,
+		Members: sortedNodes(c.current)}, false)
+}
+
+// sortedNodes returns a sorted copy of nodes.
+func sortedNodes(nodes []engine.NodeID) []engine.NodeID {
+	out := slices.Clone(nodes)
+	slices.Sort(out)
+	return out
 }
 
 // checkFormation: once every current member has announced since the last
@@ -529,8 +586,9 @@ func (c *core) tryInstall(last *message) (bool, error) {
 			data = append(data, ev.Msg.Data...)
 		}
 	}
-	if start < 0 || !slices.Contains(last.For, c.self) {
-		return false, nil // joined after it began, or not for us: wait for the next
+	i := slices.Index(last.For, c.self)
+	if start < 0 || i < 0 || !last.Form && (i >= len(last.ForRun) || last.ForRun[i] != c.inc) {
+		return false, nil // joined after it began, or not for this run of ours: wait for the next
 	}
 	forNodes := last.For
 	var t transfer
@@ -597,17 +655,26 @@ func (c *core) formed(forNodes []engine.NodeID) error {
 		c.bk.Members = append(c.bk.Members, mi)
 	}
 	slices.SortFunc(c.bk.Members, func(a, b *memberInfo) int { return int(a.Node) - int(b.Node) })
-	if err := c.fx.install(at, c.eng.Snapshot()); err != nil {
-		return err
-	}
-	c.disk, c.synced, c.current, c.others, c.sending = position{}, true, nil, nil, false
+	// The reset and the members' joins are the new epoch's first state,
+	// at its position 0: they are stepped, then that state is made
+	// durable in one snapshot (a crash before it leaves the old state on
+	// disk), and only then are their outputs carried out. Logged as
+	// inputs at position 0 instead, a replay would skip them as older
+	// than the snapshot.
 	ins := []engine.Input{{Kind: engine.InReset}}
 	for _, m := range c.bk.Members {
 		ins = append(ins, engine.Input{Kind: engine.InNodeJoining, From: m.Node})
 	}
-	c.apply(batchID{}, ins, true)
-	if err := c.fx.record(nil, true); err != nil {
+	var outs [][]engine.Output
+	for _, in := range ins {
+		outs = append(outs, c.eng.Step(in))
+	}
+	if err := c.fx.install(at, c.eng.Snapshot()); err != nil {
 		return err
+	}
+	c.disk, c.synced, c.current, c.others, c.sending = position{}, true, nil, nil, false
+	for _, o := range outs {
+		c.fx.outputs(o, true)
 	}
 	c.log.Info("the cluster formed anew", "epoch", at.Epoch, "members", forNodes)
 	c.fx.synced(true)

@@ -59,15 +59,19 @@ func (m *Manager) view(fn func(e *engine.Engine)) {
 }
 
 // runningHere lists the resources the engine believes run (or are being
-// started or stopped) on this node.
-func (m *Manager) runningHere() []string {
+// started or stopped) on this node (run loop).
+func (m *Manager) runningHere() []string { return m.runningOn(m.node) }
+
+// runningOn lists the resources the engine believes run (or are being
+// started or stopped) on node. Safe from any goroutine.
+func (m *Manager) runningOn(node engine.NodeID) []string {
 	var out []string
-	m.view(func(e *engine.Engine) { out = e.Running(m.node) })
+	m.view(func(e *engine.Engine) { out = e.Running(node) })
 	return out
 }
 
-// runsAnything reports whether this node runs any resource.
-func (m *Manager) runsAnything() bool { return len(m.runningHere()) > 0 }
+// runsOn reports whether node runs any resource. Safe from any goroutine.
+func (m *Manager) runsOn(node engine.NodeID) bool { return len(m.runningOn(node)) > 0 }
 
 // probeSpecs lists every resource of the cluster, to probe on this node.
 func (m *Manager) probeSpecs() []ProbeSpec {

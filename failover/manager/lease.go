@@ -70,45 +70,83 @@ func (l *lease) heardAt(node engine.NodeID) (time.Time, bool) {
 	return t, ok
 }
 
-// leaseLoop renews the lease and watches it, until ctx ends.
+// leaseLoop renews the lease and watches it, until ctx ends. Besides the
+// renewal tick, a timer fires when the lease runs out (the last approved
+// renewal's send time + LeaseTimeout), so that the self-fencing stop
+// begins then and not up to a tick later: the others' self-fencing window
+// leaves only LeaseTimeout × 5 % for lateness. The timer is armed again
+// after every tick and every firing, from the renewal approved by then (an
+// approval lands well within a tick of its send, long before the lease it
+// renews runs out; a later one is seen when the timer fires).
 func (m *Manager) leaseLoop(ctx context.Context) error {
 	t := time.NewTicker(renewEvery / 2)
 	defer t.Stop()
+	expiry := time.NewTimer(m.cfg.LeaseTimeout)
+	defer expiry.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 			m.tickLease()
+		case <-expiry.C:
+			m.checkLease()
 		}
+		expiry.Reset(m.leaseLeft())
 	}
+}
+
+// leaseLeft returns how long until the lease runs out. With no approved
+// renewal, or a lease run out already (checked then), nothing can lapse
+// before another renewal is approved, and a tick arms the timer after
+// that: it returns LeaseTimeout.
+func (m *Manager) leaseLeft() time.Duration {
+	l := &m.lease
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	left := time.Until(l.renewed.Add(m.cfg.LeaseTimeout))
+	if l.renewed.IsZero() || left <= 0 {
+		return m.cfg.LeaseTimeout
+	}
+	return left
 }
 
 // tickLease renews the lease when no renewal is in flight and fences this
 // node when the lease has run out while it runs something.
 func (m *Manager) tickLease() {
-	runs := m.runsAnything() // before the lease's lock: it takes the engine's
 	l := &m.lease
 	l.mu.Lock()
-	c := l.conn
-	if c == nil {
-		l.mu.Unlock()
-		return
-	}
-	now := time.Now()
-	if !l.busy {
+	if c := l.conn; c != nil && !l.busy {
 		l.seq++
 		if l.sentAt == nil {
 			l.sentAt = map[uint64]time.Time{}
 		}
-		l.sentAt[l.seq] = now
+		l.sentAt[l.seq] = time.Now()
 		body := mustEncode(&renewal{Node: c.node, Inc: c.inc, Seq: l.seq})
 		if err := c.gs.SendMessage(c.tok, gsapi.MessageRequest{NumPhases: gsapi.OnePhase, Message: body}); err == nil {
 			l.busy = true
 		}
 	}
-	lapsed := !l.fenced && !l.renewed.IsZero() && now.Sub(l.renewed) > m.cfg.LeaseTimeout && runs
-	since := now.Sub(l.renewed)
+	l.mu.Unlock()
+	m.checkLease()
+}
+
+// checkLease fences this node when its lease has run out (at
+// LeaseTimeout since the last approved renewal was sent, not after) while
+// it runs something. The node is the lease's session's: m.node belongs to
+// the run loop.
+func (m *Manager) checkLease() {
+	l := &m.lease
+	l.mu.Lock()
+	c := l.conn
+	l.mu.Unlock()
+	if c == nil {
+		return
+	}
+	runs := m.runsOn(c.node) // outside the lease's lock: it takes the engine's
+	l.mu.Lock()
+	since := time.Since(l.renewed)
+	lapsed := l.conn == c && !l.fenced && !l.renewed.IsZero() && since >= m.cfg.LeaseTimeout && runs
 	l.mu.Unlock()
 	if lapsed {
 		m.log.Error("the lease ran out: this node may be cut off; stopping its resources",

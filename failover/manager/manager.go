@@ -320,9 +320,7 @@ func (m *Manager) connect() {
 	if m.name == "" {
 		m.name = c.NodeName()
 	}
-	m.c.self = m.node
-	m.c.member, m.c.synced = false, false
-	m.c.bk = &book{}
+	m.c.restart(m.node)
 	m.prop = proposer{}
 	attrs := gsapi.Attributes{GroupName: LogGroup, NumPhases: gsapi.OnePhase, DefaultVote: gsapi.VoteApprove,
 		BatchControl: gsapi.BatchBoth}

@@ -56,14 +56,21 @@ type message struct {
 	Data   []byte  `msgpack:"d,omitempty"`
 
 	// State: the members the transfer is for, in every chunk, and whether
-	// it forms the cluster anew (from the newest member's disk).
-	For  []engine.NodeID `msgpack:"for,omitempty"`
-	Form bool            `msgpack:"form,omitempty"`
+	// it forms the cluster anew (from the newest member's disk). ForRun
+	// names the run of each member's core (memberInfo.Run) that the
+	// transfer is for: a later run of the same node (the manager joined
+	// again meanwhile) must not take it.
+	For    []engine.NodeID `msgpack:"for,omitempty"`
+	ForRun []uint64        `msgpack:"forrun,omitempty"`
+	Form   bool            `msgpack:"form,omitempty"`
 
 	// Announce: the sender's durable position and the nodes its state
-	// knows (the quorum of a forming cluster is a majority of them).
-	At    position        `msgpack:"at,omitempty"`
-	Known []engine.NodeID `msgpack:"known,omitempty"`
+	// knows (the quorum of a forming cluster is a majority of them), and
+	// the membership of the group it answers (sorted): a round of
+	// announcements counts only those made for its own membership.
+	At      position        `msgpack:"at,omitempty"`
+	Known   []engine.NodeID `msgpack:"known,omitempty"`
+	Members []engine.NodeID `msgpack:"members,omitempty"`
 }
 
 // position orders durable states: a higher epoch is a later formation of
