@@ -140,10 +140,14 @@ func TestLiveMetricsAndNotify(t *testing.T) {
 		require.True(t, ok, "%s%v is exposed (have %v)", name, labels, f.Names())
 		return v
 	}
+	// The gauges follow the manager's state as it is agreed: read/write
+	// first, this node Up once its probe is done, so both are waited for.
 	require.Eventually(t, func() bool {
-		v, _ := scrape().Value("hags_rm_read_write")
-		return v == 1
-	}, wait, 50*time.Millisecond, "the one-node cluster becomes read/write")
+		f := scrape()
+		rw, _ := f.Value("hags_rm_read_write")
+		up, _ := f.Value("hags_rm_nodes", "state", "ClusterNodeUp")
+		return rw == 1 && up == 1
+	}, wait, 50*time.Millisecond, "the one-node cluster becomes read/write and this node Up")
 	f := scrape()
 	assert.Equal(t, 0.0, f.Sum("hags_rm_groups"), "no group yet")
 	assert.Equal(t, 1.0, value(f, "hags_rm_nodes", "state", "ClusterNodeUp"), "this node is Up")
@@ -168,6 +172,13 @@ func TestLiveMetricsAndNotify(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, failover.GroupOnline, info.State, "the group is online")
 
+	require.Eventually(t, func() bool {
+		f := scrape()
+		g, _ := f.Value("hags_rm_groups", "state", "ClusterGroupOnline")
+		r, _ := f.Value("hags_rm_resources", "state", "ClusterResourceOnline")
+		s, _ := f.Value("hags_rm_agent_action_duration_seconds", "action", "start", "outcome", "ok")
+		return g == 1 && r == 1 && s == 1
+	}, wait, 50*time.Millisecond, "the gauges catch up with the group online")
 	f = scrape()
 	assert.Equal(t, 1.0, value(f, "hags_rm_groups", "state", "ClusterGroupOnline"), "the gauge shows the group online")
 	assert.Equal(t, 1.0, value(f, "hags_rm_resources", "state", "ClusterResourceOnline"), "the gauge shows the resource online")
