@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/metrics"
 	"slices"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/internal/wire"
@@ -62,6 +65,7 @@ func (n *Node) status() *wire.Status {
 		Incarnation: uint64(n.cfg.Incarnation),
 		StartedUnix: n.started.Unix(),
 		Nodes:       n.nodes(),
+		Runtime:     runtimeCounters(),
 	}
 	n.agr.View(func() {
 		st.Clients = n.eng.Clients()
@@ -147,4 +151,22 @@ func (n *Node) domainNodes() []wire.NodeName {
 		out = append(out, wire.NodeName{Node: n.cfg.Node, Name: n.Name()})
 	}
 	return out
+}
+
+// runtimeCounters reads the process's allocation and scheduling counters.
+func runtimeCounters() *wire.RuntimeCounters {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:objects"}, {Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	rc := &wire.RuntimeCounters{}
+	if s[0].Value.Kind() == metrics.KindUint64 {
+		rc.Allocs = s[0].Value.Uint64()
+	}
+	if s[1].Value.Kind() == metrics.KindUint64 {
+		rc.AllocBytes = s[1].Value.Uint64()
+	}
+	var ru unix.Rusage
+	if unix.Getrusage(unix.RUSAGE_SELF, &ru) == nil {
+		rc.VoluntarySwitches, rc.InvoluntarySwitches = uint64(ru.Nvcsw), uint64(ru.Nivcsw)
+	}
+	return rc
 }

@@ -67,6 +67,9 @@ type testSystem struct{ socket string }
 func (s testSystem) name() string   { return "hags" }
 func (s testSystem) daemonPid() int { return os.Getpid() }
 func (s testSystem) close()         {}
+func (s testSystem) counters() (counters, error) {
+	return hagsCounters([]int{os.Getpid()}, []string{s.socket})
+}
 func (s testSystem) spawn(h *hub, name string) (*proc, error) {
 	return startProc(h, name, []string{testClientSocket + "=" + s.socket}, os.Args[0])
 }

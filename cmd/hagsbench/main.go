@@ -252,6 +252,7 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 					for _, sys := range systems {
 						self, all, err := r.joinSeen(sys, n, split(sz.bSamples, cfg.rounds, round))
 						rep.add("a.join_self", n, 0, sys.name(), self)
+						rep.addGuard("a.join_self", n, sys.name(), r.guard)
 						rep.add("b.join_seen_by_all", n, 0, sys.name(), all)
 						if err != nil {
 							return fmt.Errorf("%s: %w", sys.name(), err)
@@ -290,6 +291,7 @@ func run(ctx context.Context, cfg *config) (*report, error) {
 							return fmt.Errorf("%s: %w", sys.name(), err)
 						}
 						rep.addRate("d.protocols_per_s", g, sys.name(), v)
+						rep.addGuard("d.protocols_per_s", g, sys.name(), r.guard)
 					}
 				}
 				return nil

@@ -81,10 +81,18 @@ type row struct {
 	HagsCount *float64 `json:"hags_count,omitempty"`
 	Over      string   `json:"over,omitempty"`
 
+	// The profile guard ((a) and (d)): the daemons' wake-ups (voluntary
+	// context switches) and heap allocations per client request over the
+	// measured samples (counters.go).
+	HagsWakeupsPerReq     *float64 `json:"hags_wakeups_per_request,omitempty"`
+	HagsAllocsPerReq      *float64 `json:"hags_allocs_per_request,omitempty"`
+	CorosyncWakeupsPerReq *float64 `json:"corosync_wakeups_per_request,omitempty"`
+
 	Target string `json:"target,omitempty"`
 	Met    *bool  `json:"met,omitempty"`
 
 	samples map[string][]int64
+	guards  map[string]guard
 }
 
 // report is everything a run measured.
@@ -189,6 +197,31 @@ func (r *report) addPartition(sys string, ns []int64, twice, samples int) {
 	**p += twice
 }
 
+// addGuard adds the profile guard's counts of one measurement of a system
+// (g nil: its counters could not be read).
+func (r *report) addGuard(name string, n int, sys string, g *guard) {
+	if g == nil || (sys != "hags" && sys != "corosync") {
+		return
+	}
+	unit := "us"
+	if strings.HasPrefix(name, "d.") {
+		unit = "ops/s"
+	}
+	x := r.find(name, n, -1, unit)
+	if x.guards == nil {
+		x.guards = map[string]guard{}
+	}
+	sum := x.guards[sys]
+	sum.wakeups += g.wakeups
+	sum.requests += g.requests
+	if g.allocs >= 0 {
+		sum.allocs += g.allocs
+	} else {
+		sum.allocs = -1 << 62
+	}
+	x.guards[sys] = sum
+}
+
 // addRate records one throughput measurement of one system.
 func (r *report) addRate(name string, n int, sys string, opsPerSec float64) {
 	x := r.find(name, n, -1, "ops/s")
@@ -240,6 +273,7 @@ func (r *report) finish() {
 				x.RatioP50 = ptr(math.Round(*x.HagsP50 / *x.PacemakerP50 * 1000) / 1000)
 			}
 		}
+		x.perRequest()
 		if x.HagsBytes != nil && x.PacemakerBytes != nil && *x.PacemakerBytes > 0 {
 			x.RatioBytes = ptr(math.Round(*x.HagsBytes / *x.PacemakerBytes * 1000) / 1000)
 		}
@@ -294,6 +328,25 @@ func (r *report) finish() {
 		}
 		return pa - pb
 	})
+}
+
+// perRequest divides the profile guard's counts by the requests.
+func (x *row) perRequest() {
+	for sys, g := range x.guards {
+		if g.requests <= 0 {
+			continue
+		}
+		w := ptr(math.Round(float64(g.wakeups)/float64(g.requests)*100) / 100)
+		switch sys {
+		case "hags":
+			x.HagsWakeupsPerReq = w
+			if g.allocs >= 0 {
+				x.HagsAllocsPerReq = ptr(math.Round(float64(g.allocs)/float64(g.requests)*10) / 10)
+			}
+		case "corosync":
+			x.CorosyncWakeupsPerReq = w
+		}
+	}
 }
 
 // judge sets the issue's target for the row, and whether it is met, when
@@ -444,6 +497,13 @@ func fmtCount(v *int) string {
 	return fmt.Sprint(*v)
 }
 
+func fmtFloat(v *float64, prec int) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.*f", prec, *v)
+}
+
 func fmtRatio(v *float64) string {
 	if v == nil {
 		return "-"
@@ -522,6 +582,20 @@ func (r *report) table() string {
 				some = true
 				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", x.Name, x.N,
 					fmtUs(x.HagsP50), fmtUs(x.HagsP99), fmtUs(x.GsapiP50), fmtUs(x.GsapiP99), fmtRatio(x.RatioP50))
+			}
+			return some
+		})
+	section("Profile guard: the daemons' wake-ups (voluntary context switches) and hags's heap allocations per client request",
+		"scenario\tn\thags wake-ups\thags allocations\tcorosync wake-ups\t",
+		func(w io.Writer) bool {
+			some := false
+			for _, x := range r.Scenarios {
+				if x.HagsWakeupsPerReq == nil && x.CorosyncWakeupsPerReq == nil {
+					continue
+				}
+				some = true
+				fmt.Fprintf(w, "%s\t%d\t%s\t%s\t%s\t\n", x.Name, x.N, fmtFloat(x.HagsWakeupsPerReq, 2),
+					fmtFloat(x.HagsAllocsPerReq, 1), fmtFloat(x.CorosyncWakeupsPerReq, 2))
 			}
 			return some
 		})

@@ -18,6 +18,9 @@ type runner struct {
 	h       *hub
 	timeout time.Duration // for one expected set of events
 	logf    func(format string, args ...any)
+	// guard is the profile guard's counts of the last joinSeen or
+	// throughput, nil when the system's counters could not be read.
+	guard *guard
 }
 
 func isMem(sub string) func(event) bool {
@@ -94,6 +97,20 @@ func (r *runner) joinSeen(sys system, n, samples int) (self, all []int64, err er
 		}
 	}
 	r.h.drain()
+	r.guard = nil
+	g, ok, err := measured(sys, func() (int64, error) {
+		self, all, err = r.joinSamples(group, members, joiner, samples)
+		return 2 * int64(len(self)), err // a join and a goodbye each
+	})
+	if ok {
+		r.guard = &g
+	}
+	return self, all, err
+}
+
+// joinSamples takes joinSeen's samples.
+func (r *runner) joinSamples(group string, members procSet, joiner *proc, samples int) (self, all []int64, err error) {
+	n := len(members)
 	for range samples {
 		if err := r.ctx.Err(); err != nil {
 			return self, all, err
@@ -235,7 +252,7 @@ func (r *runner) throughput(sys system, groups int, d time.Duration) (float64, e
 		return 0, fmt.Errorf("joins: %w", err)
 	}
 	r.h.drain()
-	run := func(d time.Duration) (float64, error) {
+	run := func(d time.Duration) (float64, int64, error) {
 		active := 0
 		for i, p := range ps {
 			var mine []string
@@ -247,25 +264,38 @@ func (r *runner) throughput(sys system, groups int, d time.Duration) (float64, e
 			}
 			active++
 			if err := p.send("loop %d 0 %s", d.Milliseconds(), strings.Join(mine, " ")); err != nil {
-				return 0, err
+				return 0, 0, err
 			}
 		}
 		evs, err := r.h.collect(d+r.timeout, active, func(ev event) bool { return ev.kind == "count" })
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		var rate float64
+		var done int64
 		for _, ev := range evs {
+			done += ev.count
 			if ev.t > 0 {
 				rate += float64(ev.count) / (float64(ev.t) / 1e9)
 			}
 		}
-		return rate, nil
+		return rate, done, nil
 	}
-	if _, err := run(d / 5); err != nil { // warm up
+	if _, _, err := run(d / 5); err != nil { // warm up
 		return 0, fmt.Errorf("warm-up loop: %w", err)
 	}
-	return run(d)
+	var rate float64
+	r.guard = nil
+	g, ok, err := measured(sys, func() (int64, error) {
+		var done int64
+		var err error
+		rate, done, err = run(d)
+		return done, err
+	})
+	if ok {
+		r.guard = &g
+	}
+	return rate, err
 }
 
 // nphase is scenario (c): providers in one group, spread over up to 8

@@ -25,6 +25,8 @@ type system interface {
 	spawn(h *hub, name string) (*proc, error)
 	// daemonPid is the daemon's process id (for its memory).
 	daemonPid() int
+	// counters reads the daemons' counters (the profile guard).
+	counters() (counters, error)
 	// close stops the daemon.
 	close()
 }
@@ -83,6 +85,9 @@ func (s *hagsSystem) withCClient(cfg *config) *hagsSystem {
 func (s *hagsSystem) name() string   { return s.label }
 func (s *hagsSystem) daemonPid() int { return s.d.pid() }
 func (s *hagsSystem) close()         { s.d.stop(10 * time.Second) }
+func (s *hagsSystem) counters() (counters, error) {
+	return hagsCounters([]int{s.d.pid()}, []string{s.socket})
+}
 
 func (s *hagsSystem) spawn(h *hub, name string) (*proc, error) {
 	return startProc(h, name, s.env, s.client...)
@@ -200,6 +205,9 @@ func startCorosync(cfg *config, dir string) (*corosyncSystem, error) {
 
 func (s *corosyncSystem) name() string   { return "corosync" }
 func (s *corosyncSystem) daemonPid() int { return s.d.pid() }
+func (s *corosyncSystem) counters() (counters, error) {
+	return processCounters([]int{s.d.pid()})
+}
 func (s *corosyncSystem) close() {
 	s.d.stop(10 * time.Second)
 	if s.ns != "" {

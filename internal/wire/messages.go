@@ -296,6 +296,23 @@ type Status struct {
 	Clients     int          `msgpack:"clients"`
 	Groups      int          `msgpack:"groups"`
 	Nodes       []NodeStatus `msgpack:"nodes"`
+	// Runtime is the daemon process's own counters since it started, for
+	// benchmarks and profiles; absent from a daemon that does not count.
+	Runtime *RuntimeCounters `msgpack:"runtime,omitempty"`
+}
+
+// RuntimeCounters are a daemon process's cumulative counters: what the
+// benchmark's profile guard divides by the requests it made
+// (BENCHMARKS.md).
+type RuntimeCounters struct {
+	Allocs     uint64 `msgpack:"allocs"`      // heap objects allocated
+	AllocBytes uint64 `msgpack:"alloc_bytes"` // heap bytes allocated
+	// VoluntarySwitches counts the times a thread of the process went
+	// to sleep to wait (getrusage ru_nvcsw, every thread, exited ones
+	// too): each is a wake-up later. InvoluntarySwitches counts the
+	// times one was preempted (ru_nivcsw).
+	VoluntarySwitches   uint64 `msgpack:"vcsw"`
+	InvoluntarySwitches uint64 `msgpack:"ivcsw"`
 }
 
 // NodeStatus is one node of the domain as a daemon sees it.
