@@ -388,10 +388,12 @@ func (n *Node) domainConfig() domain.Config {
 	}
 }
 
-// delivered is the agreement's Deliver: it queues what an applied entry
-// means for this daemon for the run loop, without blocking raft.
-func (n *Node) delivered(app agreement.Applied) {
-	n.appliedQ.put(app)
+// delivered is the agreement's Deliver: it queues what a batch of applied
+// entries means for this daemon for the run loop, without blocking raft.
+func (n *Node) delivered(apps []agreement.Applied) {
+	for _, app := range apps {
+		n.appliedQ.put(app)
+	}
 }
 
 func checkDomain(d string) error {
