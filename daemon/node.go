@@ -249,14 +249,24 @@ type Node struct {
 	// The run loop's inputs.
 	in        chan loopMsg                    // sessions and the Keeper → run loop
 	scriptsQ  *handoff[protocol.ScriptResult] // script runner → run loop
-	appliedQ  *handoff[agreement.Applied]     // FSM → run loop, in log order
+	appliedQ  *handoff[agreement.Applied]     // FSM → run loop, in log order: what is not a notification
 	idleAfter time.Duration                   // the run loop calls onIdle once it has been idle this long after work
 	onIdle    func()
 
+	// The session table, by ClientID.Conn: the run loop alone changes it
+	// (under sessMu) and reads it freely; the apply path (delivered, on
+	// raft's FSM goroutine) reads it under sessMu.
+	sessMu   sync.RWMutex
+	sessions map[uint64]*session
+	// flushRound numbers the apply path's batches (delivered's own).
+	flushRound uint64
+	// activity counts the batches delivered and the run loop's inputs:
+	// the run loop's idle check reads it.
+	activity atomic.Uint64
+
 	// The run loop's own.
-	sessions map[uint64]*session // by ClientID.Conn
-	scripts  *scriptBook         // deactivate scripts local sessions registered
-	epoch    uint64              // this daemon's admission epoch; 0: not admitted
+	scripts *scriptBook // deactivate scripts local sessions registered
+	epoch   uint64      // this daemon's admission epoch; 0: not admitted
 }
 
 // New validates cfg, fills in defaults and starts the Node's run loop. The
@@ -385,14 +395,6 @@ func (n *Node) domainConfig() domain.Config {
 		Logger:       n.log,
 		Serving:      n.Admitted,
 		CutOff:       func() { n.send(loopMsg{kind: loopCutOff}) },
-	}
-}
-
-// delivered is the agreement's Deliver: it queues what a batch of applied
-// entries means for this daemon for the run loop, without blocking raft.
-func (n *Node) delivered(apps []agreement.Applied) {
-	for _, app := range apps {
-		n.appliedQ.put(app)
 	}
 }
 
