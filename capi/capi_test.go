@@ -697,8 +697,8 @@ func TestMakeInstall(t *testing.T) {
 	require.NoError(t, err, "make install runs:\n%s", out)
 
 	usr := filepath.Join(dest, "usr")
-	for _, f := range []string{"bin/hagsd", "bin/hagsctl", "include/ha_gs.h", "lib/libha_gs.so.1.0.0",
-		"lib/libha_gs.a", "lib/pkgconfig/libha_gs.pc"} {
+	for _, f := range []string{"sbin/hagsd", "sbin/hagsrmd", "bin/hagsctl", "bin/hagsrm", "include/ha_gs.h", "lib/libha_gs.so.1.0.0",
+		"lib/libha_gs.a", "lib/pkgconfig/libha_gs.pc", "share/man/man3/ha_gs_join.3", "lib/systemd/system/hagsd.service"} {
 		assert.FileExists(t, filepath.Join(usr, f), "make install writes %s", f)
 	}
 	for link, target := range map[string]string{"libha_gs.so.1": "libha_gs.so.1.0.0", "libha_gs.so": "libha_gs.so.1", "libha_gs_r.so": "libha_gs.so.1"} {

@@ -32,6 +32,7 @@ func (n *Node) delivered(apps []agreement.Applied) {
 	n.sessMu.RLock()
 	for i := range apps {
 		app := apps[i]
+		n.met.applied(app.Effects)
 		var other []protocol.Effect
 		for j := range app.Effects {
 			if e := &app.Effects[j]; e.Kind == protocol.EffectNotify {
@@ -70,13 +71,32 @@ func (n *Node) apply(effects []protocol.Effect) {
 	}
 }
 
-// deliver encodes the notification once per local recipient, with that
-// recipient's token, and queues it on the recipient's session without
-// waking its writer; it returns touched with every session it queued on
-// added (once per round). A session whose queue is full is closed: its
-// client has stopped reading. The FSM goroutine only, under n.sessMu.
+// deliver encodes the notification once per local recipient with a live
+// session, with that recipient's token, and queues it on the recipient's
+// session without waking its writer; it returns touched with every
+// session it queued on added (once per round). A session whose queue is
+// full is closed: its client has stopped reading. A notification with no
+// live recipient here (a session that ended, a client of an earlier
+// incarnation in a replayed log) costs nothing more than the look-up. The
+// FSM goroutine only, under n.sessMu.
 func (n *Node) deliver(e *protocol.Effect, touched []*session) []*session {
 	if e.Note == nil {
+		return touched
+	}
+	type recipient struct {
+		s     *session
+		token int32
+	}
+	var to []recipient
+	for _, r := range e.To {
+		if r.Client.Node != n.cfg.Node {
+			continue
+		}
+		if s := n.sessions[r.Client.Conn]; s != nil {
+			to = append(to, recipient{s, r.Token})
+		} // else the session ended; its disconnect is already ordered
+	}
+	if len(to) == 0 {
 		return touched
 	}
 	note := *e.Note // shallow copy: the engine's Note is shared and read-only
@@ -87,25 +107,19 @@ func (n *Node) deliver(e *protocol.Effect, touched []*session) []*session {
 	// is encoded once, and each frame gets the recipient's token spliced
 	// in: encoding is most of the cost of a delivery.
 	var frames *wire.NotificationFrames
-	if local := n.localRecipients(e.To); local > 1 {
+	if len(to) > 1 {
 		var err error
 		if frames, err = wire.NewNotificationFrames(&note); err != nil {
 			n.log.Error("cannot encode notification once; encoding it for each recipient", "group", note.Group, "type", note.Type, "err", err)
 		}
 	}
-	for _, r := range e.To {
-		if r.Client.Node != n.cfg.Node {
-			continue
-		}
-		s := n.sessions[r.Client.Conn]
-		if s == nil {
-			continue // the session ended; its disconnect is already ordered
-		}
+	for _, r := range to {
+		s := r.s
 		var frame []byte
 		if frames != nil {
-			frame = frames.Append(nil, r.Token)
+			frame = frames.Append(nil, r.token)
 		} else {
-			note.Token = r.Token
+			note.Token = r.token
 			var err error
 			if frame, err = wire.AppendFrame(nil, wire.MsgNotification, &note); err != nil {
 				s.log.Error("cannot encode notification; dropped", "group", note.Group, "type", note.Type, "err", err)
@@ -122,6 +136,7 @@ func (n *Node) deliver(e *protocol.Effect, touched []*session) []*session {
 			s.flushRound = n.flushRound
 			touched = append(touched, s)
 		}
+		n.met.delivered(s.id.Conn, r.token, &note)
 	}
 	return touched
 }
@@ -133,17 +148,6 @@ func (n *Node) noteDelayedError(note *wire.Notification) {
 	note.FFDC = n.newFFDC()
 	n.refusals.write(n.log, slog.LevelInfo, "delayed error reported to client", "ffdc_id", note.FFDC, "code", note.Code.String(),
 		"group", note.Group, "token", note.Token)
-}
-
-// localRecipients counts the recipients on this node.
-func (n *Node) localRecipients(to []protocol.Recipient) int {
-	c := 0
-	for _, r := range to {
-		if r.Client.Node == n.cfg.Node {
-			c++
-		}
-	}
-	return c
 }
 
 // runScript hands a deactivate script to the ScriptRunner. What runs, and
@@ -183,5 +187,6 @@ func (n *Node) runScript(logged *protocol.ScriptRun) {
 // scriptFinished is the ScriptRunner's done callback. It never blocks, so a
 // runner may call it from anywhere, even after Close.
 func (n *Node) scriptFinished(res protocol.ScriptResult) {
+	n.met.script(res.Result)
 	n.scriptsQ.put(res)
 }

@@ -84,11 +84,16 @@ func (n *Node) run() error {
 	idle := time.NewTicker(n.idleAfter)
 	defer idle.Stop()
 	var seen uint64
+	beat, stopBeat := n.heartbeat()
+	defer stopBeat()
 	busy := false
 	for {
 		select {
 		case <-n.ctx.Done():
 			return nil
+		case <-beat:
+			n.cfg.Heartbeat() // from the loop itself: a stuck loop beats no more
+			continue
 		case <-idle.C:
 			if a := n.activity.Load(); a != seen {
 				seen, busy = a, true
@@ -182,6 +187,7 @@ func (n *Node) applied(app *agreement.Applied) {
 		} else {
 			n.log.Warn("admitted to the domain again; clients may reconnect", "epoch", app.Admitted)
 		}
+		n.admission(true, app.Admitted)
 	}
 	if app.Down {
 		n.outOfDomain("the domain declared this node down")
@@ -197,6 +203,7 @@ func (n *Node) outOfDomain(why string) {
 		return
 	}
 	n.epoch = 0
+	n.admission(false, 0)
 	n.log.Warn("out of the domain: closing client sessions until admitted again", "reason", why, "sessions", len(n.sessions))
 	for _, s := range n.sessions {
 		n.endSession(s, wire.NotOK, errOutOfDomain.Error()+": "+why)

@@ -125,6 +125,10 @@ type Config struct {
 	// Cluster joins a domain of several nodes. nil: a one-node domain
 	// (the daemon is its only raft voter, in memory).
 	Cluster *Cluster
+
+	// Operations (daemon/operations.go): metrics, a heartbeat and word of
+	// admission for a service manager.
+	Operations
 }
 
 // Cluster is a daemon's place in a domain of several nodes.
@@ -267,6 +271,9 @@ type Node struct {
 	// The run loop's own.
 	scripts *scriptBook // deactivate scripts local sessions registered
 	epoch   uint64      // this daemon's admission epoch; 0: not admitted
+
+	// What the service manager asked for (Config.Operations).
+	met *nodeMetrics // nil without Config.Metrics
 }
 
 // New validates cfg, fills in defaults and starts the Node's run loop. The
@@ -350,6 +357,12 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		n.dom = domain.New(n.domainConfig())
 		acfg.AdmitCheck = n.dom.Admissible
 	}
+	// The metrics exist before raft runs: its FSM goroutine counts in
+	// them from the first entry applied (Node.delivered).
+	if err := n.startOperations(); err != nil {
+		cancel()
+		return nil, err
+	}
 	agr, err := agreement.New(acfg)
 	if err != nil {
 		cancel()
@@ -357,6 +370,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 	}
 	n.agr = agr
 	n.cfg.Incarnation = uint32(agr.Incarnation())
+	n.met.observeRaft()
 	if n.dom != nil {
 		if err := n.dom.Start(agr); err != nil {
 			cancel()
@@ -505,6 +519,7 @@ func (n *Node) Close() error {
 		n.mu.Unlock()
 		n.cancel()
 		err = n.g.Wait()
+		n.met.close()
 		if n.dom != nil {
 			err = errors.Join(err, n.dom.Close())
 		}

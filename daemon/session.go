@@ -252,6 +252,7 @@ func (n *Node) serveConn(c net.Conn) {
 		err = net.ErrClosed
 	}
 	s.close(err)
+	n.met.sessionEnded(s)
 	if !s.admin {
 		n.send(loopMsg{kind: loopDisconnect, sess: s})
 	}
@@ -458,6 +459,7 @@ func (s *session) pace(ctx context.Context, cost int) error {
 func (n *Node) request(s *session, req *wire.Request) error {
 	if req.Op != wire.OpQuit {
 		if code := s.screen(req); code != wire.OK {
+			n.met.request(s, req, code)
 			n.refuseRequest(s, req, code)
 			return nil
 		}
@@ -472,6 +474,7 @@ func (n *Node) request(s *session, req *wire.Request) error {
 	}
 	ev := protocol.Event{Kind: protocol.EventRequest, Client: s.id, Request: req}
 	n.grantJoin(s, &ev)
+	n.met.request(s, req, wire.OK) // before it is ordered: its end may be delivered at once
 	if err := n.agr.SubmitWait(n.ctx, ev); err != nil {
 		return net.ErrClosed
 	}

@@ -1,13 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -65,72 +63,6 @@ func nextPort(addr string) (string, error) {
 		return "", fmt.Errorf("address %s: port %q cannot be followed by another", addr, port)
 	}
 	return net.JoinHostPort(host, strconv.Itoa(p+1)), nil
-}
-
-// configArgs reads a configuration file into flag arguments: one setting
-// per line, "name value" or "name = value", with the flag's name without
-// dashes; blank lines and lines starting with # are ignored. Settings on
-// the command line override the file's.
-//
-//	# /etc/hags/prod.conf
-//	domain  prod
-//	node    2
-//	addr    10.1.0.2:7100
-//	voters  1=10.1.0.1:7100,2=10.1.0.2:7100,3=10.1.0.3:7100
-func configArgs(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("--config: %w", err)
-	}
-	defer f.Close()
-	var args []string
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, value, _ := strings.Cut(line, " ")
-		if i := strings.IndexByte(name, '='); i >= 0 { // name=value
-			name, value = name[:i], name[i+1:]+" "+value
-		}
-		value = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(value), "="))
-		if name == "config" {
-			return nil, fmt.Errorf("%s:%d: a configuration file cannot name another", path, n)
-		}
-		args = append(args, "--"+name+"="+value)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("--config %s: %w", path, err)
-	}
-	return args, nil
-}
-
-// withConfigFile puts the settings of a --config file (if any) before
-// args.
-func withConfigFile(args []string) ([]string, error) {
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			break
-		}
-		name, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || name != "config" {
-			continue
-		}
-		if !hasValue {
-			if i+1 >= len(args) {
-				return nil, fmt.Errorf("--config needs a file name")
-			}
-			value = args[i+1]
-		}
-		fileArgs, err := configArgs(value)
-		if err != nil {
-			return nil, err
-		}
-		return append(fileArgs, args...), nil
-	}
-	return args, nil
 }
 
 // parseVoters parses "N=host:port,..." into servers.

@@ -6,9 +6,12 @@
 //	      [--name NAME] [--addr HOST:PORT] [--voters N=HOST:PORT,...] [--data-dir DIR]
 //	      [--gossip HOST:PORT] [--join HOST:PORT,...] [--pki-dir DIR | --insecure]
 //	      [--group-access owner|open] [--group-rules FILE]
+//	      [--metrics-addr HOST:PORT [--metrics-allow-remote]]
 //	      [--log-level debug|info|warn|error] [--log-format text|json]
 //
 // A configuration file holds the same settings, one per line ("node 2").
+// Under systemd it says READY=1 once its domain admits it and feeds the
+// watchdog from its run loop (service.go, docs/operations.md).
 // The group rule file is read once, at start (docs/access-control.md).
 package main
 
@@ -26,7 +29,9 @@ import (
 	"github.com/openhags/hags/daemon"
 	"github.com/openhags/hags/daemon/access"
 	"github.com/openhags/hags/daemon/scripts"
+	"github.com/openhags/hags/internal/flagfile"
 	"github.com/openhags/hags/internal/logflag"
+	"github.com/openhags/hags/internal/metrics"
 	"github.com/openhags/hags/internal/wire"
 )
 
@@ -43,6 +48,7 @@ type options struct {
 	groupAccess, groupRules     string
 	access                      *access.Policy // from groupAccess and groupRules
 	cluster                     clusterOptions
+	metrics                     metrics.Flags
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -64,7 +70,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		"who may join a group another uid owns: owner (only what --group-rules grants) or open (every admitted client)")
 	fs.StringVar(&o.groupRules, "group-rules", "", "a file granting groups to further users and unix groups, read once at start")
 	o.cluster.register(fs)
-	args, err := withConfigFile(args)
+	o.metrics.Register(fs)
+	args, err := flagfile.Expand(args)
 	if err != nil {
 		return o, err
 	}
@@ -81,6 +88,9 @@ func parse(args []string, stderr io.Writer) (options, error) {
 		return o, err
 	}
 	if o.access, err = o.accessPolicy(); err != nil {
+		return o, err
+	}
+	if err := o.metrics.Check(); err != nil {
 		return o, err
 	}
 	return o, nil
@@ -138,6 +148,22 @@ func run(args []string, stderr io.Writer) int {
 			defer warnInsecure(log, insecureEvery)()
 		}
 	}
+	svc := &service{log: log, domain: o.domain, node: o.node}
+	ops, err := svc.operations()
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	var msrv *metrics.Server
+	if o.metrics.Addr != "" {
+		reg := metrics.NewRegistry(daemon.Version)
+		if msrv, err = metrics.Listen(o.metrics.Addr, o.metrics.AllowRemote, reg, log); err != nil {
+			log.Error("cannot serve metrics", "err", err)
+			return 1
+		}
+		defer msrv.Close() // for the returns before Serve; a no-op after it
+		ops.Metrics = reg
+	}
 	runner := scripts.New(log.With("component", "scripts"))
 	runner.Domain = o.domain // scripts see HA_DOMAIN_NAME
 	node, err := daemon.New(daemon.Config{
@@ -151,6 +177,7 @@ func run(args []string, stderr io.Writer) int {
 		CheckScript: scripts.CheckScript,
 		Access:      o.access,
 		Cluster:     cluster,
+		Operations:  ops,
 	})
 	if err != nil {
 		log.Error("cannot start", "err", err)
@@ -167,7 +194,20 @@ func run(args []string, stderr io.Writer) int {
 	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- node.Serve(ln) }()
+	svc.serving()
 	log.Info("ready", "socket", node.Socket(), "domain", o.domain, "node", o.node, "version", daemon.Version)
+	metricsDone := make(chan struct{})
+	if msrv != nil {
+		log.Info("serving metrics", "addr", msrv.Addr().String())
+		go func() {
+			defer close(metricsDone)
+			if err := msrv.Serve(ctx); err != nil {
+				log.Error("the metrics endpoint stopped", "err", err)
+			}
+		}()
+	} else {
+		close(metricsDone)
+	}
 
 	code := 0
 	select {
@@ -177,6 +217,9 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("serving stopped", "err", err)
 		code = 1
 	}
+	svc.stopping()
+	stop() // ends the metrics server
+	<-metricsDone
 	if err := node.Close(); err != nil {
 		log.Error("close", "err", err)
 		code = 1

@@ -2,8 +2,10 @@
 // client of the node's hagsd that, with the managers of the other nodes,
 // keeps resource groups online (docs/failover.md, docs/design/failover.md).
 //
-//	hagsrmd [--gs-socket PATH] [--socket PATH] [--state-dir DIR] [--agents-dir DIR]
+//	hagsrmd [--config FILE] [--domain NAME] [--gs-socket PATH] [--socket PATH]
+//	        [--state-dir DIR] [--agents-dir DIR]
 //	        [--admin-group NAME] [--user-group NAME] [--action-log FILE]
+//	        [--metrics-addr HOST:PORT [--metrics-allow-remote]]
 //	        [--http HOST:PORT [--http-allow-remote]]
 //	        [--log-level debug|info|warn|error] [--log-format text|json]
 //	        [--pprof ADDR]
@@ -12,9 +14,12 @@
 // address such as 127.0.0.1:6061, for measuring the manager; it is off
 // unless given, and refuses an address that is not loopback.
 //
-// It runs in the foreground until SIGTERM or SIGINT, then stops the
-// resources its node runs (the other nodes take its groups over) and
-// exits 0.
+// A configuration file holds the same settings, one per line ("domain
+// prod"), as hagsd's does (internal/flagfile). It runs in the foreground
+// until SIGTERM or SIGINT, then stops the resources its node runs (the
+// other nodes take its groups over) and exits 0. Under systemd it reports
+// READY=1 once it serves its management socket and STOPPING=1 when it
+// stops (docs/operations.md).
 package main
 
 import (
@@ -22,15 +27,22 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/openhags/hags/internal/listenaddr"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
+
+	sd "github.com/coreos/go-systemd/v22/daemon"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/openhags/hags/failover"
 	"github.com/openhags/hags/failover/agent"
@@ -38,7 +50,9 @@ import (
 	"github.com/openhags/hags/failover/console"
 	"github.com/openhags/hags/failover/manager"
 	"github.com/openhags/hags/gsapi"
+	"github.com/openhags/hags/internal/flagfile"
 	"github.com/openhags/hags/internal/logflag"
+	"github.com/openhags/hags/internal/metrics"
 )
 
 // Defaults of hagsrmd's flags.
@@ -48,12 +62,17 @@ const (
 	DefaultUserGroup  = "hagsuser"
 )
 
+// version is the build's version (make sets it with -ldflags -X).
+var version = "dev"
+
 func main() { os.Exit(run(os.Args[1:], os.Stderr)) }
 
 type options struct {
+	config, domain                        string
 	gsSocket, socket, stateDir, agentsDir string
 	adminGroup, userGroup, actionLog      string
 	level, format                         string
+	metrics                               metrics.Flags
 	http                                  string
 	httpRemote                            bool
 	pprof                                 string
@@ -67,6 +86,8 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	if ocf == "" {
 		ocf = agent.DefaultOCFRoot
 	}
+	fs.StringVar(&o.config, "config", "", "a file of settings, one \"name value\" per line (command-line flags win)")
+	fs.StringVar(&o.domain, "domain", domain(), "the hags domain, which names the default sockets (default $HA_DOMAIN_NAME or \"hags\")")
 	fs.StringVar(&o.gsSocket, "gs-socket", "", "the node's hagsd socket (default $HA_GS_SOCKET, else the domain's default path)")
 	fs.StringVar(&o.socket, "socket", "", "the management socket to serve (default /run/hags/<domain>/hagsrmd.sock)")
 	fs.StringVar(&o.stateDir, "state-dir", DefaultStateDir, "this node's durable state and the agents' scratch space")
@@ -79,14 +100,25 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&o.format, "log-format", "text", "log format: text or json")
 	fs.StringVar(&o.pprof, "pprof", "", "serve Go's profiles on this loopback host:port (off when empty)")
+	o.metrics.Register(fs)
+	args, err := flagfile.Expand(args)
+	if err != nil {
+		return o, err
+	}
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	if fs.NArg() != 0 {
 		return o, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
+	if o.domain == "" || o.domain == "." || o.domain == ".." || strings.ContainsAny(o.domain, "/\x00") {
+		return o, fmt.Errorf("--domain %q: not a domain name", o.domain)
+	}
 	if o.socket == "" {
-		o.socket = failover.SocketPath(domain())
+		o.socket = failover.SocketPath(o.domain)
+	}
+	if err := o.metrics.Check(); err != nil {
+		return o, err
 	}
 	if o.http != "" {
 		if _, err := console.CheckAddress(o.http, o.httpRemote); err != nil {
@@ -109,12 +141,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 // checkLoopback accepts host:port with a loopback IP address only: the
 // profiles show the manager's memory, and must not reach the network.
 func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
+	_, _, loopback, err := listenaddr.Parse(addr, false)
 	if err != nil {
 		return err
 	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
+	if !loopback {
 		return errors.New("want a loopback IP address such as 127.0.0.1")
 	}
 	return nil
@@ -163,9 +194,20 @@ func run(args []string, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "hagsrmd:", err)
 		return 2
 	}
-	var gsOpts []gsapi.Option
+	gsOpts := []gsapi.Option{gsapi.WithDomain(o.domain)}
 	if o.gsSocket != "" {
 		gsOpts = append(gsOpts, gsapi.WithSocket(o.gsSocket))
+	}
+	var reg *prometheus.Registry
+	var msrv *metrics.Server
+	if o.metrics.Addr != "" {
+		reg = metrics.NewRegistry(version)
+		if msrv, err = metrics.Listen(o.metrics.Addr, o.metrics.AllowRemote, reg, log); err != nil {
+			log.Error("cannot serve metrics", "err", err)
+			return 1
+		}
+		defer msrv.Close() // for the returns before Serve; a no-op after it
+		log.Info("serving metrics", "addr", msrv.Addr().String())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -189,21 +231,50 @@ func run(args []string, stderr io.Writer) int {
 		log.Error("cannot start the agent runner", "err", err)
 		return 1
 	}
-	m, err := manager.New(manager.Config{Name: name, GSOptions: gsOpts, StateDir: o.stateDir, Runner: agents,
+	cfg := manager.Config{Name: name, GSOptions: gsOpts, StateDir: o.stateDir, Runner: agents,
 		Logger: log, Socket: o.socket, AdminGroup: o.adminGroup, UserGroup: o.userGroup,
-		Console: o.http, ConsoleRemote: o.httpRemote})
+		Console: o.http, ConsoleRemote: o.httpRemote,
+		Ready: func() { notify(log, sd.SdNotifyReady, "STATUS=serving "+o.socket) }}
+	if reg != nil {
+		cfg.Metrics = reg
+	}
+	m, err := manager.New(cfg)
 	if err != nil {
 		agents.Close()
 		log.Error("cannot start", "err", err)
 		return 1
 	}
-	log.Info("ready", "node", name, "socket", o.socket, "state_dir", o.stateDir)
-	if err := m.Run(ctx); err != nil {
+	log.Info("ready", "node", name, "socket", o.socket, "state_dir", o.stateDir, "metrics", o.metrics.Addr)
+	// The manager and the metrics server end together: the first to stop
+	// stops the other.
+	ctx, cancel := context.WithCancel(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	if msrv != nil {
+		g.Go(func() error { return msrv.Serve(gctx) })
+	}
+	g.Go(func() error {
+		defer cancel()
+		return m.Run(gctx)
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		notify(log, sd.SdNotifyStopping)
+		return nil
+	})
+	if err := g.Wait(); err != nil {
 		log.Error("stopped", "err", err)
 		return 1
 	}
 	log.Info("stopped")
 	return 0
+}
+
+// notify tells systemd the states (sd_notify(3)); outside systemd it does
+// nothing.
+func notify(log *slog.Logger, states ...string) {
+	if _, err := sd.SdNotify(false, strings.Join(states, "\n")); err != nil {
+		log.Warn("cannot notify systemd", "err", err)
+	}
 }
 
 // nodeName asks hagsd for this node's name, trying again every half

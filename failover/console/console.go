@@ -25,6 +25,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/openhags/hags/internal/listenaddr"
 	"io"
 	"log/slog"
 	"mime"
@@ -515,15 +516,10 @@ var ErrNotLoopback = errors.New("console: not a loopback address")
 // localhost); any other address, the empty host (every interface)
 // included, is refused with ErrNotLoopback unless allowRemote.
 func CheckAddress(addr string, allowRemote bool) (loopback bool, err error) {
-	host, port, err := net.SplitHostPort(addr)
+	_, _, loopback, err = listenaddr.Parse(addr, true)
 	if err != nil {
-		return false, fmt.Errorf("console: address %q: want HOST:PORT: %w", addr, err)
+		return false, fmt.Errorf("console: %w", err)
 	}
-	if _, err := net.LookupPort("tcp", port); err != nil {
-		return false, fmt.Errorf("console: address %q: bad port: %w", addr, err)
-	}
-	ip := net.ParseIP(host)
-	loopback = strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback()
 	if !loopback && !allowRemote {
 		return false, fmt.Errorf("%w: %q would let other machines reach the console; give a loopback address, or allow it explicitly", ErrNotLoopback, addr)
 	}

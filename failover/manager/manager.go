@@ -19,6 +19,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/openhags/hags/failover"
@@ -100,6 +101,14 @@ type Config struct {
 	// read it too.
 	Console       string
 	ConsoleRemote bool
+
+	// Metrics is where the manager registers its metrics
+	// (docs/metrics.md); nil: none.
+	Metrics prometheus.Registerer
+	// Ready is called once by Run when the manager serves its management
+	// socket and its console (at once without them); hagsrmd tells
+	// systemd then. nil: not called.
+	Ready func()
 }
 
 // Manager is one node's failover manager. Its exported methods are safe
@@ -110,6 +119,7 @@ type Manager struct {
 	inc uint64
 
 	in   *inbox
+	met  *metrics // nil without Config.Metrics
 	g    *errgroup.Group
 	ctx  context.Context
 	stop context.CancelFunc
@@ -175,6 +185,12 @@ func New(cfg Config) (*Manager, error) {
 	}
 	m.st = st
 	m.c = newCore(0, m.inc, eng, at, m.restoreLocked, m, m.log)
+	if cfg.Metrics != nil {
+		if m.met, err = newMetrics(m, cfg.Metrics); err != nil {
+			st.close()
+			return nil, fmt.Errorf("manager: metrics: %w", err)
+		}
+	}
 	m.log.Info("durable state loaded", "dir", cfg.StateDir, "at", at)
 	return m, nil
 }
@@ -223,6 +239,9 @@ func (m *Manager) Run(ctx context.Context) error {
 	}
 	m.g.Go(func() error { return m.loop(ctx) })
 	m.g.Go(func() error { return m.leaseLoop(ctx) })
+	if m.cfg.Ready != nil {
+		m.cfg.Ready()
+	}
 	err := m.g.Wait()
 	if errors.Is(err, context.Canceled) || errors.Is(err, net.ErrClosed) {
 		err = nil

@@ -57,6 +57,7 @@ func (m *Manager) outputs(outs []engine.Output, live bool) {
 	synced := false
 	for i := range outs {
 		o := &outs[i]
+		m.met.output(o, m.node, m.name, m.nodeDown)
 		if o.Kind == engine.OutChange {
 			m.broadcast(o.Change)
 			continue
@@ -97,7 +98,9 @@ func (m *Manager) runAction(a engine.Action) {
 		return
 	}
 	session := m.session
+	began := time.Now()
 	m.cfg.Runner.Run(a, func(r engine.ActionResult) {
+		m.met.action(r.Op, r.Outcome, time.Since(began))
 		m.do(func() {
 			if m.session == session {
 				m.report(engine.Input{Kind: engine.InResult, Result: &r})
@@ -151,6 +154,7 @@ func (m *Manager) runFence(f engine.Fence) {
 		ctx, cancel := context.WithTimeout(m.ctx, fenceTimeout)
 		defer cancel()
 		err := m.cfg.Fence(ctx, f.Command, f.Name)
+		m.met.fence(err == nil)
 		res := engine.FenceResult{Target: f.Target, Token: f.Token, OK: err == nil}
 		if err != nil {
 			res.Detail = err.Error()
@@ -162,6 +166,16 @@ func (m *Manager) runFence(f engine.Fence) {
 			}
 		})
 	}()
+}
+
+// nodeDown reports whether the engine holds the node called name Down.
+func (m *Manager) nodeDown(name string) bool {
+	down := false
+	m.view(func(e *engine.Engine) {
+		n, ok := e.Node(name)
+		down = ok && n.State == failover.NodeDown
+	})
+	return down
 }
 
 // afterStep refreshes what readers see after the engine stepped.

@@ -61,12 +61,22 @@ func (l *Lines) feed(r io.Reader, tee func(string)) {
 		if tee != nil {
 			tee(line)
 		}
-		l.mu.Lock()
-		l.lines = append(l.lines, line)
-		close(l.changed)
-		l.changed = make(chan struct{})
-		l.mu.Unlock()
+		l.add(line)
 	}
+	l.end()
+}
+
+// add appends a line and wakes the waiters.
+func (l *Lines) add(line string) {
+	l.mu.Lock()
+	l.lines = append(l.lines, line)
+	close(l.changed)
+	l.changed = make(chan struct{})
+	l.mu.Unlock()
+}
+
+// end marks the stream ended and wakes the waiters.
+func (l *Lines) end() {
 	l.mu.Lock()
 	l.done = true
 	close(l.changed)
@@ -145,22 +155,30 @@ func (e *exited) wait(timeout time.Duration) (error, bool) {
 
 // StartDaemon starts bin (hagsd) serving socket and waits for its ready line.
 func StartDaemon(bin, socket string, tee func(string), args ...string) (*Daemon, error) {
-	return startDaemon("hagsd", bin, socket, socket, tee, append([]string{"--socket", socket}, args...))
+	return startDaemon("hagsd", bin, socket, []string{"HA_GS_SOCKET=" + socket}, `ready`, tee,
+		append([]string{"--socket", socket}, args...))
 }
 
 // StartManager starts bin (hagsrmd) serving the management socket socket,
 // as a client of the hagsd serving gsSocket, and waits for its ready line.
 // args are further hagsrmd flags (--state-dir, --action-log, ...).
 func StartManager(bin, socket, gsSocket string, tee func(string), args ...string) (*Daemon, error) {
-	return startDaemon("hagsrmd", bin, socket, gsSocket,
+	return startDaemon("hagsrmd", bin, socket, []string{"HA_GS_SOCKET=" + gsSocket}, `ready`,
 		tee, append([]string{"--socket", socket, "--gs-socket", gsSocket}, args...))
 }
 
-// startDaemon starts a daemon that logs to stderr and says "ready" there
-// once it serves socket; gsSocket is the hagsd socket of its environment.
-func startDaemon(name, bin, socket, gsSocket string, tee func(string), args []string) (*Daemon, error) {
+// StartProcess starts bin with args and the environment plus env, and
+// waits for a line of its stderr matching ready. The Daemon's Socket is
+// empty: args say what it serves.
+func StartProcess(bin string, env []string, ready string, tee func(string), args ...string) (*Daemon, error) {
+	return startDaemon(filepath.Base(bin), bin, "", env, ready, tee, args)
+}
+
+// startDaemon starts a daemon that logs to stderr, with the environment
+// plus env, and waits up to 20 seconds for a line matching ready.
+func startDaemon(name, bin, socket string, env []string, ready string, tee func(string), args []string) (*Daemon, error) {
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), "HA_GS_SOCKET="+gsSocket)
+	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err
@@ -172,7 +190,7 @@ func startDaemon(name, bin, socket, gsSocket string, tee func(string), args []st
 	d := &Daemon{Socket: socket, Log: newLines(), name: name, cmd: cmd}
 	go d.Log.feed(stderr, tee)
 	d.proc = reap(cmd)
-	if _, _, err := d.Log.WaitFor(regexp.MustCompile(`ready`), 0, 20*time.Second); err != nil {
+	if _, _, err := d.Log.WaitFor(regexp.MustCompile(ready), 0, 20*time.Second); err != nil {
 		d.Kill()
 		return nil, fmt.Errorf("harness: %s did not become ready: %w\n%s", name, err, strings.Join(d.Log.All(), "\n"))
 	}
