@@ -332,6 +332,15 @@ func (a *Agreement) raftConfig() *raft.Config {
 	rc.CommitTimeout = t.Commit
 	rc.ShutdownOnRemove = false       // a replaced voter stays on as a follower
 	rc.MaxAppendEntries = maxInFlight // keeps one exchange well within Timing.IO
+	// Apply queues an entry in a buffer of MaxAppendEntries instead of
+	// handing it to the leader loop: a sender (a session's reader, the
+	// forwarder, serveForward) does not wait for the leader loop to wake,
+	// and the leader loop takes what is buffered as one group commit.
+	// Raft then no longer fails an Apply that waited past its timeout in
+	// the buffer; every waiter here has its own bound (the forwarder's
+	// stall, the forward server's write deadline, Timing.Apply on the
+	// future once taken).
+	rc.BatchApplyCh = true
 	rc.Logger = newHCLogger("raft", a.log)
 	rc.SnapshotInterval = time.Hour
 	rc.SnapshotThreshold = math.MaxUint64

@@ -301,6 +301,7 @@ type flight struct {
 // leader at addr, whose replies a reader goroutine takes.
 type pipe struct {
 	local  bool
+	term   uint64 // local: the term this daemon leads in; an entry of an older term may be lost
 	addr   raft.ServerAddress
 	conn   net.Conn
 	sent   []uint64      // sequences written and not answered on conn, oldest first (under forwarder.mu)
@@ -511,7 +512,7 @@ func (f *forwarder) run(ctx context.Context) error {
 			// sessions first), so this waits for nobody.
 			f.sendMu.Lock()
 			f.running = false
-			f.closePipe()
+			f.closePipe(false)
 			f.sendMu.Unlock()
 			return nil
 		}
@@ -621,13 +622,8 @@ func (f *forwarder) failed(err error, slow bool) {
 	if len(f.inflight) > 0 {
 		f.a.log.Debug("entries not appended; will send them again", "from_seq", f.inflight[0].e.Seq,
 			"entries", len(f.inflight), "err", err, "in", f.retry)
-		for _, fl := range f.inflight {
-			if !fl.sent.IsZero() {
-				f.resent.Add(1)
-			}
-		}
 	}
-	f.closePipe()
+	f.closePipe(true)
 	f.hold = time.Now().Add(f.retry)
 	f.retry = min(2*f.retry, retryMax)
 }
@@ -670,32 +666,37 @@ func (f *forwarder) hasWork() bool {
 }
 
 // openPipe makes sure the current pipe leads to the leader: this daemon
-// when it leads, else the leader's forwarding address. A pipe that leads
-// elsewhere is closed, and what was sent on it is sent again.
+// when it leads (in the current term: having lost and won leadership in
+// between, what it appended before may be gone), else the leader's
+// forwarding address. A pipe that leads elsewhere is closed, and what was
+// sent on it is sent again.
 func (f *forwarder) openPipe() error {
 	a := f.a
 	local := a.raft.State() == raft.Leader
 	var addr raft.ServerAddress
-	if !local {
+	var term uint64
+	if local {
+		term = a.raft.CurrentTerm()
+	} else {
 		var id raft.ServerID
 		addr, id = a.raft.LeaderWithID()
 		if addr == "" {
-			f.closePipe()
+			f.closePipe(true)
 			return errNoLeader
 		}
 		if id == a.serverID {
-			f.closePipe()
+			f.closePipe(true)
 			return errNotLeader // stepping down
 		}
 	}
 	f.mu.Lock()
 	p := f.pipe
 	f.mu.Unlock()
-	if p != nil && p.local == local && p.addr == addr {
+	if p != nil && p.local == local && p.addr == addr && p.term == term {
 		return nil
 	}
-	f.closePipe()
-	p = &pipe{local: local, addr: addr, done: make(chan struct{})}
+	f.closePipe(true)
+	p = &pipe{local: local, term: term, addr: addr, done: make(chan struct{})}
 	if local {
 		close(p.done)
 	} else {
@@ -713,8 +714,9 @@ func (f *forwarder) openPipe() error {
 }
 
 // closePipe closes the current pipe, if any, and marks every entry in
-// flight unsent.
-func (f *forwarder) closePipe() {
+// flight unsent; with resend, those that were sent count as resent (they
+// go again on the next pipe).
+func (f *forwarder) closePipe(resend bool) {
 	f.mu.Lock()
 	p := f.pipe
 	f.pipe = nil
@@ -723,6 +725,9 @@ func (f *forwarder) closePipe() {
 	}
 	f.mu.Unlock()
 	for _, fl := range f.inflight {
+		if resend && !fl.sent.IsZero() {
+			f.resent.Add(1)
+		}
 		fl.sent = time.Time{}
 	}
 	if p == nil {
