@@ -91,7 +91,8 @@ type Config struct {
 	// together mean for this daemon: one call per batch, with one Applied
 	// for each entry that concerns it. It is called on raft's FSM
 	// goroutine and must not block (nor call back into the Agreement's
-	// blocking methods).
+	// blocking methods), nor keep the slice after it returns: its array
+	// serves the next batch (copying its elements is fine).
 	Deliver func([]Applied)
 
 	// Voters is the domain's initial voters. Empty: a one-node domain of

@@ -282,7 +282,7 @@ type forwarder struct {
 	sendMu   sync.Mutex
 	running  bool // between run's start and its end: nothing is sent outside it
 	runGen   uint64
-	inflight []*flight
+	inflight []flight      // oldest first; compacted in place, so its array is reused
 	retry    time.Duration // the next pause after a failure
 	hold     time.Time     // nothing is sent before this, after a failure
 
@@ -581,7 +581,9 @@ func (f *forwarder) step() time.Time {
 	for done < len(f.inflight) && f.inflight[done].e.Seq <= f.answered {
 		done++
 	}
-	f.inflight = f.inflight[done:]
+	left := copy(f.inflight, f.inflight[done:])
+	clear(f.inflight[left:]) // the entries answered go to the collector
+	f.inflight = f.inflight[:left]
 	why, slow := f.resend, f.slow
 	f.resend, f.slow = nil, false
 	f.mu.Unlock()
@@ -637,8 +639,8 @@ func (f *forwarder) sendSome() error {
 		}
 		return err
 	}
-	for _, fl := range f.inflight {
-		if fl.sent.IsZero() {
+	for i := range f.inflight {
+		if fl := &f.inflight[i]; fl.sent.IsZero() {
 			if err := f.send(fl); err != nil {
 				return err
 			}
@@ -649,9 +651,8 @@ func (f *forwarder) sendSome() error {
 		if e == nil {
 			return nil
 		}
-		fl := &flight{e: e}
-		f.inflight = append(f.inflight, fl)
-		if err := f.send(fl); err != nil {
+		f.inflight = append(f.inflight, flight{e: e})
+		if err := f.send(&f.inflight[len(f.inflight)-1]); err != nil {
 			return err
 		}
 	}
@@ -724,11 +725,11 @@ func (f *forwarder) closePipe(resend bool) {
 		p.closed = true
 	}
 	f.mu.Unlock()
-	for _, fl := range f.inflight {
-		if resend && !fl.sent.IsZero() {
+	for i := range f.inflight {
+		if resend && !f.inflight[i].sent.IsZero() {
 			f.resent.Add(1)
 		}
-		fl.sent = time.Time{}
+		f.inflight[i].sent = time.Time{}
 	}
 	if p == nil {
 		return

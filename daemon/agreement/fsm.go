@@ -134,6 +134,9 @@ type FSM struct {
 	// epoch is this incarnation's admission as last handed to deliver
 	// (0: not admitted, or out of the domain since).
 	epoch uint64
+	// appsBuf and ownBuf are ApplyBatch's, reused from batch to batch.
+	appsBuf []Applied
+	ownBuf  []ownAnswer
 	// deadline is the engine's next deadline after the last batch.
 	deadline    int64
 	hasDeadline bool
@@ -150,7 +153,8 @@ type ownAnswer struct {
 
 // NewFSM returns an FSM for daemon self (incarnation inc) stepping eng.
 // deliver is called after every batch of entries applied that has anything
-// for this daemon, with what each such entry means for it, in log order.
+// for this daemon, with what each such entry means for it, in log order;
+// it must not keep the slice (Config.Deliver).
 func NewFSM(self int32, inc uint64, eng Engine, log *slog.Logger, deliver func(apps []Applied)) *FSM {
 	return &FSM{self: self, selfInc: inc, eng: eng, log: log, deliver: deliver, nodes: make(map[int32]*NodeState)}
 }
@@ -167,8 +171,7 @@ func (f *FSM) Apply(l *raft.Log) any {
 // changes) are raft's own: they get a nil result.
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
-	var apps []Applied
-	var own []ownAnswer
+	apps, own := f.appsBuf[:0], f.ownBuf[:0]
 	f.mu.Lock()
 	for i, l := range logs {
 		if l.Type != raft.LogCommand {
@@ -220,6 +223,8 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			f.own(o.seq, o.res)
 		}
 	}
+	clear(apps) // the effects go to the collector; the arrays serve the next batch
+	f.appsBuf, f.ownBuf = apps[:0], own[:0]
 	if moved && f.deadlineMoved != nil {
 		f.deadlineMoved()
 	}
