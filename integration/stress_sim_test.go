@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"errors"
 	"fmt"
 	"math/rand"
 	"os"
@@ -529,6 +530,7 @@ func runSim(t *testing.T, seed int64, steps int) (history.Summary, history.Input
 		var err error
 		sum, err = history.Check(in)
 		require.NoErrorf(t, err, "seed %d: the histories are consistent\n%s", seed, s.report())
+		require.NoErrorf(t, appliedOnce(in), "seed %d: every request is applied at most once\n%s", seed, s.report())
 		if os.Getenv("HAGS_STRESS_SEED") != "" {
 			t.Log(s.report())
 		}
@@ -539,6 +541,34 @@ func runSim(t *testing.T, seed int64, steps int) (history.Summary, history.Input
 		s.voters.Wait()
 	})
 	return sum, in, counts
+}
+
+// appliedOnce checks what the history checker cannot see: a request that
+// reached the log twice (an entry in flight sent again and applied again)
+// runs its protocol twice, and every provider sees both, in the same
+// order. The schedule gives every proposed state value and provider
+// message a value of its own, so no provider may see one approved twice.
+func appliedOnce(in history.Input) error {
+	var errs []error
+	for _, h := range in.Histories {
+		seen := map[string]bool{}
+		for _, r := range h.Records {
+			var key string
+			switch {
+			case r.Kind == wire.StateValueChangeProtocol:
+				key = "state " + string(r.State)
+			case r.Kind == wire.ProviderMessageProtocol && r.Message != nil:
+				key = "message " + string(r.Message)
+			default:
+				continue
+			}
+			if seen[key] {
+				errs = append(errs, fmt.Errorf("group %s, provider %v: %s approved twice", h.Group, h.Provider, key))
+			}
+			seen[key] = true
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // TestStressSimulated runs seeded schedules of requests (state changes,
