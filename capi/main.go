@@ -9,7 +9,9 @@
 // come back through gsapi's dispatch: each is built once as a C block in C
 // memory (notify.go), handed to the program's callback through a static
 // inline trampoline (trampoline.h) and freed when the callback returns.
-// The protocol logic is in gsapi and the daemon, never here.
+// The protocol logic is in gsapi and the daemon, never here. The runtime
+// keeps at least two Ps (runtime.go), so that gsapi's reader never waits
+// for the P parked on the program's thread.
 //
 // Tokens. The library keeps one gsapi.Client per ha_gs_init. Its tokens
 // are the C tokens; each new session starts counting after the last token

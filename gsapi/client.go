@@ -1,6 +1,7 @@
 package gsapi
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -55,17 +56,22 @@ type Client struct {
 	// daemon judges its requests by (SO_PEERCRED is taken at connect).
 	root bool
 
-	wmu sync.Mutex // serializes writes: one whole frame per Write
+	out *writer    // sends frames, combining concurrent requests
 	dmu sync.Mutex // serializes delivery: one notification at a time
+
+	// fdMu serializes syncFd, which makes the eventfd's readability match
+	// the queue; it is taken before mu, never while mu is held, so that the
+	// eventfd's system calls are made without mu.
+	fdMu  sync.Mutex
+	fdSet bool // the eventfd holds a count (is readable); guarded by fdMu
 
 	mu      sync.Mutex // guards everything below
 	closed  bool
 	lostErr error // why the connection was lost; nil while it is up
 	efd     int   // eventfd; -1 after Close
 	// fdShown: Fd has been called, so the eventfd must follow the queue.
-	// Until then nobody can poll it, and the two system calls per
-	// notification that keep it in step are saved (Run and Dispatch wait
-	// on channels).
+	// Until then nobody can poll it, and the system calls that keep it in
+	// step are saved (Run and Dispatch wait on channels).
 	fdShown  bool
 	queue    []entry
 	head     int
@@ -140,7 +146,10 @@ func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
 		DeactivateScript: o.script,
 		Responsiveness:   o.resp,
 	}
-	r := wire.NewReader(conn)
+	// The reader's buffer is the connection's: readLoop looks into it to
+	// tell whether another whole frame has already arrived.
+	br := bufio.NewReaderSize(conn, readBufferSize)
+	r := wire.NewReader(br)
 	fail := func(msg string, err error) (*Client, error) {
 		stop()
 		if ctx.Err() != nil {
@@ -186,6 +195,7 @@ func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
 	}
 	c := &Client{
 		conn:       conn,
+		out:        newWriter(conn),
 		opts:       o,
 		welcome:    welcome,
 		root:       os.Geteuid() == 0,
@@ -199,7 +209,7 @@ func handshake(ctx context.Context, conn net.Conn, o options) (*Client, error) {
 		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
 	}
-	go c.readLoop(r)
+	go c.readLoop(r, br)
 	return c, nil
 }
 
@@ -291,14 +301,14 @@ func (c *Client) Fd() int {
 		return -1
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.fdShown && c.efd >= 0 {
-		c.fdShown = true
-		if c.head < len(c.queue) || c.lostErr != nil {
-			c.signalFd()
-		}
+	efd := c.efd
+	shown := c.fdShown
+	c.fdShown = efd >= 0
+	c.mu.Unlock()
+	if !shown {
+		c.syncFd()
 	}
-	return c.efd
+	return efd
 }
 
 // Close ends the session (ha_gs_quit): it tells the daemon, whose groups
@@ -327,11 +337,13 @@ func (c *Client) Close() error {
 	_ = c.conn.Close()
 	<-c.readerDone
 
+	c.fdMu.Lock()
 	c.mu.Lock()
 	_ = unix.Close(c.efd)
 	c.efd = -1
 	c.queue, c.head, c.pendingB = nil, 0, 0
 	c.mu.Unlock()
+	c.fdMu.Unlock()
 	return nil
 }
 
@@ -427,21 +439,30 @@ func (c *Client) deliverOne(op string) (bool, error) {
 
 // pop removes the oldest entry. With an empty queue it returns the zero
 // entry and ErrNoInit after Close, ErrNotOK once the connection is lost,
-// else nil; it drains the eventfd when the queue becomes empty while the
-// connection is up.
+// else nil; it makes the eventfd unreadable when the queue becomes empty
+// while the connection is up.
 func (c *Client) pop(op string) (entry, error) {
+	e, emptied, err := c.take(op)
+	if emptied {
+		c.syncFd()
+	}
+	return e, err
+}
+
+// take is pop under c.mu; emptied says the queue became empty.
+func (c *Client) take(op string) (e entry, emptied bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return entry{}, newError(wire.NoInit, op, 0)
+		return entry{}, false, newError(wire.NoInit, op, 0)
 	}
 	if c.head == len(c.queue) {
 		if c.lostErr != nil {
-			return entry{}, &Error{Code: wire.NotOK, Op: op, Msg: "connection to the daemon lost", Err: c.lostErr}
+			return entry{}, false, &Error{Code: wire.NotOK, Op: op, Msg: "connection to the daemon lost", Err: c.lostErr}
 		}
-		return entry{}, nil
+		return entry{}, false, nil
 	}
-	e := c.queue[c.head]
+	e = c.queue[c.head]
 	c.queue[c.head] = entry{}
 	c.head++
 	c.pendingB -= e.size
@@ -451,20 +472,18 @@ func (c *Client) pop(op string) (entry, error) {
 	}
 	if c.head == len(c.queue) {
 		c.queue, c.head = c.queue[:0], 0
-		if c.lostErr == nil {
-			c.drainFd()
-		}
+		emptied = c.fdShown
 	}
-	return e, nil
+	return e, emptied, nil
 }
 
-// push appends an entry; the caller holds c.mu.
+// push appends an entry; the caller holds c.mu. The reader makes the
+// eventfd readable (syncFd) once its batch of frames is queued.
 func (c *Client) push(e entry) {
 	wasEmpty := c.head == len(c.queue)
 	c.queue = append(c.queue, e)
 	c.pendingB += e.size
 	if wasEmpty {
-		c.signalFd()
 		select {
 		case c.avail <- struct{}{}:
 		default:
@@ -472,30 +491,52 @@ func (c *Client) push(e entry) {
 	}
 }
 
-// signalFd makes the eventfd readable; the caller holds c.mu.
-func (c *Client) signalFd() {
-	if c.efd < 0 || !c.fdShown {
+// syncFd makes the eventfd readable while entries wait or the connection
+// is lost, and unreadable otherwise, once Fd has been called. It is called
+// without c.mu by whoever changed that (the reader after a batch of
+// frames, a dispatcher that emptied the queue, connLost, Fd); the calls
+// are serialized and each looks at the state as it is then, so the last
+// one leaves the descriptor right, with one system call per change of
+// readiness. Meanwhile the descriptor may be readable with nothing queued
+// (a Dispatch then returns at once) but never unreadable with entries
+// waiting for longer than the reader's batch.
+func (c *Client) syncFd() {
+	c.fdMu.Lock()
+	defer c.fdMu.Unlock()
+	c.mu.Lock()
+	efd := c.efd
+	want := c.head < len(c.queue) || c.lostErr != nil
+	shown := c.fdShown && efd >= 0
+	c.mu.Unlock()
+	if !shown || want == c.fdSet {
 		return
 	}
 	var b [8]byte
-	binary.NativeEndian.PutUint64(b[:], 1)
-	_, _ = unix.Write(c.efd, b[:])
+	if want {
+		binary.NativeEndian.PutUint64(b[:], 1)
+		_, _ = unix.Write(efd, b[:])
+	} else {
+		_, _ = unix.Read(efd, b[:])
+	}
+	c.fdSet = want
 }
 
-// drainFd makes the eventfd unreadable; the caller holds c.mu.
-func (c *Client) drainFd() {
-	if c.efd < 0 || !c.fdShown {
-		return
-	}
-	var b [8]byte
-	_, _ = unix.Read(c.efd, b[:])
-}
+// readBufferSize is the size of the connection's read buffer: a burst of
+// notification frames up to this size is read with one read(2).
+const readBufferSize = 64 << 10
 
 // readLoop decodes frames as they arrive, updates the token states and
-// queues the notifications, until the connection fails or is closed.
-func (c *Client) readLoop(r *wire.Reader) {
+// queues the notifications, until the connection fails or is closed. It
+// works in batches: every whole frame already in the read buffer is
+// queued before the descriptor is made readable (one eventfd write per
+// batch, made without c.mu so that a dispatcher it wakes does not wait for
+// the lock), and only then does the reader wait for more bytes or room.
+func (c *Client) readLoop(r *wire.Reader, br *bufio.Reader) {
 	defer close(c.readerDone)
 	for {
+		if !frameBuffered(br) {
+			c.syncFd()
+		}
 		if !c.waitRoom() {
 			return
 		}
@@ -547,6 +588,7 @@ func (c *Client) waitRoom() bool {
 		case !full:
 			return true
 		}
+		c.syncFd() // the batch so far waits for Dispatch, which makes room
 		select {
 		case <-c.room:
 		case <-c.done:
@@ -573,8 +615,8 @@ var errConnClosed = errors.New("connection closed by the daemon")
 // leaves the eventfd readable so that pollers call Dispatch and learn it.
 func (c *Client) connLost(err error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed || c.lostErr != nil {
+		c.mu.Unlock()
 		return
 	}
 	if err == nil {
@@ -582,19 +624,32 @@ func (c *Client) connLost(err error) {
 	}
 	c.lostErr = err
 	close(c.lost)
-	c.signalFd()
 	_ = c.conn.Close()
+	c.mu.Unlock()
+	c.syncFd()
 }
 
-// write sends one frame; concurrent writers are serialized so that frames
-// never interleave.
+// write sends one frame; frames of concurrent callers are combined into
+// one write and never interleave (writer).
 func (c *Client) write(t wire.MsgType, body any) error {
 	b, err := wire.AppendFrame(nil, t, body)
 	if err != nil {
 		return err
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_, err = c.conn.Write(b)
-	return err
+	return c.out.send(b)
+}
+
+// frameBuffered reports whether a whole frame is already in br, so that
+// reading it will not wait for the connection.
+func frameBuffered(br *bufio.Reader) bool {
+	const lengthSize = 4 // a frame begins with its length (internal/wire)
+	n := br.Buffered()
+	if n < lengthSize {
+		return false
+	}
+	head, err := br.Peek(lengthSize)
+	if err != nil {
+		return false
+	}
+	return uint64(n) >= lengthSize+uint64(binary.BigEndian.Uint32(head))
 }

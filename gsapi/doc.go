@@ -54,7 +54,8 @@
 // # Dispatch model
 //
 // A reader goroutine decodes each frame once, updates the library's view of
-// its tokens and appends the notification to one FIFO queue. Fd returns an
+// its tokens and appends the notification to one FIFO queue; frames that
+// arrive together are read with one read and queued together. Fd returns an
 // eventfd that is readable exactly while that queue is non-empty (and, once
 // the connection is lost, until Close, so that a poller learns of the loss
 // from Dispatch). Two styles of program follow:
@@ -71,5 +72,8 @@
 // or Run. A nil callback drops that notification. Responsiveness checks are
 // answered from inside Dispatch with the responsiveness callback's result,
 // so a program whose dispatch loop is stuck fails the check. The request
-// methods are safe for concurrent use from any number of goroutines.
+// methods are safe for concurrent use from any number of goroutines: a
+// request made alone is written before its method returns, and requests
+// made while another write is under way share the next write.
+// docs/design/client.md gives the details.
 package gsapi
