@@ -85,6 +85,12 @@ func fastTiming() Timing {
 // is admitted.
 func startTLSDomain(t *testing.T, dir string, n int) []*tlsNode {
 	t.Helper()
+	return startTLSDomainTimed(t, dir, n, fastTiming())
+}
+
+// startTLSDomainTimed is startTLSDomain with the given timing.
+func startTLSDomainTimed(t *testing.T, dir string, n int, timing Timing) []*tlsNode {
+	t.Helper()
 	var nodes []*tlsNode
 	var lns []net.Listener
 	var voters []Server
@@ -109,7 +115,7 @@ func startTLSDomain(t *testing.T, dir string, n int) []*tlsNode {
 					}
 				}
 			},
-			Voters: voters, Addr: voters[i-1].Addr, Stream: layer, Timing: fastTiming()})
+			Voters: voters, Addr: voters[i-1].Addr, Stream: layer, Timing: timing})
 		require.NoError(t, err, "node %d starts", i)
 		tn.a = a
 		t.Cleanup(func() { a.Close() })
