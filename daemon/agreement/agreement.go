@@ -201,7 +201,6 @@ type Agreement struct {
 	mux      *mux // nil for a one-node domain
 	store    *Store
 	fwd      *forwarder
-	notice   *commitNotice
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -278,8 +277,6 @@ func New(cfg Config) (*Agreement, error) {
 		a.fwd.answer(seq, forwardReply{Status: res.Status, Epoch: res.Epoch})
 	}
 	a.fsm.deadlineMoved = a.deadlineMoved
-	a.notice = newCommitNotice(a)
-	a.fsm.committed = a.notice.committed
 	if err := a.start(single); err != nil {
 		a.cancel()
 		a.release()
@@ -290,7 +287,6 @@ func New(cfg Config) (*Agreement, error) {
 	}
 	a.g.Go(func() error { return a.fwd.run(a.ctx) })
 	a.g.Go(func() error { return a.lead(a.ctx) })
-	a.g.Go(func() error { return a.notice.run(a.ctx) })
 	return a, nil
 }
 

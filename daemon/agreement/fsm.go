@@ -121,9 +121,6 @@ type FSM struct {
 	// engine's next deadline (the leader's ticker re-arms); it must not
 	// block.
 	deadlineMoved func()
-	// committed, when set, hears every batch of entries, before the batch
-	// is delivered (the leader's commit notices); it must not block.
-	committed func(logs []*raft.Log)
 	// discardSnapshots: a one-node domain has nobody to send a snapshot
 	// to and keeps nothing across restarts, so its snapshots are empty
 	// and only let raft trim its in-memory log.
@@ -218,9 +215,6 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	moved := at != f.deadline || has != f.hasDeadline
 	f.deadline, f.hasDeadline = at, has
 	f.mu.Unlock()
-	if f.committed != nil {
-		f.committed(logs)
-	}
 	if len(apps) > 0 {
 		f.deliver(apps)
 	}

@@ -85,12 +85,6 @@ func fastTiming() Timing {
 // is admitted.
 func startTLSDomain(t *testing.T, dir string, n int) []*tlsNode {
 	t.Helper()
-	return startTLSDomainTimed(t, dir, n, fastTiming())
-}
-
-// startTLSDomainTimed is startTLSDomain with the given timing.
-func startTLSDomainTimed(t *testing.T, dir string, n int, timing Timing) []*tlsNode {
-	t.Helper()
 	var nodes []*tlsNode
 	var lns []net.Listener
 	var voters []Server
@@ -115,7 +109,7 @@ func startTLSDomainTimed(t *testing.T, dir string, n int, timing Timing) []*tlsN
 					}
 				}
 			},
-			Voters: voters, Addr: voters[i-1].Addr, Stream: layer, Timing: timing})
+			Voters: voters, Addr: voters[i-1].Addr, Stream: layer, Timing: fastTiming()})
 		require.NoError(t, err, "node %d starts", i)
 		tn.a = a
 		t.Cleanup(func() { a.Close() })
