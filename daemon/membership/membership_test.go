@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,21 +20,31 @@ import (
 )
 
 // freeAddrs returns n loopback addresses whose port was free for both TCP
-// and UDP a moment ago.
+// and UDP a moment ago. The ports are drawn below the kernel's ephemeral
+// range (32768 and up on Linux): a port the kernel handed out for ":0" is
+// the kind it hands out again, as the local end of another test's outgoing
+// connection, in the moment between this check and the daemon's bind (a
+// fresh-clone make test once failed TestKeyring on "address already in
+// use" that way).
 func freeAddrs(t *testing.T, n int) []string {
 	t.Helper()
 	var out []string
-	for len(out) < n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		require.NoError(t, err, "a loopback port can be had")
-		addr := ln.Addr().String()
+	for tries := 0; len(out) < n; tries++ {
+		require.Less(t, tries, 1000, "a loopback port free for TCP and UDP can be had")
+		addr := fmt.Sprintf("127.0.0.1:%d", 20000+rand.IntN(12000))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			continue
+		}
 		pc, err := net.ListenPacket("udp", addr)
 		ln.Close()
 		if err != nil {
 			continue
 		}
 		pc.Close()
-		out = append(out, addr)
+		if !slices.Contains(out, addr) {
+			out = append(out, addr)
+		}
 	}
 	return out
 }

@@ -562,7 +562,7 @@ func (c *core) checkFormation() error {
 		if err != nil {
 			return err
 		}
-		c.eng = eng
+		c.setEngine(eng)
 	}
 	c.bk = &book{At: c.disk}
 	c.sendState(slices.Clone(c.current), true)
@@ -600,7 +600,8 @@ func (c *core) tryInstall(last *message) (bool, error) {
 		return false, fmt.Errorf("manager: state transfer from node %d: %w", last.ID.Node, err)
 	}
 	buffered := c.buffer
-	c.eng, c.bk = eng, t.Book
+	c.setEngine(eng)
+	c.bk = t.Book
 	c.buffer, c.round = nil, nil
 	if t.Formation {
 		return true, c.formed(forNodes)
@@ -680,4 +681,22 @@ func (c *core) formed(forNodes []engine.NodeID) error {
 	c.fx.synced(true)
 	c.maybeSendState()
 	return nil
+}
+
+// swapLocked is a machine whose readers on other goroutines hold a lock:
+// the core replaces it while holding that lock.
+type swapLocked interface {
+	// lockForSwap takes the readers' lock and returns its release.
+	lockForSwap() (unlock func())
+}
+
+// setEngine replaces the core's engine. Readers on other goroutines (the
+// lease's, the management socket's) reach the engine under its lock, so
+// the field is written under that lock too.
+func (c *core) setEngine(eng machine) {
+	if l, ok := eng.(swapLocked); ok {
+		unlock := l.lockForSwap()
+		defer unlock()
+	}
+	c.eng = eng
 }

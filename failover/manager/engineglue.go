@@ -23,6 +23,12 @@ type lockedEngine struct {
 	e  *engine.Engine
 }
 
+// lockForSwap takes the lock under which readers reach the core's engine.
+func (l *lockedEngine) lockForSwap() func() {
+	l.mu.Lock()
+	return l.mu.Unlock
+}
+
 func (l *lockedEngine) Step(in engine.Input) []engine.Output {
 	l.mu.Lock()
 	defer l.mu.Unlock()
