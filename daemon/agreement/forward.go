@@ -152,8 +152,19 @@ func (a *Agreement) append(e *Entry) (ApplyResult, error) {
 		return ApplyResult{}, err
 	}
 	f := a.raft.Apply(data, a.cfg.Timing.Apply)
-	if err := f.Error(); err != nil {
-		return ApplyResult{}, fmt.Errorf("agreement: append %s: %w", e.Kind, err)
+	// raft's leader loop may take the entry and shut down without ever
+	// answering it (its future has no shutdown channel), so the wait ends
+	// with the agreement too: a Close once hung for 11 minutes in a
+	// fresh-clone make test, waiting for the forwarder that waited here.
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }() // ends when raft answers; after a shutdown, perhaps never
+	select {
+	case err := <-done:
+		if err != nil {
+			return ApplyResult{}, fmt.Errorf("agreement: append %s: %w", e.Kind, err)
+		}
+	case <-a.ctx.Done():
+		return ApplyResult{}, fmt.Errorf("agreement: append %s: %w", e.Kind, raft.ErrRaftShutdown)
 	}
 	res, _ := f.Response().(ApplyResult)
 	return res, nil
