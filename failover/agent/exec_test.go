@@ -202,6 +202,9 @@ func TestExecLeftoversAreKilledByTheNextProbe(t *testing.T) {
 	// Leave something behind: without its guard, the command's children
 	// outlive the manager (PR_SET_PDEATHSIG reaches the shell only).
 	require.NoError(t, syscall.Kill(pgid, syscall.SIGKILL), "the guard is killed")
+	// A SIGKILLed process runs on until its exit is done; wait for that, or
+	// the probe below may find the guard still exiting and kill it too.
+	requireGone(t, pgid, "the guard")
 	require.NoError(t, helper.Process.Signal(syscall.SIGKILL), "then the manager")
 	_ = helper.Wait()
 	requireGone(t, leader, "the exec command's shell")
