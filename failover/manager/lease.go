@@ -113,22 +113,47 @@ func (m *Manager) leaseLeft() time.Duration {
 
 // tickLease renews the lease when no renewal is in flight and fences this
 // node when the lease has run out while it runs something.
+//
+// The renewal is sent on a goroutine of its own, without the lease's lock:
+// a write to hagsd may wait (hagsd reads a client no faster than the
+// domain takes its requests), and neither the approvals of earlier
+// renewals, which the client's dispatcher hands to leaseNotification under
+// that lock, nor this loop's own check of the lease may wait behind it.
+// busy allows one renewal in flight, so at most one such goroutine runs.
 func (m *Manager) tickLease() {
 	l := &m.lease
 	l.mu.Lock()
 	if c := l.conn; c != nil && !l.busy {
 		l.seq++
+		seq := l.seq
 		if l.sentAt == nil {
 			l.sentAt = map[uint64]time.Time{}
 		}
-		l.sentAt[l.seq] = time.Now()
-		body := mustEncode(&renewal{Node: c.node, Inc: c.inc, Seq: l.seq})
-		if err := c.gs.SendMessage(c.tok, gsapi.MessageRequest{NumPhases: gsapi.OnePhase, Message: body}); err == nil {
-			l.busy = true
-		}
+		l.sentAt[seq] = time.Now()
+		l.busy = true
+		body := mustEncode(&renewal{Node: c.node, Inc: c.inc, Seq: seq})
+		m.g.Go(func() error {
+			err := c.gs.SendMessage(c.tok, gsapi.MessageRequest{NumPhases: gsapi.OnePhase, Message: body})
+			if err != nil {
+				l.sendFailed(c, seq)
+			}
+			return nil // the next tick sends another; a lost session is the run loop's
+		})
 	}
 	l.mu.Unlock()
 	m.checkLease()
+}
+
+// sendFailed: renewal seq through c could not be sent; unless a newer
+// session or renewal took its place meanwhile, the next tick sends
+// another.
+func (l *lease) sendFailed(c *leaseConn, seq uint64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.sentAt, seq)
+	if l.conn == c && l.seq == seq {
+		l.busy = false
+	}
 }
 
 // checkLease fences this node when its lease has run out (at
