@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/openhags/hags/daemon/agreement"
 	"github.com/openhags/hags/daemon/ipc"
 	"github.com/openhags/hags/internal/wire"
 )
@@ -47,6 +48,10 @@ func (n *Node) answer(s *session, q *wire.AdminQuery) {
 	}
 }
 
+// AgreementCounters returns what the agreement counted of its way to the
+// log (agreement.Counters). It is safe to call from any goroutine.
+func (n *Node) AgreementCounters() agreement.Counters { return n.agr.Counters() }
+
 // Admitted reports whether this daemon is in the domain now: admitted, and
 // not cut off or declared down since. It is safe to call from any
 // goroutine.
@@ -67,6 +72,8 @@ func (n *Node) status() *wire.Status {
 		Nodes:       n.nodes(),
 		Runtime:     runtimeCounters(),
 	}
+	ac := n.agr.Counters()
+	st.Runtime.Resent, st.Runtime.LogDuplicates, st.Runtime.LogOutOfOrder = ac.Resent, ac.Duplicates, ac.OutOfOrder
 	n.agr.View(func() {
 		st.Clients = n.eng.Clients()
 		st.Groups = len(n.eng.Groups())

@@ -41,10 +41,10 @@ type handoff[T any] struct {
 
 func newHandoff[T any]() *handoff[T] { return &handoff[T]{wake: make(chan struct{}, 1)} }
 
-// put queues v and wakes the run loop; it never blocks.
-func (h *handoff[T]) put(v T) {
+// put queues vs and wakes the run loop once; it never blocks.
+func (h *handoff[T]) put(vs ...T) {
 	h.mu.Lock()
-	h.items = append(h.items, v)
+	h.items = append(h.items, vs...)
 	h.mu.Unlock()
 	select {
 	case h.wake <- struct{}{}:
@@ -77,10 +77,13 @@ func (n *Node) send(m loopMsg) bool {
 func (n *Node) run() error {
 	// After a burst of work the heap holds the burst's garbage until the
 	// next collection, which an idle daemon may not run for minutes: once
-	// the loop has been idle for IdleMemoryReturn, the memory goes back to
-	// the system (the resident set then shows what the daemon keeps).
-	idle := time.NewTimer(n.idleAfter)
+	// the daemon has done nothing for a whole IdleMemoryReturn after some
+	// work, the memory goes back to the system (the resident set then
+	// shows what the daemon keeps). Work is what this loop handles and
+	// what the apply path delivers (n.activity).
+	idle := time.NewTicker(n.idleAfter)
 	defer idle.Stop()
+	var seen uint64
 	beat, stopBeat := n.heartbeat()
 	defer stopBeat()
 	busy := false
@@ -92,7 +95,9 @@ func (n *Node) run() error {
 			n.cfg.Heartbeat() // from the loop itself: a stuck loop beats no more
 			continue
 		case <-idle.C:
-			if busy {
+			if a := n.activity.Load(); a != seen {
+				seen, busy = a, true
+			} else if busy {
 				busy = false
 				n.onIdle()
 			}
@@ -110,10 +115,7 @@ func (n *Node) run() error {
 				n.order(protocol.Event{Kind: protocol.EventScriptDone, Script: &done[i]})
 			}
 		}
-		if !busy {
-			busy = true
-		}
-		idle.Reset(n.idleAfter)
+		n.activity.Add(1)
 	}
 }
 
@@ -136,12 +138,16 @@ func (n *Node) handle(m loopMsg) {
 			n.endSession(s, wire.NotOK, errOutOfDomain.Error())
 			return
 		}
+		n.sessMu.Lock()
 		n.sessions[s.id.Conn] = s
+		n.sessMu.Unlock()
 		n.scripts.register(s)
 		n.order(protocol.Event{Kind: protocol.EventConnect, Client: s.id, Cred: s.cred, Hello: &s.hello})
 	case loopDisconnect:
 		s := m.sess
+		n.sessMu.Lock()
 		delete(n.sessions, s.id.Conn)
+		n.sessMu.Unlock()
 		n.scripts.end(s.id.Conn)
 		// A session that quit, that the daemon ended (out of the
 		// domain), or that Close ended is not failed in the engine: the
@@ -171,7 +177,6 @@ func (n *Node) order(ev protocol.Event) {
 
 // applied carries out what one applied log entry asks of this daemon.
 func (n *Node) applied(app *agreement.Applied) {
-	n.met.applied(app.Effects)
 	n.apply(app.Effects)
 	if app.Admitted != 0 {
 		first := n.state.Load() == stateJoining

@@ -121,8 +121,17 @@ func newNodeMetrics(n *Node, reg prometheus.Registerer) (*nodeMetrics, error) {
 		}
 		return false
 	})
-	n.agr.Raft().RegisterObserver(m.observer)
 	return m, nil
+}
+
+// observeRaft starts counting raft's leader changes. New calls it once the
+// agreement runs: the metrics themselves exist before, since the apply
+// path counts protocols from the first entry raft applies.
+func (m *nodeMetrics) observeRaft() {
+	if m == nil {
+		return
+	}
+	m.n.agr.Raft().RegisterObserver(m.observer)
 }
 
 // close stops observing raft.

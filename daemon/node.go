@@ -253,14 +253,24 @@ type Node struct {
 	// The run loop's inputs.
 	in        chan loopMsg                    // sessions and the Keeper → run loop
 	scriptsQ  *handoff[protocol.ScriptResult] // script runner → run loop
-	appliedQ  *handoff[agreement.Applied]     // FSM → run loop, in log order
+	appliedQ  *handoff[agreement.Applied]     // FSM → run loop, in log order: what is not a notification
 	idleAfter time.Duration                   // the run loop calls onIdle once it has been idle this long after work
 	onIdle    func()
 
+	// The session table, by ClientID.Conn: the run loop alone changes it
+	// (under sessMu) and reads it freely; the apply path (delivered, on
+	// raft's FSM goroutine) reads it under sessMu.
+	sessMu   sync.RWMutex
+	sessions map[uint64]*session
+	// flushRound numbers the apply path's batches (delivered's own).
+	flushRound uint64
+	// activity counts the batches delivered and the run loop's inputs:
+	// the run loop's idle check reads it.
+	activity atomic.Uint64
+
 	// The run loop's own.
-	sessions map[uint64]*session // by ClientID.Conn
-	scripts  *scriptBook         // deactivate scripts local sessions registered
-	epoch    uint64              // this daemon's admission epoch; 0: not admitted
+	scripts *scriptBook // deactivate scripts local sessions registered
+	epoch   uint64      // this daemon's admission epoch; 0: not admitted
 
 	// What the service manager asked for (Config.Operations).
 	met *nodeMetrics // nil without Config.Metrics
@@ -347,6 +357,12 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 		n.dom = domain.New(n.domainConfig())
 		acfg.AdmitCheck = n.dom.Admissible
 	}
+	// The metrics exist before raft runs: its FSM goroutine counts in
+	// them from the first entry applied (Node.delivered).
+	if err := n.startOperations(); err != nil {
+		cancel()
+		return nil, err
+	}
 	agr, err := agreement.New(acfg)
 	if err != nil {
 		cancel()
@@ -354,11 +370,7 @@ func newNode(cfg Config, eng engine) (*Node, error) {
 	}
 	n.agr = agr
 	n.cfg.Incarnation = uint32(agr.Incarnation())
-	if err := n.startOperations(); err != nil {
-		cancel()
-		agr.Close()
-		return nil, err
-	}
+	n.met.observeRaft()
 	if n.dom != nil {
 		if err := n.dom.Start(agr); err != nil {
 			cancel()
@@ -398,12 +410,6 @@ func (n *Node) domainConfig() domain.Config {
 		Serving:      n.Admitted,
 		CutOff:       func() { n.send(loopMsg{kind: loopCutOff}) },
 	}
-}
-
-// delivered is the agreement's Deliver: it queues what an applied entry
-// means for this daemon for the run loop, without blocking raft.
-func (n *Node) delivered(app agreement.Applied) {
-	n.appliedQ.put(app)
 }
 
 func checkDomain(d string) error {

@@ -34,7 +34,7 @@ type Operations struct {
 var errHeartbeat = errors.New("daemon: Heartbeat needs a positive HeartbeatEvery")
 
 // startOperations checks the Operations and registers the metrics; it
-// runs once, in newNode, before the run loop starts.
+// runs once, in newNode, before the agreement and the run loop start.
 func (n *Node) startOperations() error {
 	if n.cfg.Heartbeat != nil && n.cfg.HeartbeatEvery <= 0 {
 		return errHeartbeat

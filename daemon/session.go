@@ -54,6 +54,10 @@ type session struct {
 	slowed bool
 	tokens map[int32]string
 
+	// flushRound is the apply path's batch that last queued a frame here
+	// (Node.deliver's own).
+	flushRound uint64
+
 	quit      atomic.Bool       // OpQuit seen: the end is orderly, not a failure
 	ended     atomic.Bool       // the daemon ended the session (endSession): nothing to order
 	responds  chan wire.Respond // answers to responsiveness checks; nil: none asked for

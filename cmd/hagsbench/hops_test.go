@@ -36,6 +36,7 @@ var hopRoles = []struct{ fn, role string }{
 	{"agreement.(*forwarder).", "forwarder"},
 	{"agreement.(*Agreement).serveForward", "forward server"},
 	{"agreement.(*Agreement).lead", "deadline ticker"},
+	{"raft.(*Raft).ApplyLog", "sender blocked in raft.Apply"},
 	{"raft.(*Raft).runFSM", "raft FSM"},
 	{"raft.(*Raft).leaderLoop", "raft leader loop"},
 	{"raft.(*Raft).runFollower", "raft follower loop"},

@@ -87,10 +87,13 @@ type Config struct {
 	Logger      *slog.Logger
 	// Now is the clock the leader stamps entries with; default time.Now.
 	Now func() time.Time
-	// Deliver receives, in log order, what each applied entry means for
-	// this daemon. It is called on raft's FSM goroutine and must not
-	// block (nor call back into the Agreement's blocking methods).
-	Deliver func(Applied)
+	// Deliver receives, in log order, what the entries raft applied
+	// together mean for this daemon: one call per batch, with one Applied
+	// for each entry that concerns it. It is called on raft's FSM
+	// goroutine and must not block (nor call back into the Agreement's
+	// blocking methods), nor keep the slice after it returns: its array
+	// serves the next batch (copying its elements is fine).
+	Deliver func([]Applied)
 
 	// Voters is the domain's initial voters. Empty: a one-node domain of
 	// this daemon alone, in memory. A daemon listed here bootstraps the
@@ -268,8 +271,12 @@ func New(cfg Config) (*Agreement, error) {
 	}
 	cfg = a.cfg
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	a.fsm = NewFSM(cfg.Node, cfg.Incarnation, cfg.Engine, a.log, a.delivered)
+	a.fsm = NewFSM(cfg.Node, cfg.Incarnation, cfg.Engine, a.log, cfg.Deliver)
 	a.fwd = newForwarder(a)
+	a.fsm.own = func(seq uint64, res ApplyResult) {
+		a.fwd.answer(seq, forwardReply{Status: res.Status, Epoch: res.Epoch})
+	}
+	a.fsm.deadlineMoved = a.deadlineMoved
 	if err := a.start(single); err != nil {
 		a.cancel()
 		a.release()
@@ -324,8 +331,17 @@ func (a *Agreement) raftConfig() *raft.Config {
 	rc.ElectionTimeout = t.Election
 	rc.LeaderLeaseTimeout = t.LeaderLease
 	rc.CommitTimeout = t.Commit
-	rc.ShutdownOnRemove = false // a replaced voter stays on as a follower
-	rc.MaxAppendEntries = 32    // keeps one exchange well within Timing.IO
+	rc.ShutdownOnRemove = false       // a replaced voter stays on as a follower
+	rc.MaxAppendEntries = maxInFlight // keeps one exchange well within Timing.IO
+	// Apply queues an entry in a buffer of MaxAppendEntries instead of
+	// handing it to the leader loop: a sender (a session's reader, the
+	// forwarder, serveForward) does not wait for the leader loop to wake,
+	// and the leader loop takes what is buffered as one group commit.
+	// Raft then no longer fails an Apply that waited past its timeout in
+	// the buffer; every waiter here has its own bound (the forwarder's
+	// stall, the forward server's write deadline, Timing.Apply on the
+	// future once taken).
+	rc.BatchApplyCh = true
 	rc.Logger = newHCLogger("raft", a.log)
 	rc.SnapshotInterval = time.Hour
 	rc.SnapshotThreshold = math.MaxUint64
@@ -470,16 +486,13 @@ func isVoter(vs []Server, node int32) bool {
 	return false
 }
 
-// delivered is called by the FSM after every applied entry: it wakes the
-// ticker (the engine's next deadline may have moved) and passes what
-// concerns this daemon on.
-func (a *Agreement) delivered(app Applied, concerns bool) {
+// deadlineMoved is called by the FSM after a batch that moved the engine's
+// next deadline: it wakes the ticker, which re-arms its timer on the
+// leader.
+func (a *Agreement) deadlineMoved() {
 	select {
 	case a.deadlineWake <- struct{}{}:
 	default:
-	}
-	if concerns {
-		a.cfg.Deliver(app)
 	}
 }
 
@@ -539,6 +552,9 @@ func (a *Agreement) lead(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-a.raft.LeaderCh():
+			// What the forwarder appended here as leader, or sent to
+			// the old leader, may be lost: it checks its way to the log.
+			a.fwd.signal()
 		case <-a.deadlineWake:
 		case <-timer.C:
 			if _, err := a.append(&Entry{Kind: EntryTick, Node: a.cfg.Node}); err != nil {
@@ -547,6 +563,23 @@ func (a *Agreement) lead(ctx context.Context) error {
 			}
 		}
 	}
+}
+
+// Counters are what the agreement counts of its way to the log.
+type Counters struct {
+	// Resent: entries of this daemon sent, then sent again after a
+	// failure (a leader change, a broken connection, an entry before
+	// them lost).
+	Resent uint64
+	// Duplicates and OutOfOrder: entries of any node this daemon's FSM
+	// dropped, as applied before and as sent after a lost one.
+	Duplicates, OutOfOrder uint64
+}
+
+// Counters returns the agreement's counts since it started.
+func (a *Agreement) Counters() Counters {
+	d, o := a.fsm.Dropped()
+	return Counters{Resent: a.fwd.resent.Load(), Duplicates: d, OutOfOrder: o}
 }
 
 // View runs fn with the engine locked against the FSM, for reads.

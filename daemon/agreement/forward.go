@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -15,11 +16,15 @@ import (
 	"github.com/openhags/hags/internal/wire"
 )
 
-// Batching and retry bounds of the forwarder.
+// Batching, pipelining and retry bounds of the forwarder.
 const (
 	// maxBatchEvents and maxBatchBytes bound one EntryEvents.
 	maxBatchEvents = 256
 	maxBatchBytes  = 2 << 20
+	// maxInFlight bounds the entries a forwarder has sent and the log has
+	// not answered yet (raft's MaxAppendEntries, so that one group commit
+	// can take them all).
+	maxInFlight = 32
 	// maxForwardFrame bounds one forwarding frame's payload.
 	maxForwardFrame = 16 << 20
 	// MaxQueueBytes bounds the events a daemon has queued for the log and
@@ -44,9 +49,12 @@ type forwardReply struct {
 }
 
 var (
-	errNotLeader = errors.New("agreement: not the leader")
-	errNoLeader  = errors.New("agreement: no leader known")
-	errNotAlive  = errors.New("agreement: the leader does not see this node alive yet")
+	errNotLeader  = errors.New("agreement: not the leader")
+	errNoLeader   = errors.New("agreement: no leader known")
+	errNotAlive   = errors.New("agreement: the leader does not see this node alive yet")
+	errOutOfOrder = errors.New("agreement: an entry before this one was lost on its way")
+	errStalled    = errors.New("agreement: no answer from the log in time")
+	errBadReply   = errors.New("agreement: a forwarding reply nobody asked for")
 )
 
 // Forwarding messages travel in internal/wire's frames (length, version,
@@ -83,9 +91,14 @@ func readFrame(r *wire.Reader, v any) error {
 	return wire.Decode(body, v)
 }
 
-// serveForward serves one follower's forwarding connection on the leader:
-// each request is an Entry, answered with a forwardReply once applied (or
-// refused).
+// serveForward serves one follower's forwarding connection on the leader.
+// The follower keeps several entries in flight: each is appended as it is
+// read (raft then commits what arrived together as one group) and
+// answered, in order, by a second goroutine once it is applied (or
+// refused). After a refused entry nothing more is read from the
+// connection, and it is closed once the answers before it are written:
+// the follower sends that entry again, with what followed it, on a new
+// one.
 //
 // Over TLS the sender's certificate names its node, and an entry for any
 // other node is refused: logged, answered with an error, never appended,
@@ -97,6 +110,16 @@ func (a *Agreement) serveForward(c net.Conn) {
 		a.log.Warn("forwarding connection refused", "remote", c.RemoteAddr().String(), "err", err)
 		return
 	}
+	replies := make(chan pendingReply, maxInFlight)
+	answered := make(chan struct{})
+	go func() { // ends before serveForward returns
+		defer close(answered)
+		a.answerForwarded(c, replies)
+	}()
+	defer func() {
+		close(replies)
+		<-answered
+	}()
 	r := newForwardReader(c, msgEntry)
 	for {
 		var e Entry
@@ -106,45 +129,86 @@ func (a *Agreement) serveForward(c net.Conn) {
 			}
 			return
 		}
-		var rep forwardReply
-		refused := false
 		if bound {
 			if err := who.checkEntry(&e); err != nil {
 				a.log.Warn("forwarded entry refused; connection closed", "remote", c.RemoteAddr().String(), "err", err)
-				rep, refused = forwardReply{Err: err.Error()}, true
+				replies <- pendingReply{rep: forwardReply{Err: err.Error()}}
+				return
 			}
 		}
-		if !refused {
-			rep = a.leaderAppend(&e)
-		}
-		c.SetWriteDeadline(time.Now().Add(a.cfg.Timing.Apply))
-		if err := writeFrame(c, msgReply, &rep); err != nil || refused {
+		p := a.leaderAppendAsync(&e)
+		replies <- p
+		if p.refused() {
 			return
+		}
+	}
+}
+
+// answerForwarded writes the answers of one forwarding connection, in the
+// order its entries arrived, each once it is known. After an error it
+// closes the connection (the reader then stops) and only drains.
+func (a *Agreement) answerForwarded(c net.Conn, replies <-chan pendingReply) {
+	failed := false
+	for p := range replies {
+		if failed {
+			continue
+		}
+		rep := p.wait()
+		c.SetWriteDeadline(time.Now().Add(a.cfg.Timing.Apply))
+		if err := writeFrame(c, msgReply, &rep); err != nil || rep.Err != "" {
+			failed = true
+			c.Close()
+			continue
 		}
 		c.SetWriteDeadline(time.Time{})
 	}
 }
 
-// leaderAppend appends a node's entry on this daemon, if it leads: stamped
-// with the leader's time, waited for until applied here.
-func (a *Agreement) leaderAppend(e *Entry) forwardReply {
-	if e.Kind != EntryAdmit && e.Kind != EntryEvents {
-		return forwardReply{Err: fmt.Sprintf("entries of kind %s are not forwarded", e.Kind)}
+// pendingReply is the leader's answer to one entry: known at once (an
+// entry refused before raft saw it), or when raft's future resolves.
+type pendingReply struct {
+	rep forwardReply
+	fut raft.ApplyFuture // nil: rep is the answer
+}
+
+// refused reports whether the entry was refused before it was appended.
+func (p pendingReply) refused() bool { return p.fut == nil && p.rep.Err != "" }
+
+// wait returns the answer, waiting for raft when it must.
+func (p pendingReply) wait() forwardReply {
+	if p.fut == nil {
+		return p.rep
 	}
-	if a.raft.State() != raft.Leader {
-		return forwardReply{Err: errNotLeader.Error()}
+	if err := p.fut.Error(); err != nil {
+		return forwardReply{Err: fmt.Sprintf("agreement: append: %v", err)}
 	}
-	if e.Kind == EntryAdmit && a.cfg.AdmitCheck != nil && !a.cfg.AdmitCheck(e.Node, e.Inc) {
-		return forwardReply{Err: errNotAlive.Error()}
-	}
-	res, err := a.append(e)
-	if err != nil {
-		return forwardReply{Err: err.Error()}
-	}
+	res, _ := p.fut.Response().(ApplyResult)
 	return forwardReply{Status: res.Status, Epoch: res.Epoch}
 }
 
-// append stamps e with the leader's clock and applies it through raft.
+// leaderAppendAsync appends a node's entry on this daemon, if it leads,
+// stamped with the leader's time, without waiting for it to be applied.
+func (a *Agreement) leaderAppendAsync(e *Entry) pendingReply {
+	refuse := func(msg string) pendingReply { return pendingReply{rep: forwardReply{Err: msg}} }
+	if e.Kind != EntryAdmit && e.Kind != EntryEvents {
+		return refuse(fmt.Sprintf("entries of kind %s are not forwarded", e.Kind))
+	}
+	if a.raft.State() != raft.Leader {
+		return refuse(errNotLeader.Error())
+	}
+	if e.Kind == EntryAdmit && a.cfg.AdmitCheck != nil && !a.cfg.AdmitCheck(e.Node, e.Inc) {
+		return refuse(errNotAlive.Error())
+	}
+	e.Time = a.stamp()
+	data, err := encodeEntry(e)
+	if err != nil {
+		return refuse(err.Error())
+	}
+	return pendingReply{fut: a.raft.Apply(data, a.cfg.Timing.Apply)}
+}
+
+// append stamps e with the leader's clock and applies it through raft,
+// waiting until it is applied here.
 func (a *Agreement) append(e *Entry) (ApplyResult, error) {
 	e.Time = a.stamp()
 	data, err := encodeEntry(e)
@@ -181,12 +245,27 @@ func (a *Agreement) stamp() int64 {
 }
 
 // forwarder queues this daemon's events and gets them into the log in
-// order, exactly once: one entry at a time, each with the next sequence
-// number, sent to the leader (or appended directly when this daemon
-// leads) and sent again until the leader answers. The FSM drops an entry
-// it has already applied (by sequence), so a retry after a lost answer is
-// harmless; and since the next entry waits for the answer, sequences are
-// never applied out of order.
+// order, exactly once. It numbers its entries (the sequence) and keeps up
+// to maxInFlight of them in flight: appended directly when this daemon
+// leads, else written to the leader over one forwarding connection,
+// without waiting for the answer to one before sending the next.
+//
+// Answers come from two places: the leader's replies on the connection,
+// and this daemon's own FSM, which applies every entry of the log and so
+// also its own (the only answer when it leads). The FSM takes from a node
+// only the next sequence of its incarnation and epoch, so an entry sent
+// twice is applied once, and an entry whose predecessor was lost (a
+// leader change between them) is refused as out of order. On any refusal,
+// a broken connection, a change of leader, or no answer in time, the
+// forwarder sends every unanswered entry again, in order, from the oldest
+// (docs/design/domain.md, "Exactly once").
+//
+// submit, submitWait and reset may be called from any goroutine. Sending
+// is done under sendMu by one goroutine at a time: a session's reader
+// that finds nobody sending sends its own request and whatever is queued
+// (pump), so that a request reaches raft without waking another
+// goroutine; otherwise the forwarder's own goroutine (run) sends, and it
+// alone waits, to send again after a failure.
 type forwarder struct {
 	a *Agreement
 
@@ -197,12 +276,48 @@ type forwarder struct {
 	gen       uint64        // bumped by reset: entries of an older generation are abandoned
 	needAdmit bool
 	epoch     uint64
-	seq       uint64
+	seq       uint64    // the last sequence handed out
+	base      uint64    // the first sequence of this generation: answers below it are old
+	admitSeq  uint64    // the admission in flight, 0 when none
+	answered  uint64    // every entry up to this sequence is answered
+	resend    error     // why the unanswered entries must be sent again; nil: no need
+	slow      bool      // with resend: wait retryMax first
+	waiting   bool      // run waits for answers (its window is full): answers wake it
+	again     bool      // a pass was asked for while somebody was sending
+	runWake   time.Time // when run's timer fires; zero: not armed
 	wake      chan struct{}
+	pipe      *pipe // the current way to the leader (run's; read here by its reader)
 
-	conn     net.Conn // to the leader, when it is another daemon
-	connAddr raft.ServerAddress
-	rd       *wire.Reader
+	// The sender's own, under sendMu: the forwarder's goroutine (run)
+	// or a session's reader pumping its own request out (pump).
+	sendMu   sync.Mutex
+	running  bool // between run's start and its end: nothing is sent outside it
+	runGen   uint64
+	inflight []flight      // oldest first; compacted in place, so its array is reused
+	retry    time.Duration // the next pause after a failure
+	hold     time.Time     // nothing is sent before this, after a failure
+
+	// resent counts the entries sent and then sent again after a failure.
+	resent atomic.Uint64
+}
+
+// flight is one entry sent and not yet answered.
+type flight struct {
+	e    *Entry
+	sent time.Time // zero: not sent on the current pipe yet
+}
+
+// pipe is the way the forwarder's entries go to the leader: appended here
+// when this daemon leads (local), else a forwarding connection to the
+// leader at addr, whose replies a reader goroutine takes.
+type pipe struct {
+	local  bool
+	term   uint64 // local: the term this daemon leads in; an entry of an older term may be lost
+	addr   raft.ServerAddress
+	conn   net.Conn
+	sent   []uint64      // sequences written and not answered on conn, oldest first (under forwarder.mu)
+	closed bool          // closed by the forwarder (under forwarder.mu): the reader's end is no news
+	done   chan struct{} // closed when the reader ends
 }
 
 func newForwarder(a *Agreement) *forwarder {
@@ -243,7 +358,7 @@ func (f *forwarder) submitWait(ctx context.Context, ev protocol.Event) error {
 			f.pending = append(f.pending, ev)
 			f.queued += size
 			f.mu.Unlock()
-			f.signal()
+			f.pump()
 			return nil
 		}
 		room := f.room
@@ -270,8 +385,9 @@ func (f *forwarder) freed() {
 	f.room = make(chan struct{})
 }
 
-// reset drops every queued event and asks for a new admission: the daemon
-// lost its place in the domain and its sessions with it.
+// reset drops every queued event and entry in flight and asks for a new
+// admission: the daemon lost its place in the domain and its sessions
+// with it.
 func (f *forwarder) reset() {
 	f.mu.Lock()
 	f.gen++
@@ -280,21 +396,72 @@ func (f *forwarder) reset() {
 	f.freed()
 	f.needAdmit = true
 	f.epoch = 0
+	f.admitSeq = 0
+	f.base = f.seq + 1
+	f.resend = nil
 	f.mu.Unlock()
 	f.signal()
 }
 
-// next builds the entry to send, or returns nil when there is nothing.
-func (f *forwarder) next() (*Entry, uint64) {
+// answer takes the log's answer to entry seq: from the leader's reply, or
+// from this daemon's FSM (which calls it on raft's FSM goroutine: it never
+// blocks).
+func (f *forwarder) answer(seq uint64, rep forwardReply) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answerLocked(seq, rep)
+}
+
+// answerLocked is answer under f.mu. Answers may come twice (the reply
+// and the FSM) and out of turn between the two; an entry applied, or
+// found a duplicate, answers every entry before it too, since the FSM
+// takes a node's entries only in sequence.
+func (f *forwarder) answerLocked(seq uint64, rep forwardReply) {
+	if seq < f.base || seq <= f.answered {
+		return // of an abandoned generation, or answered already
+	}
+	switch {
+	case rep.Err != "":
+		f.resend = errors.New(rep.Err)
+	case seq == f.admitSeq:
+		if rep.Status != StatusApplied && rep.Status != StatusDuplicate {
+			// A newer incarnation of this node number holds its place
+			// in the domain; the FSM tells the daemon it is out.
+			f.resend, f.slow = fmt.Errorf("agreement: admission %s", rep.Status), true
+			break
+		}
+		f.needAdmit, f.epoch, f.admitSeq, f.answered = false, rep.Epoch, 0, seq
+	case rep.Status == StatusOutOfOrder:
+		f.resend = errOutOfOrder
+	default:
+		// Applied, a duplicate, or stale: a stale events entry is
+		// dropped (the node was declared down, which its own FSM
+		// reports, and the daemon resets).
+		f.answered = seq
+		if !f.waiting {
+			return
+		}
+	}
+	f.signal()
+}
+
+// next builds the next entry to send, or returns nil when there is none:
+// the admission, alone (inFlight is how many entries are in flight), or
+// once admitted a batch of queued events.
+func (f *forwarder) next(inFlight int) *Entry {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	inc := f.a.cfg.Incarnation
 	if f.needAdmit {
+		if inFlight > 0 {
+			return nil // the admission goes alone, and is answered before anything follows it
+		}
 		f.seq++
-		return &Entry{Kind: EntryAdmit, Node: f.a.cfg.Node, Inc: inc, Seq: f.seq}, f.gen
+		f.admitSeq = f.seq
+		return &Entry{Kind: EntryAdmit, Node: f.a.cfg.Node, Inc: inc, Seq: f.seq}
 	}
 	if f.epoch == 0 || len(f.pending) == 0 {
-		return nil, f.gen
+		return nil
 	}
 	n, size := 0, 0
 	for n < len(f.pending) && n < maxBatchEvents {
@@ -310,7 +477,7 @@ func (f *forwarder) next() (*Entry, uint64) {
 	f.queued -= size
 	f.freed()
 	f.seq++
-	return &Entry{Kind: EntryEvents, Node: f.a.cfg.Node, Inc: inc, Epoch: f.epoch, Seq: f.seq, Events: evs}, f.gen
+	return &Entry{Kind: EntryEvents, Node: f.a.cfg.Node, Inc: inc, Epoch: f.epoch, Seq: f.seq, Events: evs}
 }
 
 func eventSize(ev *protocol.Event) int {
@@ -327,108 +494,310 @@ func eventSize(ev *protocol.Event) int {
 	return n
 }
 
-// run sends entries until ctx ends.
+// stallAfter is how long an entry may wait for its answer before the
+// forwarder sends it again (with everything after it).
+func (f *forwarder) stallAfter() time.Duration { return f.a.cfg.Timing.Apply + f.a.cfg.Timing.Dial }
+
+// run is the forwarder's goroutine: it sends what nobody pumped, and sends
+// again after a failure or when answers are late, until ctx ends. It never
+// waits for a pumping reader: when one is sending, run leaves the pass to
+// it (pass).
 func (f *forwarder) run(ctx context.Context) error {
-	defer f.closeConn()
-	retry := retryMin
-	var cur *Entry
-	var curGen uint64
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	f.sendMu.Lock()
+	f.running = true
+	f.sendMu.Unlock()
 	for {
-		if cur == nil {
-			cur, curGen = f.next()
-			if cur == nil {
-				select {
-				case <-f.wake:
-					continue
-				case <-ctx.Done():
-					return nil
-				}
+		if wakeAt, ok := f.pass(true); ok {
+			timer.Stop()
+			if !wakeAt.IsZero() {
+				timer.Reset(time.Until(wakeAt))
 			}
 		}
-		rep, err := f.send(ctx, cur)
-		f.mu.Lock()
-		if curGen != f.gen {
-			cur = nil // abandoned by reset
-			f.mu.Unlock()
-			continue
+		select {
+		case <-f.wake:
+		case <-timer.C:
+		case <-ctx.Done():
+			// No session reader pumps any more (the daemon closes its
+			// sessions first), so this waits for nobody.
+			f.sendMu.Lock()
+			f.running = false
+			f.closePipe(false)
+			f.sendMu.Unlock()
+			return nil
 		}
-		if err == nil && rep.Err != "" {
-			err = errors.New(rep.Err)
-		}
-		if err == nil && cur.Kind == EntryAdmit && rep.Status != StatusApplied && rep.Status != StatusDuplicate {
-			// A newer incarnation of this node number holds its place
-			// in the domain; the FSM tells the daemon it is out.
-			err = fmt.Errorf("agreement: admission %s", rep.Status)
-			retry = retryMax
-		}
-		if err != nil {
-			f.mu.Unlock()
-			f.a.log.Debug("entry not appended; will retry", "kind", cur.Kind, "seq", cur.Seq, "err", err, "in", retry)
-			t := time.NewTimer(retry)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return nil
-			}
-			retry = min(2*retry, retryMax)
-			continue
-		}
-		retry = retryMin
-		if cur.Kind == EntryAdmit {
-			f.needAdmit = false
-			f.epoch = rep.Epoch
-		}
-		// A stale events entry is dropped: the node was declared down,
-		// which its own FSM reports, and the daemon resets.
-		cur = nil
-		f.mu.Unlock()
 	}
 }
 
-// send gets one entry appended: directly when this daemon leads, else by
-// the leader over a forwarding connection.
-func (f *forwarder) send(ctx context.Context, e *Entry) (forwardReply, error) {
+// pump sends from the calling goroutine (a session's reader that has just
+// queued a request) when nobody else is sending: the request reaches raft,
+// or the leader's connection, without waking another goroutine.
+func (f *forwarder) pump() { f.pass(false) }
+
+// pass makes one sending pass (step) if nobody else is sending, and again
+// while others asked for one meanwhile; when somebody is, it leaves the
+// pass to them and returns false. byRun says that the caller is run, whose
+// timer fires at the returned time; a pumping caller wakes run when run
+// must look sooner than its timer says.
+func (f *forwarder) pass(byRun bool) (time.Time, bool) {
+	if !f.sendMu.TryLock() {
+		f.mu.Lock()
+		f.again = true
+		if byRun {
+			f.runWake = time.Time{} // run waits for a signal alone now
+		}
+		f.mu.Unlock()
+		return time.Time{}, false
+	}
+	var wakeAt time.Time
+	for {
+		wakeAt = f.step()
+		f.mu.Lock()
+		again := f.again
+		f.again = false
+		f.mu.Unlock()
+		if !again {
+			break
+		}
+	}
+	f.sendMu.Unlock()
+	f.mu.Lock()
+	wakeRun := f.again // asked for after the last pass
+	if byRun {
+		f.runWake = wakeAt
+	} else if !wakeAt.IsZero() && (f.runWake.IsZero() || wakeAt.Before(f.runWake)) {
+		wakeRun = true
+	}
+	f.mu.Unlock()
+	if wakeRun {
+		f.signal()
+	}
+	return wakeAt, true
+}
+
+// step drops what the log has answered, sends again what must be, sends
+// what is new while the window has room, and returns when the sender
+// should look again (zero: on news only). The caller holds sendMu.
+func (f *forwarder) step() time.Time {
+	if !f.running {
+		return time.Time{}
+	}
+	f.mu.Lock()
+	if f.runGen != f.gen { // reset: what is in flight is abandoned
+		f.runGen = f.gen
+		f.inflight = nil
+	}
+	done := 0
+	for done < len(f.inflight) && f.inflight[done].e.Seq <= f.answered {
+		done++
+	}
+	left := copy(f.inflight, f.inflight[done:])
+	clear(f.inflight[left:]) // the entries answered go to the collector
+	f.inflight = f.inflight[:left]
+	why, slow := f.resend, f.slow
+	f.resend, f.slow = nil, false
+	f.mu.Unlock()
+	now := time.Now()
+	if done > 0 || f.retry == 0 {
+		f.retry = retryMin
+	}
+	if why == nil && len(f.inflight) > 0 && !f.inflight[0].sent.IsZero() && now.Sub(f.inflight[0].sent) >= f.stallAfter() {
+		why = errStalled
+	}
+	if why != nil {
+		f.failed(why, slow)
+	}
+	if !now.Before(f.hold) {
+		if err := f.sendSome(); err != nil {
+			f.failed(err, false)
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.waiting = len(f.inflight) >= maxInFlight
+	switch {
+	case now.Before(f.hold):
+		return f.hold
+	case len(f.inflight) > 0 && !f.inflight[0].sent.IsZero():
+		return f.inflight[0].sent.Add(f.stallAfter())
+	}
+	return time.Time{}
+}
+
+// failed closes the way to the leader after err, so that every entry in
+// flight is sent again, in order, on a new one after a pause that grows
+// up to retryMax (at once, when slow). The caller holds sendMu.
+func (f *forwarder) failed(err error, slow bool) {
+	if slow {
+		f.retry = retryMax
+	}
+	if len(f.inflight) > 0 {
+		f.a.log.Debug("entries not appended; will send them again", "from_seq", f.inflight[0].e.Seq,
+			"entries", len(f.inflight), "err", err, "in", f.retry)
+	}
+	f.closePipe(true)
+	f.hold = time.Now().Add(f.retry)
+	f.retry = min(2*f.retry, retryMax)
+}
+
+// sendSome sends what is in flight and not sent on the current pipe, then
+// new entries while the window has room.
+func (f *forwarder) sendSome() error {
+	if err := f.openPipe(); err != nil {
+		if len(f.inflight) == 0 && !f.hasWork() {
+			return nil // nobody to send anything to, and nothing to send
+		}
+		return err
+	}
+	for i := range f.inflight {
+		if fl := &f.inflight[i]; fl.sent.IsZero() {
+			if err := f.send(fl); err != nil {
+				return err
+			}
+		}
+	}
+	for len(f.inflight) < maxInFlight {
+		e := f.next(len(f.inflight))
+		if e == nil {
+			return nil
+		}
+		f.inflight = append(f.inflight, flight{e: e})
+		if err := f.send(&f.inflight[len(f.inflight)-1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hasWork reports whether next could build an entry now.
+func (f *forwarder) hasWork() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.needAdmit || f.epoch != 0 && len(f.pending) > 0
+}
+
+// openPipe makes sure the current pipe leads to the leader: this daemon
+// when it leads (in the current term: having lost and won leadership in
+// between, what it appended before may be gone), else the leader's
+// forwarding address. A pipe that leads elsewhere is closed, and what was
+// sent on it is sent again.
+func (f *forwarder) openPipe() error {
 	a := f.a
-	if a.raft.State() == raft.Leader {
-		f.closeConn()
-		return a.leaderAppend(e), nil
+	local := a.raft.State() == raft.Leader
+	var addr raft.ServerAddress
+	var term uint64
+	if local {
+		term = a.raft.CurrentTerm()
+	} else {
+		var id raft.ServerID
+		addr, id = a.raft.LeaderWithID()
+		if addr == "" {
+			f.closePipe(true)
+			return errNoLeader
+		}
+		if id == a.serverID {
+			f.closePipe(true)
+			return errNotLeader // stepping down
+		}
 	}
-	addr, id := a.raft.LeaderWithID()
-	if addr == "" {
-		return forwardReply{}, errNoLeader
+	f.mu.Lock()
+	p := f.pipe
+	f.mu.Unlock()
+	if p != nil && p.local == local && p.addr == addr && p.term == term {
+		return nil
 	}
-	if id == a.serverID {
-		return forwardReply{}, errNotLeader // stepping down
-	}
-	if f.conn == nil || f.connAddr != addr {
-		f.closeConn()
+	f.closePipe(true)
+	p = &pipe{local: local, term: term, addr: addr, done: make(chan struct{})}
+	if local {
+		close(p.done)
+	} else {
 		c, err := a.mux.dial(addr, streamForward, a.cfg.Timing.Dial)
 		if err != nil {
-			return forwardReply{}, fmt.Errorf("agreement: dial leader %s: %w", addr, err)
+			return fmt.Errorf("agreement: dial leader %s: %w", addr, err)
 		}
-		f.conn, f.connAddr, f.rd = c, addr, newForwardReader(c, msgReply)
+		p.conn = c
+		go f.readReplies(p, newForwardReader(c, msgReply)) // ends when closePipe closes c
 	}
-	c := f.conn
-	stop := context.AfterFunc(ctx, func() { c.SetDeadline(time.Now()) })
-	defer stop()
-	c.SetDeadline(time.Now().Add(a.cfg.Timing.Apply + a.cfg.Timing.Dial))
-	var rep forwardReply
-	err := writeFrame(c, msgEntry, e)
-	if err == nil {
-		err = readFrame(f.rd, &rep)
-	}
-	if err != nil {
-		f.closeConn()
-		return forwardReply{}, fmt.Errorf("agreement: forward to %s: %w", addr, err)
-	}
-	c.SetDeadline(time.Time{})
-	return rep, nil
+	f.mu.Lock()
+	f.pipe = p
+	f.mu.Unlock()
+	return nil
 }
 
-func (f *forwarder) closeConn() {
-	if f.conn != nil {
-		f.conn.Close()
-		f.conn, f.connAddr, f.rd = nil, "", nil
+// closePipe closes the current pipe, if any, and marks every entry in
+// flight unsent; with resend, those that were sent count as resent (they
+// go again on the next pipe).
+func (f *forwarder) closePipe(resend bool) {
+	f.mu.Lock()
+	p := f.pipe
+	f.pipe = nil
+	if p != nil {
+		p.closed = true
+	}
+	f.mu.Unlock()
+	for i := range f.inflight {
+		if resend && !f.inflight[i].sent.IsZero() {
+			f.resent.Add(1)
+		}
+		f.inflight[i].sent = time.Time{}
+	}
+	if p == nil {
+		return
+	}
+	if p.conn != nil {
+		p.conn.Close()
+	}
+	<-p.done
+}
+
+// send sends one entry on the current pipe.
+func (f *forwarder) send(fl *flight) error {
+	f.mu.Lock()
+	p := f.pipe
+	f.mu.Unlock()
+	if p.local {
+		if r := f.a.leaderAppendAsync(fl.e); r.refused() {
+			return errors.New(r.rep.Err)
+		}
+		// Its answer comes from the FSM; a lost leadership wakes the
+		// forwarder (Agreement.lead), which then sends it again.
+		fl.sent = time.Now()
+		return nil
+	}
+	f.mu.Lock()
+	p.sent = append(p.sent, fl.e.Seq)
+	f.mu.Unlock()
+	p.conn.SetWriteDeadline(time.Now().Add(f.a.cfg.Timing.Apply + f.a.cfg.Timing.Dial))
+	if err := writeFrame(p.conn, msgEntry, fl.e); err != nil {
+		return fmt.Errorf("agreement: forward to %s: %w", p.addr, err)
+	}
+	fl.sent = time.Now()
+	return nil
+}
+
+// readReplies takes the leader's replies on p, in the order the entries
+// were written, until the connection ends.
+func (f *forwarder) readReplies(p *pipe, rd *wire.Reader) {
+	defer close(p.done)
+	for {
+		var rep forwardReply
+		err := readFrame(rd, &rep)
+		f.mu.Lock()
+		if err == nil && len(p.sent) == 0 {
+			err = errBadReply
+		}
+		if err != nil {
+			if !p.closed {
+				f.resend = fmt.Errorf("agreement: forward to %s: %w", p.addr, err)
+				f.signal()
+			}
+			f.mu.Unlock()
+			return
+		}
+		seq := p.sent[0]
+		p.sent = p.sent[1:]
+		f.answerLocked(seq, rep)
+		f.mu.Unlock()
 	}
 }

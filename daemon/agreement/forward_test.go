@@ -53,7 +53,7 @@ func TestSubmitWaitBlocksOnAFullQueue(t *testing.T) {
 	f.submit(stateEvent(256)) // the daemon's own events are never held back
 	assert.Equal(t, MaxQueueBytes+256, f.queuedBytes(), "submit queues over the bound")
 
-	e, _ := f.next()
+	e := f.next(0)
 	require.NotNil(t, e, "the forwarder takes a batch")
 	require.NoError(t, <-done, "submitWait returns once a batch left the queue")
 	assert.LessOrEqual(t, f.queuedBytes(), MaxQueueBytes+256, "the queue stays at its bound")
@@ -61,7 +61,7 @@ func TestSubmitWaitBlocksOnAFullQueue(t *testing.T) {
 	var evs int
 	for e != nil {
 		evs += len(e.Events)
-		e, _ = f.next()
+		e = f.next(0)
 	}
 	assert.Equal(t, MaxQueueBytes/each+2, evs, "every event queued is handed out, the waiter's included")
 	assert.Zero(t, f.queuedBytes(), "an empty queue counts no bytes")

@@ -42,6 +42,11 @@ const (
 	StatusStale ApplyStatus = 3
 	// StatusInvalid: the entry could not be decoded; it was dropped.
 	StatusInvalid ApplyStatus = 4
+	// StatusOutOfOrder: the entry's sequence is beyond the next one its
+	// node's current incarnation and epoch may put in the log: an entry
+	// before it was lost on its way (a leader change), and the node sends
+	// again from there. It was dropped.
+	StatusOutOfOrder ApplyStatus = 5
 )
 
 // String names the status for logs.
@@ -55,6 +60,8 @@ func (s ApplyStatus) String() string {
 		return "stale"
 	case StatusInvalid:
 		return "invalid"
+	case StatusOutOfOrder:
+		return "out of order"
 	}
 	return "unknown"
 }
@@ -77,7 +84,7 @@ type NodeState struct {
 }
 
 // Applied is what one log entry means for this daemon, handed to the
-// Deliver callback in log order.
+// Deliver callback in log order, with the others of its batch.
 type Applied struct {
 	// Index is the entry's log index.
 	Index uint64
@@ -98,14 +105,22 @@ var errSnapshotUnsupported = errors.New("agreement: the engine cannot be snapsho
 
 // FSM is the raft state machine: it applies log entries to the protocol
 // engine, in log order, on every daemon of the domain. It owns the engine
-// and the table of nodes; Apply is called by raft's FSM goroutine only.
-// It never blocks on its caller: effects go to the Deliver callback, which
-// must not block either.
+// and the table of nodes; ApplyBatch (and Apply) are called by raft's FSM
+// goroutine only. It never blocks on its caller: the effects of a batch go
+// to the deliver callback in one call, which must not block either.
 type FSM struct {
 	self    int32
 	selfInc uint64
 	log     *slog.Logger
-	deliver func(app Applied, concerns bool)
+	deliver func(apps []Applied)
+	// own, when set, hears the outcome of every entry of this daemon's
+	// own incarnation (the forwarder's answers), after the batch is
+	// delivered; it must not block.
+	own func(seq uint64, res ApplyResult)
+	// deadlineMoved, when set, is called after a batch that moved the
+	// engine's next deadline (the leader's ticker re-arms); it must not
+	// block.
+	deadlineMoved func()
 	// discardSnapshots: a one-node domain has nobody to send a snapshot
 	// to and keeps nothing across restarts, so its snapshots are empty
 	// and only let raft trim its in-memory log.
@@ -119,37 +134,101 @@ type FSM struct {
 	// epoch is this incarnation's admission as last handed to deliver
 	// (0: not admitted, or out of the domain since).
 	epoch uint64
+	// appsBuf and ownBuf are ApplyBatch's, reused from batch to batch.
+	appsBuf []Applied
+	ownBuf  []ownAnswer
+	// deadline is the engine's next deadline after the last batch.
+	deadline    int64
+	hasDeadline bool
+	// duplicates and outOfOrder count the events entries (of any node)
+	// this FSM dropped as sent before, and as sent after a lost one.
+	duplicates, outOfOrder uint64
+}
+
+// ownAnswer is the outcome of one entry of this daemon's incarnation.
+type ownAnswer struct {
+	seq uint64
+	res ApplyResult
 }
 
 // NewFSM returns an FSM for daemon self (incarnation inc) stepping eng.
-// deliver is called after every entry applied, with concerns set when the
-// Applied has anything for this daemon.
-func NewFSM(self int32, inc uint64, eng Engine, log *slog.Logger, deliver func(app Applied, concerns bool)) *FSM {
+// deliver is called after every batch of entries applied that has anything
+// for this daemon, with what each such entry means for it, in log order;
+// it must not keep the slice (Config.Deliver).
+func NewFSM(self int32, inc uint64, eng Engine, log *slog.Logger, deliver func(apps []Applied)) *FSM {
 	return &FSM{self: self, selfInc: inc, eng: eng, log: log, deliver: deliver, nodes: make(map[int32]*NodeState)}
 }
 
 // Apply applies one committed log entry and returns its ApplyResult.
 func (f *FSM) Apply(l *raft.Log) any {
-	e, err := decodeEntry(l.Data)
-	if err != nil {
-		f.log.Error("log entry dropped", "index", l.Index, "err", err)
-		return ApplyResult{Status: StatusInvalid}
-	}
+	return f.ApplyBatch([]*raft.Log{l})[0]
+}
+
+// ApplyBatch applies the entries raft committed together, in log order,
+// with one pass under the lock, and hands what they mean for this daemon
+// to deliver in one call (raft.BatchingFSM). It returns each entry's
+// ApplyResult. Entries that are not commands (raft's configuration
+// changes) are raft's own: they get a nil result.
+func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	apps, own := f.appsBuf[:0], f.ownBuf[:0]
 	f.mu.Lock()
-	res, app := f.apply(l.Index, e)
-	if app.Admitted != 0 {
-		f.epoch = app.Admitted
+	for i, l := range logs {
+		if l.Type != raft.LogCommand {
+			continue
+		}
+		e, err := decodeEntry(l.Data)
+		if err != nil {
+			f.log.Error("log entry dropped", "index", l.Index, "err", err)
+			out[i] = ApplyResult{Status: StatusInvalid}
+			continue
+		}
+		res, app := f.apply(l.Index, e)
+		out[i] = res
+		if app.Admitted != 0 {
+			f.epoch = app.Admitted
+		}
+		if app.Down {
+			f.epoch = 0
+		}
+		switch res.Status {
+		case StatusDuplicate:
+			f.duplicates++
+		case StatusOutOfOrder:
+			f.outOfOrder++
+		}
+		switch res.Status {
+		case StatusStale:
+			f.log.Debug("stale log entry dropped", "index", l.Index, "kind", e.Kind, "from", e.Node, "inc", e.Inc, "epoch", e.Epoch)
+		case StatusOutOfOrder:
+			f.log.Debug("log entry out of order dropped; its node sends again", "index", l.Index, "from", e.Node, "seq", e.Seq)
+		}
+		if e.Node == f.self && e.Inc == f.selfInc && (e.Kind == EntryAdmit || e.Kind == EntryEvents) {
+			own = append(own, ownAnswer{seq: e.Seq, res: res})
+		}
+		if len(app.Effects) > 0 || app.Admitted != 0 || app.Down {
+			app.Index = l.Index
+			apps = append(apps, app)
+		}
 	}
-	if app.Down {
-		f.epoch = 0
-	}
+	at, has := f.eng.NextDeadline()
+	moved := at != f.deadline || has != f.hasDeadline
+	f.deadline, f.hasDeadline = at, has
 	f.mu.Unlock()
-	if res.Status == StatusStale {
-		f.log.Debug("stale log entry dropped", "index", l.Index, "kind", e.Kind, "from", e.Node, "inc", e.Inc, "epoch", e.Epoch)
+	if len(apps) > 0 {
+		f.deliver(apps)
 	}
-	app.Index = l.Index
-	f.deliver(app, len(app.Effects) > 0 || app.Admitted != 0 || app.Down)
-	return res
+	if f.own != nil {
+		for _, o := range own {
+			f.own(o.seq, o.res)
+		}
+	}
+	clear(apps) // the effects go to the collector; the arrays serve the next batch
+	f.appsBuf, f.ownBuf = apps[:0], own[:0]
+	if moved && f.deadlineMoved != nil {
+		f.deadlineMoved()
+	}
+	return out
 }
 
 // apply is Apply under f.mu.
@@ -192,8 +271,11 @@ func (f *FSM) apply(index uint64, e *Entry) (ApplyResult, Applied) {
 		if rec == nil || !rec.Up || rec.Inc != e.Inc || rec.Epoch != e.Epoch {
 			return ApplyResult{Status: StatusStale}, app
 		}
-		if e.Seq <= rec.Seq {
+		switch {
+		case e.Seq <= rec.Seq:
 			return ApplyResult{Status: StatusDuplicate}, app
+		case e.Seq != rec.Seq+1:
+			return ApplyResult{Status: StatusOutOfOrder}, app
 		}
 		rec.Seq = e.Seq
 		for _, ev := range e.Events {
@@ -312,6 +394,15 @@ func (f *FSM) sortedNodes() []NodeState {
 	}
 	slices.SortFunc(out, func(a, b NodeState) int { return cmp.Compare(a.Node, b.Node) })
 	return out
+}
+
+// Dropped returns how many entries this FSM has dropped as duplicates
+// (applied before, and sent again) and as out of order (sent after an
+// entry that was lost; their node sends them again).
+func (f *FSM) Dropped() (duplicates, outOfOrder uint64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.duplicates, f.outOfOrder
 }
 
 // AppliedIndex is the index of the latest entry applied.
@@ -476,12 +567,20 @@ func (f *FSM) Restore(rc io.ReadCloser) error {
 	} else if app.Admitted != 0 {
 		f.epoch = app.Admitted
 	}
+	f.deadline, f.hasDeadline = f.eng.NextDeadline()
 	f.mu.Unlock()
+	if f.deadlineMoved != nil {
+		f.deadlineMoved()
+	}
 	f.log.Info("state restored from a snapshot", "index", st.Index, "nodes", len(st.Nodes),
 		"admitted", app.Admitted, "down", app.Down)
-	f.deliver(app, app.Admitted != 0 || app.Down)
+	if app.Admitted != 0 || app.Down {
+		f.deliver([]Applied{app})
+	}
 	return nil
 }
+
+var _ raft.BatchingFSM = (*FSM)(nil)
 
 // fsmSnapshot is a snapshot already encoded; Persist writes it.
 type fsmSnapshot struct{ data []byte }

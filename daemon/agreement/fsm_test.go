@@ -67,10 +67,8 @@ type fsmFixture struct {
 
 func newFixture(t *testing.T, self int32, inc uint64) *fsmFixture {
 	f := &fsmFixture{t: t, eng: &recEngine{}}
-	f.fsm = NewFSM(self, inc, f.eng, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a Applied, concerns bool) {
-		if concerns {
-			f.apps = append(f.apps, a)
-		}
+	f.fsm = NewFSM(self, inc, f.eng, slog.New(slog.NewTextHandler(io.Discard, nil)), func(apps []Applied) {
+		f.apps = append(f.apps, apps...)
 	})
 	return f
 }
@@ -205,4 +203,72 @@ func TestEntryEncodingRoundTrips(t *testing.T) {
 	assert.Error(t, err, "an unknown version is refused")
 	_, err = decodeEntry(nil)
 	assert.Error(t, err, "an empty entry is refused")
+}
+
+// TestFSMTakesANodesEntriesOnlyInSequence: with entries in flight, an
+// entry may reach the log after one before it was lost (appended by a
+// leader that lost its place). The FSM takes a node's entries only in
+// sequence: the later one is dropped as out of order, and taken when it
+// comes again after the lost one; repeats of either are duplicates. The
+// outcome of each entry of this daemon's own incarnation is reported to
+// the forwarder (own), after the batch is delivered.
+func TestFSMTakesANodesEntriesOnlyInSequence(t *testing.T) {
+	f := newFixture(t, 1, 7)
+	var own []ownAnswer
+	f.fsm.own = func(seq uint64, res ApplyResult) { own = append(own, ownAnswer{seq: seq, res: res}) }
+	f.apply(Entry{Kind: EntryAdmit, Node: 1, Inc: 7, Seq: 1})
+	f.eng.kinds()
+	client := uint64(7)<<32 | 1
+	entry := func(seq uint64, op wire.Op) Entry {
+		return Entry{Kind: EntryEvents, Node: 1, Inc: 7, Epoch: 1, Seq: seq, Events: []protocol.Event{request(1, client, op)}}
+	}
+	assert.Equal(t, StatusOutOfOrder, f.apply(entry(3, wire.OpVote)).Status, "entry 3 before entry 2 is out of order")
+	assert.Empty(t, f.eng.kinds(), "an entry out of order steps nothing")
+	assert.Equal(t, StatusApplied, f.apply(entry(2, wire.OpJoin)).Status, "entry 2 is the next one")
+	assert.Equal(t, StatusApplied, f.apply(entry(3, wire.OpVote)).Status, "entry 3, sent again after 2, is taken")
+	assert.Equal(t, StatusDuplicate, f.apply(entry(2, wire.OpJoin)).Status, "entry 2 again is a duplicate")
+	assert.Equal(t, []protocol.EventKind{protocol.EventRequest, protocol.EventRequest}, f.eng.kinds(), "each request is stepped once, in order")
+	dup, ooo := f.fsm.Dropped()
+	assert.Equal(t, [2]uint64{1, 1}, [2]uint64{dup, ooo}, "the FSM counts what it dropped")
+	want := []ownAnswer{
+		{1, ApplyResult{Status: StatusApplied, Epoch: 1}},
+		{3, ApplyResult{Status: StatusOutOfOrder}},
+		{2, ApplyResult{Status: StatusApplied}},
+		{3, ApplyResult{Status: StatusApplied}},
+		{2, ApplyResult{Status: StatusDuplicate}},
+	}
+	assert.Equal(t, want, own, "the forwarder hears the outcome of each of its entries")
+}
+
+// TestFSMAppliesABatchInOneDelivery: the entries raft commits together are
+// applied in one pass and delivered to the daemon in one call, each
+// concerned entry with its own Applied, in log order; raft's configuration
+// entries in the batch are raft's own.
+func TestFSMAppliesABatchInOneDelivery(t *testing.T) {
+	f := newFixture(t, 1, 7)
+	var calls int
+	f.fsm.deliver = func(apps []Applied) {
+		calls++
+		f.apps = append(f.apps, apps...)
+	}
+	client := uint64(7)<<32 | 1
+	var logs []*raft.Log
+	for i, e := range []Entry{
+		{Kind: EntryAdmit, Node: 1, Inc: 7, Seq: 1},
+		{Kind: EntryEvents, Node: 1, Inc: 7, Epoch: 1, Seq: 2, Events: []protocol.Event{request(1, client, wire.OpJoin)}},
+		{Kind: EntryEvents, Node: 1, Inc: 7, Epoch: 1, Seq: 3, Events: []protocol.Event{request(1, client, wire.OpVote)}},
+	} {
+		data, err := encodeEntry(&e)
+		require.NoError(t, err, "the entry encodes")
+		logs = append(logs, &raft.Log{Index: uint64(i + 1), Type: raft.LogCommand, Data: data})
+	}
+	logs = append(logs, &raft.Log{Index: 4, Type: raft.LogConfiguration})
+	out := f.fsm.ApplyBatch(logs)
+	require.Len(t, out, 4, "one result per log entry")
+	assert.Equal(t, ApplyResult{Status: StatusApplied, Epoch: 1}, out[0], "the admission is applied")
+	assert.Equal(t, ApplyResult{Status: StatusApplied}, out[2], "the events are applied")
+	assert.Nil(t, out[3], "a configuration entry is raft's, not the engine's")
+	assert.Equal(t, 1, calls, "one batch, one delivery")
+	require.Len(t, f.apps, 3, "each concerned entry has its Applied")
+	assert.Equal(t, []uint64{1, 2, 3}, []uint64{f.apps[0].Index, f.apps[1].Index, f.apps[2].Index}, "in log order")
 }

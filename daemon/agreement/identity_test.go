@@ -100,11 +100,13 @@ func startTLSDomain(t *testing.T, dir string, n int) []*tlsNode {
 		id := loadID(t, dir, fmt.Sprintf("n%d", i))
 		layer := NewTLSStreamLayer(lns[i-1], nil, id.TLSConfig(), WithTLSLogger(log.With("component", "tls")))
 		a, err := New(Config{Node: int32(i), Incarnation: uint64(100 + i), Engine: tn.eng, Logger: log,
-			Deliver: func(app Applied) {
-				if app.Down {
-					tn.mu.Lock()
-					tn.down = true
-					tn.mu.Unlock()
+			Deliver: func(apps []Applied) {
+				for _, app := range apps {
+					if app.Down {
+						tn.mu.Lock()
+						tn.down = true
+						tn.mu.Unlock()
+					}
 				}
 			},
 			Voters: voters, Addr: voters[i-1].Addr, Stream: layer, Timing: fastTiming()})

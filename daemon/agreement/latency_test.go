@@ -15,7 +15,11 @@ import (
 //	go test ./daemon/agreement -run '^$' -bench OneNodeRoundTrip -trace trace.out
 func BenchmarkOneNodeRoundTrip(b *testing.B) {
 	delivered := make(chan Applied, 16)
-	a, err := New(Config{Node: 1, Engine: requestEngine{}, Deliver: func(app Applied) { delivered <- app }})
+	a, err := New(Config{Node: 1, Engine: requestEngine{}, Deliver: func(apps []Applied) {
+		for _, app := range apps {
+			delivered <- app
+		}
+	}})
 	if err != nil {
 		b.Fatal(err)
 	}

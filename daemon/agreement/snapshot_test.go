@@ -36,10 +36,8 @@ type engineFSM struct {
 
 func newEngineFSM(t *testing.T, self int32, inc uint64) *engineFSM {
 	f := &engineFSM{t: t, eng: protocol.New()}
-	f.fsm = NewFSM(self, inc, f.eng, slog.New(slog.NewTextHandler(io.Discard, nil)), func(a Applied, concerns bool) {
-		if concerns {
-			f.apps = append(f.apps, a)
-		}
+	f.fsm = NewFSM(self, inc, f.eng, slog.New(slog.NewTextHandler(io.Discard, nil)), func(apps []Applied) {
+		f.apps = append(f.apps, apps...)
 	})
 	return f
 }
@@ -236,10 +234,8 @@ func TestFSMSnapshotThroughFileStore(t *testing.T) {
 func TestFSMTakesScriptResultsOnlyFromTheNodeThatRunsThem(t *testing.T) {
 	logs := &syncLog{}
 	f := &engineFSM{t: t, eng: protocol.New()}
-	f.fsm = NewFSM(1, 7, f.eng, slog.New(slog.NewTextHandler(logs, nil)), func(a Applied, concerns bool) {
-		if concerns {
-			f.apps = append(f.apps, a)
-		}
+	f.fsm = NewFSM(1, 7, f.eng, slog.New(slog.NewTextHandler(logs, nil)), func(apps []Applied) {
+		f.apps = append(f.apps, apps...)
 	})
 	f.apply(Entry{Kind: EntryAdmit, Node: 1, Inc: 7, Seq: 1, Time: 100})
 	f.apply(Entry{Kind: EntryAdmit, Node: 2, Inc: 3, Seq: 1, Time: 110})

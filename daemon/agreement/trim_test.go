@@ -51,7 +51,11 @@ func (requestEngine) ScriptNode(uint64) (int32, bool) { return 0, false }
 // thousands.
 func TestOneNodeLogIsTrimmed(t *testing.T) {
 	delivered := make(chan Applied, 16)
-	a, err := New(Config{Node: 1, Engine: requestEngine{}, Deliver: func(app Applied) { delivered <- app }})
+	a, err := New(Config{Node: 1, Engine: requestEngine{}, Deliver: func(apps []Applied) {
+		for _, app := range apps {
+			delivered <- app
+		}
+	}})
 	require.NoError(t, err, "a one-node agreement starts")
 	t.Cleanup(func() { a.Close() })
 	wait := func(what string) {

@@ -61,6 +61,8 @@ type Cluster struct {
 	clients []*Client
 	inc     uint32
 	closed  bool
+	// stopped sums the agreement counters of the daemons stopped so far.
+	stopped agreement.Counters
 }
 
 // Node is one simulated daemon slot: the daemon running in it now (nil
@@ -169,6 +171,7 @@ func (c *Cluster) stop(i int) {
 	c.mu.Lock()
 	n.open = nil
 	c.mu.Unlock()
+	c.stopped = addCounters(c.stopped, n.Daemon.AgreementCounters())
 	if err := n.Daemon.Close(); err != nil {
 		c.T.Errorf("daemontest: node %d: close: %v", i+1, err)
 	}
@@ -176,6 +179,24 @@ func (c *Cluster) stop(i int) {
 		c.T.Errorf("daemontest: node %d: serve: %v", i+1, err)
 	}
 	n.Daemon = nil
+}
+
+// Counters sums the agreement counters of every daemon the cluster has
+// run: entries resent, and entries the FSMs dropped as duplicates and as
+// out of order (each daemon's FSM counts every node's entries, so these
+// count each drop once per daemon that applied it).
+func (c *Cluster) Counters() agreement.Counters {
+	sum := c.stopped
+	for _, n := range c.nodes {
+		if n.Daemon != nil {
+			sum = addCounters(sum, n.Daemon.AgreementCounters())
+		}
+	}
+	return sum
+}
+
+func addCounters(a, b agreement.Counters) agreement.Counters {
+	return agreement.Counters{Resent: a.Resent + b.Resent, Duplicates: a.Duplicates + b.Duplicates, OutOfOrder: a.OutOfOrder + b.OutOfOrder}
 }
 
 // Node returns slot i.

@@ -37,11 +37,32 @@ func NewOutbox(maxFrames, maxBytes int) *Outbox {
 	return &Outbox{maxFrames: maxFrames, maxBytes: maxBytes, wake: make(chan struct{}, 1)}
 }
 
-// Put queues one frame. The Outbox owns frame from then on. It returns
-// ErrOutboxFull when a bound would be exceeded (a single frame larger than
-// maxBytes is still accepted into an empty queue) and ErrOutboxClosed after
-// Close.
+// Put queues one frame and wakes the writer. The Outbox owns frame from
+// then on. It returns ErrOutboxFull when a bound would be exceeded (a
+// single frame larger than maxBytes is still accepted into an empty queue)
+// and ErrOutboxClosed after Close.
 func (o *Outbox) Put(frame []byte) error {
+	return o.put(frame, true)
+}
+
+// Append queues one frame like Put without waking the writer: a caller
+// that queues several frames (the notifications of one batch of log
+// entries) calls Flush after the last, so that the writer wakes once for
+// all of them.
+func (o *Outbox) Append(frame []byte) error {
+	return o.put(frame, false)
+}
+
+// Flush wakes the writer if frames are queued.
+func (o *Outbox) Flush() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.queue) > 0 {
+		o.signal()
+	}
+}
+
+func (o *Outbox) put(frame []byte, wake bool) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
@@ -52,7 +73,9 @@ func (o *Outbox) Put(frame []byte) error {
 	}
 	o.queue = append(o.queue, frame)
 	o.bytes += len(frame)
-	o.signal()
+	if wake {
+		o.signal()
+	}
 	return nil
 }
 

@@ -78,3 +78,34 @@ func TestOutboxDrainReportsWriteError(t *testing.T) {
 	err := o.Drain(failWriter{})
 	assert.True(t, errors.Is(err, io.ErrClosedPipe), "Drain returns the write error, got %v", err)
 }
+
+// TestOutboxAppendWakesTheWriterOnlyOnFlush: frames queued with Append
+// (the notifications of one batch of log entries) do not wake the writer;
+// Flush wakes it once for all of them, and the writer then finds them all
+// queued. Put still wakes it at once.
+func TestOutboxAppendWakesTheWriterOnlyOnFlush(t *testing.T) {
+	o := NewOutbox(16, 1<<10)
+	for _, b := range []byte{1, 2, 3} {
+		require.NoError(t, o.Append([]byte{b}), "Append queues a frame")
+	}
+	assert.Empty(t, o.wake, "Append does not wake the writer")
+	assert.Equal(t, 3, o.Len(), "the appended frames are queued")
+	o.Flush()
+	assert.Len(t, o.wake, 1, "Flush wakes the writer")
+	<-o.wake
+	o.Flush()
+	assert.Len(t, o.wake, 1, "Flush with frames still queued wakes the writer again")
+	<-o.wake
+
+	empty := NewOutbox(16, 1<<10)
+	empty.Flush()
+	assert.Empty(t, empty.wake, "Flush of an empty queue wakes nobody")
+	require.NoError(t, empty.Put([]byte{4}), "Put queues a frame")
+	assert.Len(t, empty.wake, 1, "Put wakes the writer at once")
+
+	o.Close()
+	var buf bytes.Buffer
+	require.NoError(t, o.Drain(&buf), "Drain returns nil after Close")
+	assert.Equal(t, []byte{1, 2, 3}, buf.Bytes(), "the appended frames are written in order")
+	assert.ErrorIs(t, o.Append([]byte{5}), ErrOutboxClosed, "a closed outbox takes nothing by Append either")
+}

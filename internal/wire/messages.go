@@ -313,6 +313,13 @@ type RuntimeCounters struct {
 	// times one was preempted (ru_nivcsw).
 	VoluntarySwitches   uint64 `msgpack:"vcsw"`
 	InvoluntarySwitches uint64 `msgpack:"ivcsw"`
+	// Resent counts the log entries this daemon sent again after a
+	// failure; LogDuplicates and LogOutOfOrder the entries (of any node)
+	// it dropped as sent twice and as sent after a lost one
+	// (docs/design/domain.md, "Exactly once").
+	Resent        uint64 `msgpack:"resent"`
+	LogDuplicates uint64 `msgpack:"log_dup"`
+	LogOutOfOrder uint64 `msgpack:"log_ooo"`
 }
 
 // NodeStatus is one node of the domain as a daemon sees it.
