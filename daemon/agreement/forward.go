@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/chanlock"
 	"github.com/openhags/hags/internal/wire"
 )
 
@@ -289,8 +290,10 @@ type forwarder struct {
 	pipe      *pipe // the current way to the leader (run's; read here by its reader)
 
 	// The sender's own, under sendMu: the forwarder's goroutine (run)
-	// or a session's reader pumping its own request out (pump).
-	sendMu   sendLock
+	// or a session's reader pumping its own request out (pump). Its
+	// holder may wait long, in raft.Apply or writing to the leader, so
+	// it is a chanlock.
+	sendMu   *chanlock.Mutex
 	running  bool // between run's start and its end: nothing is sent outside it
 	runGen   uint64
 	inflight []flight      // oldest first; compacted in place, so its array is reused
@@ -322,29 +325,7 @@ type pipe struct {
 
 func newForwarder(a *Agreement) *forwarder {
 	return &forwarder{a: a, needAdmit: true, wake: make(chan struct{}, 1), room: make(chan struct{}),
-		sendMu: make(sendLock, 1)}
-}
-
-// sendLock is the sender's lock: a one-slot channel, held while its slot
-// is taken. Its holder may wait long (in raft.Apply, or writing to the
-// leader), and whoever waits for it waits on a channel, as every other
-// wait of the agreement does: the simulated domain's clock
-// (testing/synctest) runs on only while every goroutine waits on a
-// channel or a timer, and would stop for good behind one waiting for a
-// sync.Mutex whose holder waits for that clock.
-type sendLock chan struct{}
-
-func (l sendLock) Lock()   { l <- struct{}{} }
-func (l sendLock) Unlock() { <-l }
-
-// TryLock takes the lock if nobody holds it, and reports whether it did.
-func (l sendLock) TryLock() bool {
-	select {
-	case l <- struct{}{}:
-		return true
-	default:
-		return false
-	}
+		sendMu: chanlock.New()}
 }
 
 func (f *forwarder) signal() {

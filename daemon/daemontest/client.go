@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/openhags/hags/daemon/protocol"
+	"github.com/openhags/hags/internal/chanlock"
 	"github.com/openhags/hags/internal/wire"
 )
 
@@ -19,7 +20,10 @@ type Client struct {
 	Welcome wire.Welcome
 
 	conn net.Conn
-	wmu  sync.Mutex
+	// wmu serialises Send's writes. A write may wait for the daemon to
+	// read, and for the simulated link's latency: a chanlock lets the
+	// simulation's clock run while another goroutine waits to send.
+	wmu  *chanlock.Mutex
 	done chan struct{}
 
 	mu      sync.Mutex
@@ -55,7 +59,7 @@ func (c *Cluster) Dial(i int, name, script string) (*Client, error) {
 		conn.Close()
 		return nil, fmt.Errorf("daemontest: welcome: %w", err)
 	}
-	cl := &Client{Name: name, Node: i, conn: conn, done: make(chan struct{}), changed: make(chan struct{})}
+	cl := &Client{Name: name, Node: i, conn: conn, wmu: chanlock.New(), done: make(chan struct{}), changed: make(chan struct{})}
 	switch t {
 	case wire.MsgWelcome:
 		if err := wire.Decode(body, &cl.Welcome); err != nil {
