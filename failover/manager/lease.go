@@ -29,11 +29,16 @@ type lease struct {
 
 // leaseConn is the hagsd session the lease is renewed through.
 type leaseConn struct {
-	gs      *gsapi.Client
+	gs      renewalSender // the session's client
 	tok     gsapi.Token
 	node    engine.NodeID
 	inc     uint64
 	session uint64
+}
+
+// renewalSender sends a renewal: the hagsd session's *gsapi.Client.
+type renewalSender interface {
+	SendMessage(tok gsapi.Token, req gsapi.MessageRequest) error
 }
 
 // renewal is the body of a lease message.
