@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/openhags/hags/failover/engine"
 	"github.com/openhags/hags/gsapi"
 )
 
@@ -83,4 +84,23 @@ func TestLeaseTickDoesNotWaitForTheWrite(t *testing.T) {
 	}
 	s.release <- nil
 	require.NoError(t, m.g.Wait())
+}
+
+// TestHeldStartsEndWithTheSession: a node already fenced (its lease ran
+// out) holds the starts its engine asks for; when its hagsd session then
+// ends, those starts are dropped, so the next session's lease does not
+// run them.
+func TestHeldStartsEndWithTheSession(t *testing.T) {
+	m, err := New(Config{Name: "NodeA", StateDir: t.TempDir(), Runner: idleRunner{},
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m.ctx = ctx
+	m.lease.fenced = true
+	m.runAction(engine.Action{ID: 1, Resource: "r1", Op: engine.ActStart})
+	require.Len(t, m.held, 1, "without a lease the start is held")
+
+	m.sessionLost(errors.New("hagsd went away"))
+	assert.Empty(t, m.held, "the held start ends with the session that asked for it")
 }

@@ -376,6 +376,12 @@ func (m *Manager) sessionLost(err error) {
 	}
 	m.log.Error("lost the hagsd session; stopping every resource of this node", "err", err)
 	m.setLive(false)
+	// Starts held for a lease were asked for by this session's engine; the
+	// next session's, synced anew, may give those groups to other nodes.
+	// selfFence drops them too, but not when the node was fenced already:
+	// they then ran as soon as the next session's lease came, beside the
+	// new owners (failover simulation, seed 475).
+	m.held = nil
 	m.lease.setConn(nil)
 	m.selfFence(true)
 	m.failWaiting(failover.CodeSharingPaused, "the manager lost its hagsd session")
