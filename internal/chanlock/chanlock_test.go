@@ -52,7 +52,11 @@ func TestWaiterLetsSimulatedTimeRun(t *testing.T) {
 			got <- time.Since(start)
 			m.Unlock()
 		}()
-		time.Sleep(30 * time.Millisecond) // simulated: the holder's slow write
+		// The holder's slow write is a wait for the bubble's clock; a sleep
+		// is that wait itself (simulated time, no real delay), and whether
+		// the clock moves while another goroutine waits for the lock is
+		// exactly what this test checks.
+		time.Sleep(30 * time.Millisecond)
 		m.Unlock()
 		assert.Equal(t, 30*time.Millisecond, <-got, "the waiter took the lock once the holder's simulated sleep ended")
 	})
