@@ -214,6 +214,15 @@ func TestLiveMetricsMoveWithProtocols(t *testing.T) {
 		_, _, err := c.Expect(pattern, from, wait)
 		require.NoError(t, err)
 	}
+	// autovote sets a client's vote policy and waits for the client to say
+	// so: the client reads commands and notifications on separate paths, so
+	// a policy only sent may still be unread when the next vote arrives.
+	autovote := func(c *harness.Client, policy string) {
+		t.Helper()
+		mark := c.Mark()
+		require.NoError(t, c.Send("autovote "+policy))
+		expect(c, `^autovote `+policy, mark)
+	}
 	script := filepath.Join(harness.ScriptDir(t), "deactivate.sh")
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755))
 	alice := client("alice")
@@ -224,8 +233,8 @@ func TestLiveMetricsMoveWithProtocols(t *testing.T) {
 	require.NoError(t, alice.Send("join web 1 phases=n limit=30"))
 	expect(alice, `^APPROVED .*proto=JOIN`, 0)
 	mark := alice.Mark()
-	require.NoError(t, alice.Send("autovote approve"))
-	require.NoError(t, bob.Send("autovote approve"))
+	autovote(alice, "approve")
+	autovote(bob, "approve")
 	require.NoError(t, bob.Send("join web 2 phases=n limit=30"))
 	expect(bob, `^APPROVED .*proto=JOIN`, 0)
 	expect(alice, `^APPROVED .*proto=JOIN`, mark)
@@ -240,7 +249,7 @@ func TestLiveMetricsMoveWithProtocols(t *testing.T) {
 	assert.Equal(t, 2.0, value(f, "hags_protocol_duration_seconds", "kind", "join"), "both joins' latencies are observed")
 
 	// A state change that alice votes down.
-	require.NoError(t, alice.Send("autovote reject"))
+	autovote(alice, "reject")
 	mark = bob.Mark()
 	require.NoError(t, bob.Send("state 1 v1 phases=n limit=30")) // each client's first token is 1
 	expect(bob, `^REJECTED .*proto=STATE_VALUE_CHANGE`, mark)
@@ -250,7 +259,7 @@ func TestLiveMetricsMoveWithProtocols(t *testing.T) {
 	require.NoError(t, alice.Send("subscribe nosuchgroup state"))
 	expect(alice, `^DELAYED_ERROR .*code=HA_GS_UNKNOWN_GROUP`, 0)
 	// An expel with bob's deactivate script, in phase 1.
-	require.NoError(t, alice.Send("autovote approve"))
+	autovote(alice, "approve")
 	mark = alice.Mark()
 	require.NoError(t, alice.Send("expel 1 2@1 phases=n limit=30 dphase=1"))
 	expect(alice, `^APPROVED .*proto=EXPEL`, mark)
