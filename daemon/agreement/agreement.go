@@ -315,6 +315,17 @@ func (a *Agreement) start(single bool) error {
 		return fmt.Errorf("agreement: start raft: %w", err)
 	}
 	a.raft = r
+	// A follower's forwarder sends to the leader it last saw, and a leader
+	// cut off silently never answers: every change of leader wakes the
+	// forwarder, which sends what is in flight to the new one at once
+	// rather than when the answers are overdue. The filter runs on raft's
+	// goroutine and lets nothing through: no channel, no goroutine.
+	r.RegisterObserver(raft.NewObserver(nil, false, func(o *raft.Observation) bool {
+		if _, ok := o.Data.(raft.LeaderObservation); ok {
+			a.fwd.signal()
+		}
+		return false
+	}))
 	if a.mux != nil {
 		a.g.Go(a.mux.run)
 	}
@@ -552,9 +563,9 @@ func (a *Agreement) lead(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-a.raft.LeaderCh():
-			// What the forwarder appended here as leader, or sent to
-			// the old leader, may be lost: it checks its way to the log.
-			a.fwd.signal()
+			// This daemon won or lost leadership: the clock starts or
+			// stops. (The forwarder hears of every leader change from
+			// its observer; see start.)
 		case <-a.deadlineWake:
 		case <-timer.C:
 			if _, err := a.append(&Entry{Kind: EntryTick, Node: a.cfg.Node}); err != nil {

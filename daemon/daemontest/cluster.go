@@ -229,6 +229,10 @@ func (c *Cluster) Restart(i int) {
 // Isolate partitions slot i from every other host.
 func (c *Cluster) Isolate(i int) { c.Net.Partition([]string{c.nodes[i].Host}) }
 
+// CutOff partitions slot i from every other host silently, as a pulled
+// cable does: its streams stay open and lose what is written on them.
+func (c *Cluster) CutOff(i int) { c.Net.Cut([]string{c.nodes[i].Host}) }
+
 // RaftLog returns the first and last index of slot i's raft log (kept
 // across its restarts).
 func (c *Cluster) RaftLog(i int) (first, last uint64) {

@@ -1,6 +1,7 @@
 package daemontest_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/openhags/hags/daemon/agreement"
 	"github.com/openhags/hags/daemon/daemontest"
 	"github.com/openhags/hags/internal/wire"
 )
@@ -137,5 +139,57 @@ func TestDeadVoterIsReplaced(t *testing.T) {
 					"with the replacement, the second voter's death is still agreed on (seen at %d)", i+1)
 			}
 		}
+	})
+}
+
+// TestRequestsFollowANewLeaderAcrossASilentCut: the leader's links go
+// quiet, as when its cable is pulled: no stream breaks. Each follower
+// forwards a request to it at once; nothing comes back. The two followers
+// elect a new leader, and each sends its request again there as soon as
+// raft tells it who leads, not when the answer is overdue (Apply + Dial).
+// The follower that did not win the election is the case: only raft's
+// leader observation tells it anything changed.
+func TestRequestsFollowANewLeaderAcrossASilentCut(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := daemontest.NewCluster(t, daemontest.Options{Nodes: 3, Seed: 11})
+		old := c.Leader()
+		require.GreaterOrEqual(t, old, 0, "the domain has a leader")
+		type follower struct {
+			slot int
+			cl   *daemontest.Client
+		}
+		var fs []follower
+		for i := range c.Size() {
+			if i != old {
+				fs = append(fs, follower{i, c.Client(i, "p", "")})
+			}
+		}
+		c.CutOff(old)
+		start := time.Now()
+		for _, f := range fs {
+			require.NoError(t, f.cl.Send(join(fmt.Sprintf("g%d", f.slot), 1, 1)))
+		}
+		// Each join's time is when its client first holds the approval
+		// (fake time, polled every 10 ms).
+		took := map[int]time.Duration{}
+		for time.Since(start) < time.Minute && len(took) < len(fs) {
+			for _, f := range fs {
+				if _, done := took[f.slot]; !done {
+					if _, ok := lastApproval(f.cl.Notes()); ok {
+						took[f.slot] = time.Since(start)
+					}
+				}
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		overdue := agreement.LANTiming().Apply + agreement.LANTiming().Dial
+		for _, f := range fs {
+			require.Contains(t, took, f.slot, "node %d's join is approved by the new leader", f.slot+1)
+			assert.Less(t, took[f.slot], overdue,
+				"node %d's join did not wait until its answer was overdue (node %d leads now)", f.slot+1, c.Leader()+1)
+		}
+		t.Logf("approved after %v (fake time), node %d leading", took, c.Leader()+1)
+		c.Heal()
+		c.WaitAdmitted(old, time.Minute)
 	})
 }

@@ -37,11 +37,13 @@ type Network struct {
 	rng       *rand.Rand
 	crashed   map[string]bool
 	group     map[string]int // partition group of each host (absent: 0)
+	silent    bool           // the partition keeps its streams (Cut)
 	drop      map[[2]string]float64
 	delay     map[[2]string]time.Duration
 	listeners map[string]*Listener        // by address
 	gossip    map[string]*GossipTransport // by address
 	conns     map[*conn]struct{}
+	lost      map[*conn]struct{} // streams that swallowed bytes across a cut
 }
 
 // New returns a fully connected network whose random faults come from
@@ -56,6 +58,7 @@ func New(seed int64) *Network {
 		listeners: map[string]*Listener{},
 		gossip:    map[string]*GossipTransport{},
 		conns:     map[*conn]struct{}{},
+		lost:      map[*conn]struct{}{},
 	}
 }
 
@@ -73,11 +76,12 @@ func (n *Network) reachable(from, to string) bool {
 }
 
 // brokenLocked returns (and forgets) every stream that can no longer carry
-// traffic; the caller severs them after unlocking.
+// traffic, but for those across a Cut, which stay open and lose what is
+// written; the caller severs them after unlocking.
 func (n *Network) brokenLocked() []*conn {
 	var out []*conn
 	for c := range n.conns {
-		if !n.reachable(c.from, c.to) {
+		if !n.reachable(c.from, c.to) && !n.cutLocked(c.from, c.to) {
 			out = append(out, c)
 			delete(n.conns, c)
 		}
@@ -96,22 +100,53 @@ func severAll(cs []*conn) {
 // with the other unnamed ones.
 func (n *Network) Partition(groups ...[]string) {
 	n.mu.Lock()
+	n.groupLocked(groups, false)
+	broken := n.brokenLocked()
+	n.mu.Unlock()
+	severAll(broken)
+}
+
+// Cut splits the network as Partition does, but silently, as a link that
+// goes down does: streams between the groups stay open, what is written
+// on them is lost without an error, and a dial across waits for its
+// timeout before it fails. Only a deadline or a timer on the other end of
+// a stream tells that nothing comes back. Heal breaks the streams that
+// lost data.
+func (n *Network) Cut(groups ...[]string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.groupLocked(groups, true)
+}
+
+func (n *Network) groupLocked(groups [][]string, silent bool) {
 	clear(n.group)
 	for i, g := range groups {
 		for _, h := range g {
 			n.group[h] = i + 1
 		}
 	}
-	broken := n.brokenLocked()
-	n.mu.Unlock()
-	severAll(broken)
+	n.silent = silent
 }
 
-// Heal joins every partition again (crashed hosts stay crashed).
+// cutLocked reports whether traffic from one host to another is lost
+// silently now: the hosts are up, and a Cut lies between them.
+func (n *Network) cutLocked(from, to string) bool {
+	return n.silent && !n.crashed[from] && !n.crashed[to] && n.group[from] != n.group[to]
+}
+
+// Heal joins every partition again (crashed hosts stay crashed); the
+// streams that lost data across a Cut break.
 func (n *Network) Heal() {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	clear(n.group)
+	n.silent = false
+	var broken []*conn
+	for c := range n.lost {
+		broken = append(broken, c)
+	}
+	clear(n.lost)
+	n.mu.Unlock()
+	severAll(broken)
 }
 
 // Crash makes host unreachable at once: its streams break, its packets
@@ -197,6 +232,9 @@ type conn struct {
 
 func (c *conn) Write(b []byte) (int, error) {
 	ok, d := c.nw.fate(c.from, c.to)
+	if !ok && c.nw.swallow(c) {
+		return len(b), nil
+	}
 	if !ok {
 		c.sever()
 		return 0, fmt.Errorf("simnet: write %s→%s: %w", c.from, c.to, net.ErrClosed)
@@ -212,6 +250,20 @@ func (c *conn) Close() error {
 	return nil
 }
 
+// swallow reports whether what c writes now is lost across a Cut, and
+// remembers that c's stream has a hole.
+func (n *Network) swallow(c *conn) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.cutLocked(c.from, c.to) {
+		return false
+	}
+	if _, open := n.conns[c]; open {
+		n.lost[c] = struct{}{}
+	}
+	return true
+}
+
 // sever closes both ends and forgets them. Never call it with nw.mu held.
 func (c *conn) sever() {
 	c.once.Do(func() {
@@ -220,6 +272,8 @@ func (c *conn) sever() {
 		c.nw.mu.Lock()
 		delete(c.nw.conns, c)
 		delete(c.nw.conns, c.peer)
+		delete(c.nw.lost, c)
+		delete(c.nw.lost, c.peer)
 		c.nw.mu.Unlock()
 	})
 }
@@ -306,7 +360,12 @@ func (n *Network) dial(from, addr string, timeout time.Duration) (net.Conn, erro
 	to := hostOf(addr)
 	n.mu.Lock()
 	l := n.listeners[addr]
+	cut := n.cutLocked(from, to)
 	n.mu.Unlock()
+	if cut { // nothing answers: the dial gives up after its timeout
+		time.Sleep(timeout)
+		return nil, fmt.Errorf("simnet: dial %s: %w", addr, ErrUnreachable)
+	}
 	if l == nil {
 		ok, _ := n.fate(from, to)
 		if !ok {
