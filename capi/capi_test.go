@@ -419,7 +419,7 @@ func TestCClientSeesWhatTheGoClientSees(t *testing.T) {
 	require.NoError(t, os.WriteFile(script, []byte("#!/bin/sh\nexit 0\n"), 0o755))
 
 	start := func(bin, name string, args ...string) *harness.Client {
-		cl, err := harness.StartClient(filepath.Join(dir, bin), name, d.Socket, func(l string) { t.Logf("%s| %s", name, l) }, args...)
+		cl, err := harness.StartClient(filepath.Join(dir, bin), name, d.Socket, harness.TestLog(t, name), args...)
 		require.NoError(t, err, "%s starts", name)
 		t.Cleanup(cl.Kill)
 		return cl
@@ -513,7 +513,7 @@ func TestCClientSeesWhatTheGoClientSees(t *testing.T) {
 func TestForkedChildDoesNotHoldTheSession(t *testing.T) {
 	d := daemon(t, "--domain", "capi")
 	start := func(bin, name string) *harness.Client {
-		cl, err := harness.StartClient(filepath.Join(dir, bin), name, d.Socket, func(l string) { t.Logf("%s| %s", name, l) })
+		cl, err := harness.StartClient(filepath.Join(dir, bin), name, d.Socket, harness.TestLog(t, name))
 		require.NoError(t, err, "%s starts", name)
 		t.Cleanup(cl.Kill)
 		return cl
@@ -636,7 +636,7 @@ func TestExamplesRun(t *testing.T) {
 	})
 
 	t.Run("subscriber (select loop)", func(t *testing.T) {
-		owner, err := harness.StartClient(filepath.Join(dir, "gsclient"), "owner", d.Socket, func(l string) { t.Logf("owner| %s", l) })
+		owner, err := harness.StartClient(filepath.Join(dir, "gsclient"), "owner", d.Socket, harness.TestLog(t, "owner"))
 		require.NoError(t, err)
 		t.Cleanup(owner.Kill)
 		require.NoError(t, owner.Send("join watched 1"))

@@ -59,9 +59,8 @@ type cluster struct {
 	clients map[string]*harness.Client
 }
 
-func logTo(t *testing.T, prefix string) func(string) {
-	return func(line string) { t.Logf("%s| %s", prefix, line) }
-}
+// logTo logs a process's lines to t until the test ends.
+func logTo(t *testing.T, prefix string) func(string) { return harness.TestLog(t, prefix) }
 
 // startCluster starts one hagsd on a fresh socket and stops it at cleanup,
 // checking that it exits cleanly. args are further hagsd flags.

@@ -193,7 +193,7 @@ type simRun struct {
 	procs   []*simProc
 	voters  sync.WaitGroup
 	inst    int32
-	fault   string // "", "isolate", "crash"
+	fault   string // "", "isolate", "cut" (silent: Cluster.CutOff), "crash"
 	fnode   int
 	faulted map[int]bool // nodes that had a fault
 	steps   []string     // what happened, for the failure report
@@ -327,10 +327,14 @@ func (s *simRun) step(k int) {
 		i := x % c.Size()
 		s.fnode = i
 		s.markNode(i)
-		if r == 15 {
+		switch {
+		case r == 15 && y%2 == 0:
 			s.fault = "isolate"
 			c.Isolate(i)
-		} else {
+		case r == 15:
+			s.fault = "cut"
+			c.CutOff(i)
+		default:
 			s.fault = "crash"
 			c.Crash(i)
 		}
@@ -383,10 +387,15 @@ func (s *simRun) burstThenLeaderFails(k, x int) {
 		}
 	}
 	s.markNode(l)
-	switch x % 3 {
+	switch x % 4 {
 	case 0:
 		s.fnode, s.fault = l, "isolate"
 		c.Isolate(l)
+	case 3:
+		// Silently: the followers' forwarding connections to it stay
+		// open, and what is in flight on them is lost without an error.
+		s.fnode, s.fault = l, "cut"
+		c.CutOff(l)
 	case 1:
 		s.fnode, s.fault = l, "crash"
 		c.Crash(l)
@@ -407,7 +416,7 @@ func (s *simRun) burstThenLeaderFails(k, x int) {
 
 func (s *simRun) endFault() {
 	switch s.fault {
-	case "isolate":
+	case "isolate", "cut":
 		s.c.Heal()
 	case "crash":
 		s.c.Restart(s.fnode)

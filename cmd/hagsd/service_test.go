@@ -52,9 +52,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func logTo(t *testing.T, prefix string) func(string) {
-	return func(line string) { t.Logf("%s| %s", prefix, line) }
-}
+// logTo logs a process's lines to t until the test ends.
+func logTo(t *testing.T, prefix string) func(string) { return harness.TestLog(t, prefix) }
 
 // loopbackPorts returns n TCP ports of 127.0.0.1 that were free a moment
 // ago, all different.

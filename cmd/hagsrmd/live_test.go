@@ -55,9 +55,8 @@ func shortDir(t *testing.T) string {
 	return dir
 }
 
-func tee(t *testing.T, prefix string) func(string) {
-	return func(line string) { t.Logf("%s| %s", prefix, line) }
-}
+// tee logs a process's lines to t until the test ends.
+func tee(t *testing.T, prefix string) func(string) { return harness.TestLog(t, prefix) }
 
 var metricsAddr = regexp.MustCompile(`serving metrics.* addr=(\S+)`)
 

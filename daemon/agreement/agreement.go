@@ -460,6 +460,10 @@ func (a *Agreement) transport(single bool) ([]Server, error) {
 			MaxPool: 3,
 			Timeout: cfg.Timing.IO,
 			Logger:  newHCLogger("raft-net", a.log),
+			// One request in flight per follower: no pipelined
+			// replication. Raft's pipeline can stall for good when an
+			// answer fails (docs/design/domain.md, "Replication").
+			MaxRPCsInFlight: 1,
 		}), a.log)
 		a.mux.raft = rt.serve
 		a.trans = rt

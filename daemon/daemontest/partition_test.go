@@ -193,3 +193,43 @@ func TestRequestsFollowANewLeaderAcrossASilentCut(t *testing.T) {
 		c.WaitAdmitted(old, time.Minute)
 	})
 }
+
+// TestReplicationSurvivesSilentCuts: a follower is cut off silently six
+// times while the leader appends steadily, and healed each time; each
+// time the follower is admitted again and its raft log catches up with
+// the leader's. Raft's pipelined replication could stall for good here:
+// with its default of two requests in flight, a failed answer (the read
+// deadline on a cut stream) ends the pipeline's decoder while its sender,
+// woken by a new entry, waits to hand over one more request that nobody
+// takes. The leader's heartbeats, on their own connection, kept the
+// follower from ever calling an election, so it never got another entry.
+// The daemon replicates without the pipeline (docs/design/domain.md).
+func TestReplicationSurvivesSilentCuts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := daemontest.NewCluster(t, daemontest.Options{Nodes: 3, Seed: 13})
+		leader := c.Leader()
+		require.GreaterOrEqual(t, leader, 0, "the domain has a leader")
+		follower := (leader + 1) % 3
+		cl := c.Client(leader, "p", "")
+		require.NoError(t, cl.Send(join("g", 1, 1)))
+		require.True(t, cl.Wait(time.Minute, func(ns []wire.Notification) bool {
+			_, ok := lastApproval(ns)
+			return ok
+		}), "the provider joins")
+		for round := range 6 {
+			c.CutOff(follower)
+			for k := range 60 { // 3 s of state changes, one every 50 ms
+				require.NoError(t, cl.Send(&wire.Request{Op: wire.OpChangeState, Token: 1, NumPhases: wire.OnePhase,
+					State: []byte(fmt.Sprintf("r%d-%d", round, k))}))
+				time.Sleep(50 * time.Millisecond)
+			}
+			c.Heal()
+			_, want := c.RaftLog(c.Leader())
+			c.WaitAdmitted(follower, time.Minute)
+			require.Eventually(t, func() bool {
+				_, last := c.RaftLog(follower)
+				return last >= want
+			}, time.Minute, 10*time.Millisecond, "round %d: node %d's log catches up with the leader's (index %d)", round, follower+1, want)
+		}
+	})
+}

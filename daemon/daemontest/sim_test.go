@@ -66,7 +66,7 @@ type scenario struct {
 	rng   *rand.Rand
 	provs []*provider
 	inst  int32
-	fault string // "", "isolate", "crash"
+	fault string // "", "isolate", "cut" (silent: Cluster.CutOff), "crash"
 	fnode int
 }
 
@@ -154,10 +154,14 @@ func (s *scenario) step(k int) {
 			i = (i + 1) % c.Size() // the leader is hit half as often
 		}
 		s.fnode = i
-		if r == 6 {
+		switch {
+		case r == 6 && s.rng.Intn(2) == 0:
 			s.fault = "isolate"
 			c.Isolate(i)
-		} else {
+		case r == 6:
+			s.fault = "cut"
+			c.CutOff(i)
+		default:
 			s.fault = "crash"
 			c.Crash(i)
 		}
@@ -178,7 +182,7 @@ func (s *scenario) step(k int) {
 
 func (s *scenario) endFault() {
 	switch s.fault {
-	case "isolate":
+	case "isolate", "cut":
 		s.c.Heal()
 	case "crash":
 		s.c.Restart(s.fnode)

@@ -43,6 +43,36 @@ func moduleRoot() string {
 	return dir
 }
 
+// TB is what TestLog needs of a test; *testing.T and *testing.B have it.
+type TB interface {
+	Logf(format string, args ...any)
+	Cleanup(func())
+}
+
+// TestLog returns a tee that logs each line of a process to t, prefixed,
+// until t's cleanups have run: a line read after that (the process's last
+// output, still being read when the test ended) is not logged, since
+// logging after a test has finished is a data race and a panic. The lines
+// stay in the process's Lines either way. Call it before starting the
+// process, so that its own cleanup (registered after) runs first and its
+// last lines are logged.
+func TestLog(t TB, prefix string) func(string) {
+	var mu sync.Mutex
+	done := false
+	t.Cleanup(func() {
+		mu.Lock()
+		done = true
+		mu.Unlock()
+	})
+	return func(line string) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !done {
+			t.Logf("%s| %s", prefix, line)
+		}
+	}
+}
+
 // Lines collects the lines a process writes and lets callers wait for one.
 type Lines struct {
 	mu      sync.Mutex

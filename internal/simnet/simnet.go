@@ -76,14 +76,21 @@ func (n *Network) reachable(from, to string) bool {
 }
 
 // brokenLocked returns (and forgets) every stream that can no longer carry
-// traffic, but for those across a Cut, which stay open and lose what is
-// written; the caller severs them after unlocking.
+// traffic: one that crosses a partition or reaches a crashed host (but for
+// those across a Cut, which stay open and lose what is written), and one
+// that lost data across a Cut no longer there, whose hole would show. The
+// caller severs them after unlocking.
 func (n *Network) brokenLocked() []*conn {
 	var out []*conn
 	for c := range n.conns {
-		if !n.reachable(c.from, c.to) && !n.cutLocked(c.from, c.to) {
+		hole := false
+		if _, lost := n.lost[c]; lost {
+			hole = !n.cutLocked(c.from, c.to)
+		}
+		if hole || !n.reachable(c.from, c.to) && !n.cutLocked(c.from, c.to) {
 			out = append(out, c)
 			delete(n.conns, c)
+			delete(n.lost, c)
 		}
 	}
 	return out
@@ -98,27 +105,21 @@ func severAll(cs []*conn) {
 // Partition splits the network: hosts in different groups cannot talk, and
 // streams between them break. Hosts not named are in a group of their own
 // with the other unnamed ones.
-func (n *Network) Partition(groups ...[]string) {
-	n.mu.Lock()
-	n.groupLocked(groups, false)
-	broken := n.brokenLocked()
-	n.mu.Unlock()
-	severAll(broken)
-}
+func (n *Network) Partition(groups ...[]string) { n.regroup(groups, false) }
 
 // Cut splits the network as Partition does, but silently, as a link that
 // goes down does: streams between the groups stay open, what is written
 // on them is lost without an error, and a dial across waits for its
 // timeout before it fails. Only a deadline or a timer on the other end of
-// a stream tells that nothing comes back. Heal breaks the streams that
-// lost data.
-func (n *Network) Cut(groups ...[]string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.groupLocked(groups, true)
-}
+// a stream tells that nothing comes back. A stream that lost data breaks
+// when its hosts can talk again (Heal, or another Cut or Partition).
+func (n *Network) Cut(groups ...[]string) { n.regroup(groups, true) }
 
-func (n *Network) groupLocked(groups [][]string, silent bool) {
+// Heal joins every partition again (crashed hosts stay crashed).
+func (n *Network) Heal() { n.regroup(nil, false) }
+
+func (n *Network) regroup(groups [][]string, silent bool) {
+	n.mu.Lock()
 	clear(n.group)
 	for i, g := range groups {
 		for _, h := range g {
@@ -126,27 +127,15 @@ func (n *Network) groupLocked(groups [][]string, silent bool) {
 		}
 	}
 	n.silent = silent
+	broken := n.brokenLocked()
+	n.mu.Unlock()
+	severAll(broken)
 }
 
 // cutLocked reports whether traffic from one host to another is lost
 // silently now: the hosts are up, and a Cut lies between them.
 func (n *Network) cutLocked(from, to string) bool {
 	return n.silent && !n.crashed[from] && !n.crashed[to] && n.group[from] != n.group[to]
-}
-
-// Heal joins every partition again (crashed hosts stay crashed); the
-// streams that lost data across a Cut break.
-func (n *Network) Heal() {
-	n.mu.Lock()
-	clear(n.group)
-	n.silent = false
-	var broken []*conn
-	for c := range n.lost {
-		broken = append(broken, c)
-	}
-	clear(n.lost)
-	n.mu.Unlock()
-	severAll(broken)
 }
 
 // Crash makes host unreachable at once: its streams break, its packets

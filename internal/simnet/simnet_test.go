@@ -32,9 +32,9 @@ func connect(t *testing.T, n *Network, l *Listener, from string) (client, server
 
 // TestCutLosesWritesSilently: across a Cut a stream stays open, a write
 // succeeds and nothing arrives (the reader's deadline passes), a dial
-// waits for its timeout and fails; Heal breaks the stream that lost data
-// and lets a new one through. Partition, by contrast, breaks streams at
-// once.
+// waits for its timeout and fails; Heal (or a Cut elsewhere) breaks the
+// stream that lost data and lets a new one through. Partition, by
+// contrast, breaks streams at once.
 func TestCutLosesWritesSilently(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := New(1)
@@ -65,6 +65,17 @@ func TestCutLosesWritesSilently(t *testing.T) {
 		_, err = io.ReadFull(s2, buf)
 		require.NoError(t, err)
 		assert.Equal(t, "ok", string(buf), "after the heal a new stream carries data")
+
+		// A new cut elsewhere (a and b together again) breaks a stream
+		// that lost data, as Heal does.
+		n.Cut([]string{"a"})
+		_, err = c2.Write([]byte("lost"))
+		require.NoError(t, err)
+		n.Cut([]string{"c"})
+		_, err = c2.Write([]byte("x"))
+		assert.ErrorIs(t, err, io.ErrClosedPipe, "the stream with a hole breaks when its hosts can talk again")
+		n.Heal()
+		c2, s2 = connect(t, n, l, "a")
 
 		n.Partition([]string{"a"})
 		_, err = c2.Write([]byte("x"))
