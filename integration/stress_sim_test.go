@@ -201,7 +201,11 @@ type simRun struct {
 }
 
 func (s *simRun) logf(format string, args ...any) {
-	s.steps = append(s.steps, fmt.Sprintf("%8.3fs ", time.Since(s.start).Seconds())+fmt.Sprintf(format, args...))
+	line := fmt.Sprintf("%8.3fs ", time.Since(s.start).Seconds()) + fmt.Sprintf(format, args...)
+	s.steps = append(s.steps, line)
+	if os.Getenv("HAGS_STRESS_LOGS") != "" { // beside the daemons' logs, in order
+		s.t.Log(line)
+	}
 }
 
 // spawn starts a client process on node i that joins some groups.

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"slices"
+	"time"
 
 	"github.com/openhags/hags/daemon/agreement"
 )
@@ -24,7 +25,7 @@ func (k *Keeper) Admissible(node int32, inc uint64) bool {
 	if !k.ready.Load() {
 		return false
 	}
-	_, failing := k.peers.failing(node)
+	_, failing := k.peers.failing(node, time.Now())
 	inConfig := false
 	if members, err := k.agr.Members(); err == nil {
 		inConfig = slices.ContainsFunc(members, func(m agreement.Member) bool { return m.Node == node })

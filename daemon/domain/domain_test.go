@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/stretchr/testify/assert"
 
 	"github.com/openhags/hags/daemon/agreement"
@@ -64,4 +65,61 @@ func TestAdmissionNeedsRaftsWord(t *testing.T) {
 	assert.False(t, admissible(true, true, true), "raft's heartbeats fail: not admitted, whatever the detector says")
 	assert.True(t, admissible(false, false, true), "a new follower the detector sees alive: admitted")
 	assert.False(t, admissible(false, false, false), "a new follower the detector does not see alive: not yet")
+}
+
+// TestPeerFailuresCountWhileReported: the leader's book of peers whose
+// heartbeats fail. A failure reported again and again keeps its start; a
+// "resumed", a new replication (PeerObservation) or a new leader clears
+// it; a report of the replication raft replaced does not count; and a
+// failure nobody reports again is forgotten after stale. Found by the
+// simulation with silent cuts (seed 5, about one run in two): after a
+// cut long enough for the node to be replaced as a voter, the old
+// replication's heartbeat reported its last failure after the new
+// replication had started; no "resumed" ever followed, so the node was
+// declared down while reachable and then refused admission for good.
+func TestPeerFailuresCountWhileReported(t *testing.T) {
+	timing := agreement.LANTiming()
+	b := peerBook{unreachable: map[int32]failure{}, started: map[int32]time.Time{}, stale: staleAfter(timing), slack: timing.Heartbeat}
+	assert.Equal(t, 5*time.Second, b.stale, "LAN: two exchanges of at most 1 s and a 500 ms heartbeat timeout, twice")
+	t0 := time.Unix(1000, 0)
+	id := agreement.ServerID(3)
+	failed := raft.Observation{Data: raft.FailedHeartbeatObservation{PeerID: id}}
+	at := func(d time.Duration) time.Time { return t0.Add(d) }
+
+	b.note(failed, t0)
+	for d := time.Second; d <= 10*time.Second; d += 2 * time.Second {
+		b.note(failed, at(d)) // raft tries again and reports again
+		since, failing := b.failing(3, at(d))
+		assert.True(t, failing, "at %v: still failing", d)
+		assert.Equal(t, t0, since, "at %v: the run of failures started at the first report", d)
+	}
+	b.note(raft.Observation{Data: raft.ResumedHeartbeatObservation{PeerID: id}}, at(11*time.Second))
+	_, failing := b.failing(3, at(11*time.Second))
+	assert.False(t, failing, "resumed: reachable again")
+
+	// The replication is replaced (the node left raft's configuration and
+	// came back); the old one's heartbeat reports a last failure after
+	// that, with its own last contact, from before the new one started.
+	b.note(raft.Observation{Data: raft.PeerObservation{Peer: raft.Server{ID: id}}}, at(20*time.Second))
+	b.note(raft.Observation{Data: raft.FailedHeartbeatObservation{PeerID: id, LastContact: at(15 * time.Second)}},
+		at(20*time.Second+time.Millisecond))
+	_, failing = b.failing(3, at(20*time.Second+time.Millisecond))
+	assert.False(t, failing, "a failure whose last contact precedes the current replication is the old one's")
+	// The new replication's own failure: its last contact is its start
+	// (raft starts a replication with a fresh contact, a moment before it
+	// reports the peer), or later.
+	b.note(raft.Observation{Data: raft.FailedHeartbeatObservation{PeerID: id, LastContact: at(20*time.Second - time.Millisecond)}},
+		at(21*time.Second))
+	_, failing = b.failing(3, at(21*time.Second))
+	assert.True(t, failing, "the new replication's failure counts at once")
+	_, failing = b.failing(3, at(21*time.Second+b.stale+time.Millisecond))
+	assert.False(t, failing, "a failure not reported again within stale is forgotten (a dropped resumed)")
+	b.note(raft.Observation{Data: raft.FailedHeartbeatObservation{PeerID: id, LastContact: at(39 * time.Second)}}, at(40*time.Second))
+	since, failing := b.failing(3, at(40*time.Second))
+	assert.True(t, failing)
+	assert.Equal(t, at(40*time.Second), since, "a report after a forgotten one starts a new run")
+
+	b.note(raft.Observation{Data: raft.LeaderObservation{}}, at(41*time.Second))
+	_, failing = b.failing(3, at(41*time.Second))
+	assert.False(t, failing, "a new leader starts a new book")
 }

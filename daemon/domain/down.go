@@ -38,7 +38,7 @@ func (k *Keeper) declareDead(unknownDead bool) {
 			continue
 		}
 		mem, known := byNode[st.Node]
-		since, failing := k.peers.failing(st.Node)
+		since, failing := k.peers.failing(st.Node, now)
 		v := reach{failing: failing, failingFor: now.Sub(since), inConfig: inConfig[st.Node]}
 		if isDown(st, mem, known, v, long, unknownDead) {
 			k.appendDown(st.Node, st.Inc)

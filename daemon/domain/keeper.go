@@ -128,7 +128,7 @@ func New(cfg Config) *Keeper {
 		log:      cfg.Logger,
 		wake:     make(chan struct{}, 1),
 		observed: make(chan raft.Observation, 64),
-		peers:    peerBook{unreachable: make(map[int32]time.Time)},
+		peers:    peerBook{unreachable: make(map[int32]failure), started: make(map[int32]time.Time)},
 		done:     make(chan struct{}),
 	}
 }
@@ -137,6 +137,7 @@ func New(cfg Config) *Keeper {
 // detector, and then the Keeper's decisions. It is called once.
 func (k *Keeper) Start(agr *agreement.Agreement) error {
 	k.agr = agr
+	k.peers.stale, k.peers.slack = staleAfter(agr.Timing()), agr.Timing().Heartbeat
 	k.obs = raft.NewObserver(k.observed, false, func(o *raft.Observation) bool {
 		switch o.Data.(type) {
 		case raft.FailedHeartbeatObservation, raft.ResumedHeartbeatObservation, raft.LeaderObservation,

@@ -12,17 +12,41 @@ import (
 // peerBook is raft's evidence, on the leader, of the peers it cannot
 // reach: those whose heartbeats fail, and since when. Safe for concurrent
 // use.
+//
+// A failure counts only while raft keeps reporting it: a heartbeat that
+// fails is tried again, and reported again, within a bounded time (stale),
+// so a failure not heard of for longer is forgotten. That covers the
+// reports that never get their "resumed": one from the heartbeat of a
+// replication that raft has already replaced (it can arrive after the
+// new replication started, and the new one reports only failures of its
+// own), and a "resumed" dropped on a full observation channel.
+//
+// A report can also be told stale by its last contact: a replication
+// starts with a fresh one, so a failure whose last contact is older than
+// the start of the node's current replication (less slack, for the report
+// to reach the book) is the old replication's, and does not count.
 type peerBook struct {
 	mu          sync.Mutex
-	unreachable map[int32]time.Time
+	unreachable map[int32]failure
+	started     map[int32]time.Time // when the node's current replication started
+	stale       time.Duration
+	slack       time.Duration
 }
 
-// failing reports whether raft's heartbeats to node fail, and since when.
-func (b *peerBook) failing(node int32) (time.Time, bool) {
+// failure is one peer's run of failed heartbeats: the first and the last
+// report of it.
+type failure struct{ since, last time.Time }
+
+// failing reports whether raft's heartbeats to node fail now, and since
+// when.
+func (b *peerBook) failing(node int32, now time.Time) (time.Time, bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	since, ok := b.unreachable[node]
-	return since, ok
+	f, ok := b.unreachable[node]
+	if !ok || now.Sub(f.last) > b.stale {
+		return time.Time{}, false
+	}
+	return f.since, true
 }
 
 // note updates the book from one of raft's observations.
@@ -32,9 +56,15 @@ func (b *peerBook) note(o raft.Observation, now time.Time) {
 	switch d := o.Data.(type) {
 	case raft.FailedHeartbeatObservation:
 		if node, ok := agreement.NodeOf(d.PeerID); ok {
-			if _, known := b.unreachable[node]; !known {
-				b.unreachable[node] = now
+			if start, ok := b.started[node]; ok && d.LastContact.Before(start.Add(-b.slack)) {
+				return // the replication raft replaced reports its last failure
 			}
+			f, known := b.unreachable[node]
+			if !known || now.Sub(f.last) > b.stale {
+				f.since = now // a new run of failures
+			}
+			f.last = now
+			b.unreachable[node] = f
 		}
 	case raft.ResumedHeartbeatObservation:
 		if node, ok := agreement.NodeOf(d.PeerID); ok {
@@ -48,9 +78,21 @@ func (b *peerBook) note(o raft.Observation, now time.Time) {
 		// only failures of its own.
 		if node, ok := agreement.NodeOf(d.Peer.ID); ok {
 			delete(b.unreachable, node)
+			if d.Removed {
+				delete(b.started, node)
+			} else {
+				b.started[node] = now
+			}
 		}
 	}
 }
+
+// staleAfter is how long a heartbeat failure counts without being reported
+// again. Raft reports a failing heartbeat once per attempt: a dial and an
+// exchange, each bounded by io, then a pause of at most half the heartbeat
+// timeout. Twice that, so that one late report is not taken for the end
+// of the run.
+func staleAfter(t agreement.Timing) time.Duration { return 2 * (2*t.IO + t.Heartbeat) }
 
 // watchPeers keeps the book from raft's observations, and wakes the watch
 // after each: a peer found unreachable or reachable again, a change of
