@@ -180,6 +180,7 @@ func TestRequestsFollowANewLeaderAcrossASilentCut(t *testing.T) {
 					}
 				}
 			}
+			// Simulated time (synctest): the poll's period is the clock's resolution here.
 			time.Sleep(10 * time.Millisecond)
 		}
 		overdue := agreement.LANTiming().Apply + agreement.LANTiming().Dial
@@ -221,6 +222,7 @@ func TestReplicationSurvivesSilentCuts(t *testing.T) {
 			for k := range 60 { // 3 s of state changes, one every 50 ms
 				require.NoError(t, cl.Send(&wire.Request{Op: wire.OpChangeState, Token: 1, NumPhases: wire.OnePhase,
 					State: []byte(fmt.Sprintf("r%d-%d", round, k))}))
+				// Simulated time (synctest): the pace of the appends is the load.
 				time.Sleep(50 * time.Millisecond)
 			}
 			c.Heal()
