@@ -119,7 +119,19 @@ func TestPeerFailuresCountWhileReported(t *testing.T) {
 	assert.True(t, failing)
 	assert.Equal(t, at(40*time.Second), since, "a report after a forgotten one starts a new run")
 
-	b.note(raft.Observation{Data: raft.LeaderObservation{}}, at(41*time.Second))
-	_, failing = b.failing(3, at(41*time.Second))
+	// The rule on last contacts holds for stale after a replication
+	// starts, no longer: a report that reached the book late (its
+	// goroutine starved) is ignored at first, counted after.
+	b.note(raft.Observation{Data: raft.PeerObservation{Peer: raft.Server{ID: id}}}, at(50*time.Second))
+	late := raft.Observation{Data: raft.FailedHeartbeatObservation{PeerID: id, LastContact: at(49 * time.Second)}}
+	b.note(late, at(51*time.Second))
+	_, failing = b.failing(3, at(51*time.Second))
+	assert.False(t, failing, "within stale of the start, an older last contact is taken for the old replication's")
+	b.note(late, at(50*time.Second+b.stale+time.Second))
+	_, failing = b.failing(3, at(50*time.Second+b.stale+time.Second))
+	assert.True(t, failing, "after stale, every report counts")
+
+	b.note(raft.Observation{Data: raft.LeaderObservation{}}, at(62*time.Second))
+	_, failing = b.failing(3, at(62*time.Second))
 	assert.False(t, failing, "a new leader starts a new book")
 }

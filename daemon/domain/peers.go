@@ -24,7 +24,11 @@ import (
 // A report can also be told stale by its last contact: a replication
 // starts with a fresh one, so a failure whose last contact is older than
 // the start of the node's current replication (less slack, for the report
-// to reach the book) is the old replication's, and does not count.
+// to reach the book) is the old replication's, and does not count. The
+// old replication's heartbeat stops within stale of its replacement, so
+// the rule holds only that long: were the book's goroutine starved past
+// the slack when a replication started, that replication's failures
+// would be ignored for at most stale, not for good.
 type peerBook struct {
 	mu          sync.Mutex
 	unreachable map[int32]failure
@@ -56,7 +60,7 @@ func (b *peerBook) note(o raft.Observation, now time.Time) {
 	switch d := o.Data.(type) {
 	case raft.FailedHeartbeatObservation:
 		if node, ok := agreement.NodeOf(d.PeerID); ok {
-			if start, ok := b.started[node]; ok && d.LastContact.Before(start.Add(-b.slack)) {
+			if start, ok := b.started[node]; ok && now.Sub(start) <= b.stale && d.LastContact.Before(start.Add(-b.slack)) {
 				return // the replication raft replaced reports its last failure
 			}
 			f, known := b.unreachable[node]
