@@ -40,7 +40,7 @@ func unprivileged(t *testing.T) (owner, other *syscall.Credential, group string)
 // clientAs starts gsclient as cred.
 func (c *cluster) clientAs(name string, cred *syscall.Credential, args ...string) *harness.Client {
 	c.t.Helper()
-	cl, err := harness.StartClientAs(cred, filepath.Join(bin, "gsclient"), name, c.socket, logTo(c.t, name), args...)
+	cl, err := harness.StartClientAs(cred, filepath.Join(bin, "gsclient"), name, c.socket, harness.TestLog(c.t, name), args...)
 	require.NoError(c.t, err, "%s starts as uid %d", name, cred.Uid)
 	c.clients[name] = cl
 	return cl

@@ -121,7 +121,7 @@ func (m *multi) start(i int) {
 	if i < len(m.bins) {
 		path = m.bins[i]
 	}
-	d, err := harness.StartDaemon(path, m.sockets[i], logTo(m.t, fmt.Sprintf("hagsd%d", i+1)), m.args[i]...)
+	d, err := harness.StartDaemon(path, m.sockets[i], harness.TestLog(m.t, fmt.Sprintf("hagsd%d", i+1)), m.args[i]...)
 	require.NoError(m.t, err, "hagsd %d starts", i+1)
 	m.daemons[i] = d
 }
@@ -139,7 +139,7 @@ func (m *multi) waitAdmitted(i, from int) {
 // client starts a gsclient named name on node i.
 func (m *multi) client(name string, i int, args ...string) *harness.Client {
 	m.t.Helper()
-	cl, err := harness.StartClient(filepath.Join(bin, "gsclient"), name, m.sockets[i], logTo(m.t, name), args...)
+	cl, err := harness.StartClient(filepath.Join(bin, "gsclient"), name, m.sockets[i], harness.TestLog(m.t, name), args...)
 	require.NoError(m.t, err, "client %s starts on node %d", name, i+1)
 	m.clients[name] = cl
 	return cl

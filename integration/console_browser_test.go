@@ -87,7 +87,7 @@ func startConsoleCluster(t *testing.T) *consoleCluster {
 		if i == 0 {
 			args = append(args, "--http", "127.0.0.1:0")
 		}
-		d, err := harness.StartDaemon(filepath.Join(bin, "hagsrmd"), sock, logTo(t, fmt.Sprintf("hagsrmd%d", i+1)), args...)
+		d, err := harness.StartDaemon(filepath.Join(bin, "hagsrmd"), sock, harness.TestLog(t, fmt.Sprintf("hagsrmd%d", i+1)), args...)
 		require.NoError(t, err, "hagsrmd %d starts", i+1)
 		t.Cleanup(func() { assert.NoError(t, d.Stop(30*time.Second), "hagsrmd %d exits 0 on SIGTERM", i+1) })
 		c.sockets = append(c.sockets, sock)

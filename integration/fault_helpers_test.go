@@ -107,7 +107,7 @@ func (r *faultRun) spawn(i int, autovote string, args ...string) *faultProc {
 	r.inst++
 	name := fmt.Sprintf("p%d@%d", r.inst, i+1)
 	args = append([]string{"--deactivate-script", filepath.Join(r.dir, "deactivate.sh")}, args...)
-	cl, err := harness.StartClient(filepath.Join(bin, "gsclient"), name, r.sockets[i], logTo(t, name), args...)
+	cl, err := harness.StartClient(filepath.Join(bin, "gsclient"), name, r.sockets[i], harness.TestLog(t, name), args...)
 	require.NoError(t, err, "provider %s starts; %s", name, r.report())
 	p := &faultProc{name: name, cl: cl, node: i, inst: r.inst}
 	r.procs = append(r.procs, p)

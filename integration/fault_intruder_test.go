@@ -62,7 +62,7 @@ func TestIntruderDaemonsAreRefused(t *testing.T) {
 			args = append(args, intruder.pki...)
 			socket := filepath.Join(m.dir, fmt.Sprintf("intruder%d.sock", intruder.node))
 			mark := len(m.daemons[0].Log.All())
-			d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), socket, logTo(t, "intruder"), args...)
+			d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), socket, harness.TestLog(t, "intruder"), args...)
 			require.NoError(t, err, "the intruder's hagsd starts")
 			defer d.Kill()
 			// The intruder keeps trying to join: the domain cannot read

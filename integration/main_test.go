@@ -59,15 +59,12 @@ type cluster struct {
 	clients map[string]*harness.Client
 }
 
-// logTo logs a process's lines to t until the test ends.
-func logTo(t *testing.T, prefix string) func(string) { return harness.TestLog(t, prefix) }
-
 // startCluster starts one hagsd on a fresh socket and stops it at cleanup,
 // checking that it exits cleanly. args are further hagsd flags.
 func startCluster(t *testing.T, args ...string) *cluster {
 	t.Helper()
 	socket := filepath.Join(socketDir(t), "hagsd.sock")
-	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), socket, logTo(t, "hagsd"), append([]string{"--domain", "it"}, args...)...)
+	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), socket, harness.TestLog(t, "hagsd"), append([]string{"--domain", "it"}, args...)...)
 	require.NoError(t, err)
 	c := &cluster{t: t, daemon: d, socket: socket, clients: map[string]*harness.Client{}}
 	t.Cleanup(func() {
@@ -81,7 +78,7 @@ func startCluster(t *testing.T, args ...string) *cluster {
 
 func (c *cluster) client(name string, args ...string) *harness.Client {
 	c.t.Helper()
-	cl, err := harness.StartClient(filepath.Join(bin, "gsclient"), name, c.socket, logTo(c.t, name), args...)
+	cl, err := harness.StartClient(filepath.Join(bin, "gsclient"), name, c.socket, harness.TestLog(c.t, name), args...)
 	require.NoError(c.t, err)
 	c.clients[name] = cl
 	return cl

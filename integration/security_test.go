@@ -74,7 +74,7 @@ func TestClientGroupAdmits(t *testing.T) {
 	g, err := user.LookupGroupId(strconv.Itoa(int(gid)))
 	require.NoError(t, err)
 	socket := filepath.Join(socketDir(t), "hagsd.sock")
-	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), socket, logTo(t, "hagsd"), "--client-group", g.Name)
+	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), socket, harness.TestLog(t, "hagsd"), "--client-group", g.Name)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, d.Stop(wait)) }()
 	out := runAs(t, socket, uid, gid)

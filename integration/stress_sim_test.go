@@ -197,13 +197,14 @@ type simRun struct {
 	fnode   int
 	faulted map[int]bool // nodes that had a fault
 	steps   []string     // what happened, for the failure report
+	logs    bool         // HAGS_STRESS_LOGS: the steps go to the test log too
 	start   time.Time
 }
 
 func (s *simRun) logf(format string, args ...any) {
 	line := fmt.Sprintf("%8.3fs ", time.Since(s.start).Seconds()) + fmt.Sprintf(format, args...)
 	s.steps = append(s.steps, line)
-	if os.Getenv("HAGS_STRESS_LOGS") != "" { // beside the daemons' logs, in order
+	if s.logs { // beside the daemons' logs, in order
 		s.t.Log(line)
 	}
 }
@@ -511,10 +512,10 @@ func runSim(t *testing.T, seed int64, steps int) (history.Summary, history.Input
 		if rng.Intn(3) == 0 {
 			nodes = 5
 		}
-		// HAGS_STRESS_LOGS=1 sends the daemons' logs to the test log.
-		c := daemontest.NewCluster(t, daemontest.Options{Nodes: nodes, Voters: voters, Seed: seed,
-			Logs: os.Getenv("HAGS_STRESS_LOGS") != ""})
-		s := &simRun{t: t, seed: seed, c: c, rng: rng, start: time.Now(), faulted: map[int]bool{}}
+		// HAGS_STRESS_LOGS=1 sends the daemons' logs and the steps to the test log.
+		logs := os.Getenv("HAGS_STRESS_LOGS") != ""
+		c := daemontest.NewCluster(t, daemontest.Options{Nodes: nodes, Voters: voters, Seed: seed, Logs: logs})
+		s := &simRun{t: t, seed: seed, c: c, rng: rng, start: time.Now(), faulted: map[int]bool{}, logs: logs}
 		s.logf("domain of %d nodes, %d voters", nodes, voters)
 		for i := range nodes {
 			s.spawn(i)

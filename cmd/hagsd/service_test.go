@@ -52,9 +52,6 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// logTo logs a process's lines to t until the test ends.
-func logTo(t *testing.T, prefix string) func(string) { return harness.TestLog(t, prefix) }
-
 // loopbackPorts returns n TCP ports of 127.0.0.1 that were free a moment
 // ago, all different.
 func loopbackPorts(t *testing.T, n int) []int {
@@ -95,7 +92,7 @@ func TestReadyOnlyOnceAdmitted(t *testing.T) {
 		socket := filepath.Join(dir, fmt.Sprintf("n%d.sock", i+1))
 		// WATCHDOG_USEC as systemd sets it for WatchdogSec=0.4s.
 		d, err := harness.StartProcess(filepath.Join(bin, "hagsd"), []string{notify.Env(), "WATCHDOG_USEC=400000"},
-			`msg=ready`, logTo(t, fmt.Sprintf("hagsd%d", i+1)), append([]string{"--socket", socket}, args...)...)
+			`msg=ready`, harness.TestLog(t, fmt.Sprintf("hagsd%d", i+1)), append([]string{"--socket", socket}, args...)...)
 		require.NoError(t, err)
 		t.Cleanup(func() { d.Kill() })
 		return d
@@ -166,7 +163,7 @@ func TestLiveMetricsMoveWithProtocols(t *testing.T) {
 	bin := tools(t)
 	dir := shortDir(t)
 	socket := filepath.Join(dir, "hagsd.sock")
-	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), socket, logTo(t, "hagsd"),
+	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), socket, harness.TestLog(t, "hagsd"),
 		"--domain", "metricstest", "--metrics-addr", "127.0.0.1:0")
 	require.NoError(t, err)
 	t.Cleanup(func() { assert.NoError(t, d.Stop(wait), "hagsd exits 0 on SIGTERM") })
@@ -203,7 +200,7 @@ func TestLiveMetricsMoveWithProtocols(t *testing.T) {
 	base := value(f, "hags_protocols_total", "kind", "join", "outcome", "approved") // HostMembership's
 
 	client := func(name string, args ...string) *harness.Client {
-		c, err := harness.StartClient(filepath.Join(bin, "gsclient"), name, socket, logTo(t, name), args...)
+		c, err := harness.StartClient(filepath.Join(bin, "gsclient"), name, socket, harness.TestLog(t, name), args...)
 		require.NoError(t, err)
 		t.Cleanup(c.Kill)
 		return c

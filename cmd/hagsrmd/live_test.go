@@ -55,9 +55,6 @@ func shortDir(t *testing.T) string {
 	return dir
 }
 
-// tee logs a process's lines to t until the test ends.
-func tee(t *testing.T, prefix string) func(string) { return harness.TestLog(t, prefix) }
-
 var metricsAddr = regexp.MustCompile(`serving metrics.* addr=(\S+)`)
 
 // TestFlagsAndConfigFile: hagsrmd reads the same kind of file as hagsd,
@@ -99,7 +96,7 @@ func TestFlagsAndConfigFile(t *testing.T) {
 func TestLiveMetricsAndNotify(t *testing.T) {
 	dir := shortDir(t)
 	gs := filepath.Join(dir, "gs.sock")
-	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), gs, tee(t, "hagsd"), "--domain", "rmdtest")
+	d, err := harness.StartDaemon(filepath.Join(bin, "hagsd"), gs, harness.TestLog(t, "hagsd"), "--domain", "rmdtest")
 	require.NoError(t, err)
 	t.Cleanup(func() { d.Stop(wait) })
 
@@ -107,7 +104,7 @@ func TestLiveMetricsAndNotify(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(notify.Close)
 	rm := filepath.Join(dir, "rm.sock")
-	mgr, err := harness.StartProcess(filepath.Join(bin, "hagsrmd"), []string{notify.Env()}, `serving metrics`, tee(t, "hagsrmd"),
+	mgr, err := harness.StartProcess(filepath.Join(bin, "hagsrmd"), []string{notify.Env()}, `serving metrics`, harness.TestLog(t, "hagsrmd"),
 		"--domain", "rmdtest", "--gs-socket", gs, "--socket", rm, "--state-dir", filepath.Join(dir, "state"),
 		"--agents-dir", filepath.Join(dir, "ocf"), "--metrics-addr", "127.0.0.1:0")
 	require.NoError(t, err)

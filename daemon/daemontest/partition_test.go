@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -170,23 +171,24 @@ func TestRequestsFollowANewLeaderAcrossASilentCut(t *testing.T) {
 			require.NoError(t, f.cl.Send(join(fmt.Sprintf("g%d", f.slot), 1, 1)))
 		}
 		// Each join's time is when its client first holds the approval
-		// (fake time, polled every 10 ms).
-		took := map[int]time.Duration{}
-		for time.Since(start) < time.Minute && len(took) < len(fs) {
-			for _, f := range fs {
-				if _, done := took[f.slot]; !done {
-					if _, ok := lastApproval(f.cl.Notes()); ok {
-						took[f.slot] = time.Since(start)
-					}
-				}
-			}
-			// Simulated time (synctest): the poll's period is the clock's resolution here.
-			time.Sleep(10 * time.Millisecond)
+		// (Wait wakes on every notification; fake time).
+		took := make([]time.Duration, len(fs))
+		approved := make([]bool, len(fs))
+		var wg sync.WaitGroup
+		for k, f := range fs {
+			wg.Go(func() {
+				approved[k] = f.cl.Wait(time.Minute, func(ns []wire.Notification) bool {
+					_, ok := lastApproval(ns)
+					return ok
+				})
+				took[k] = time.Since(start)
+			})
 		}
+		wg.Wait()
 		overdue := agreement.LANTiming().Apply + agreement.LANTiming().Dial
-		for _, f := range fs {
-			require.Contains(t, took, f.slot, "node %d's join is approved by the new leader", f.slot+1)
-			assert.Less(t, took[f.slot], overdue,
+		for k, f := range fs {
+			require.True(t, approved[k], "node %d's join is approved by the new leader", f.slot+1)
+			assert.Less(t, took[k], overdue,
 				"node %d's join did not wait until its answer was overdue (node %d leads now)", f.slot+1, c.Leader()+1)
 		}
 		t.Logf("approved after %v (fake time), node %d leading", took, c.Leader()+1)
